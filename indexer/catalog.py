@@ -1,0 +1,159 @@
+"""Catalog queries shared by ingest, search and the CLI: roots, models, vectors, counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from indexer.embedder import ModelInfo
+from indexer.models import Embedding, EmbeddingModel, Image, ImageStatus, Root
+
+VECTOR_DTYPE = np.float16  # half the bytes of float32; cosine error ~1e-4, far below any threshold
+
+
+def encode_vector(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=VECTOR_DTYPE).tobytes()
+
+
+def decode_vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    """float16 blobs -> float32 [N, dim], renormalised so a vector's score with itself is 1.0."""
+    if not blobs:
+        return np.empty((0, dim), dtype=np.float32)
+    arr = np.frombuffer(b"".join(blobs), dtype=VECTOR_DTYPE).reshape(len(blobs), dim)
+    arr = arr.astype(np.float32)
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    return arr / np.maximum(norms, 1e-12)
+
+
+@dataclass(frozen=True, slots=True)
+class RootTarget:
+    """What one ingest path means: a root, and the sub-folder of it to look at ('' = all)."""
+
+    root_id: int
+    root_path: Path
+    subdir: str
+
+
+def resolve_target(session: Session, path: Path) -> RootTarget:
+    """Registers `path` as a root unless it lies inside one; a root inside it is absorbed."""
+    path = path.expanduser().resolve()
+    roots = session.scalars(select(Root)).all()
+    for root in roots:
+        root_path = Path(root.path)
+        if path == root_path or root_path in path.parents:
+            rel = path.relative_to(root_path).as_posix()
+            return RootTarget(root.id, root_path, "" if rel == "." else rel)
+    new = Root(path=str(path))
+    session.add(new)
+    session.flush()
+    for root in roots:
+        root_path = Path(root.path)
+        if path in root_path.parents:
+            prefix = root_path.relative_to(path).as_posix()
+            for image in session.scalars(select(Image).where(Image.root_id == root.id)):
+                image.root_id = new.id
+                image.rel_path = f"{prefix}/{image.rel_path}"
+            session.flush()
+            session.delete(root)
+    return RootTarget(new.id, path, "")
+
+
+def under_folder(subdir: str):
+    """SQL condition: the image's relative path lies in `subdir` ('' = anywhere in the root)."""
+    if not subdir:
+        return true()
+    return or_(Image.rel_path == subdir, Image.rel_path.startswith(subdir + "/", autoescape=True))
+
+
+def get_or_create_model(factory: sessionmaker[Session], info: ModelInfo) -> EmbeddingModel:
+    """Two processes may race to register the same weights: the unique hash settles it."""
+    for _ in range(2):
+        with factory() as session:
+            row = session.scalar(
+                select(EmbeddingModel).where(EmbeddingModel.weights_hash == info.weights_hash)
+            )
+            if row is not None:
+                return row
+            row = EmbeddingModel(
+                name=info.name, revision=info.revision, weights_hash=info.weights_hash, dim=info.dim
+            )
+            session.add(row)
+            try:
+                session.commit()
+                return row
+            except IntegrityError:
+                session.rollback()
+    raise RuntimeError("could not register the embedding model")
+
+
+def searchable_filter(model_id: int):
+    """The invariant behind the index: searchable = embedded now AND has this model's vector."""
+    return (Image.status == ImageStatus.EMBEDDED) & (Embedding.model_id == model_id)
+
+
+def searchable_ids(session: Session, model_id: int) -> np.ndarray:
+    rows = session.scalars(
+        select(Embedding.image_id).join(Image).where(searchable_filter(model_id))
+    ).all()
+    return np.asarray(sorted(rows), dtype=np.int64)
+
+
+def iter_vectors(
+    factory: sessionmaker[Session], model_id: int, dim: int, chunk: int = 20_000
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Streams (ids, vectors) by keyset pagination: bounded memory at any collection size."""
+    last = 0
+    while True:
+        with factory() as session:
+            rows = session.execute(
+                select(Embedding.image_id, Embedding.vector)
+                .join(Image)
+                .where(searchable_filter(model_id), Embedding.image_id > last)
+                .order_by(Embedding.image_id)
+                .limit(chunk)
+            ).all()
+        if not rows:
+            return
+        ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+        yield ids, decode_vectors([r[1] for r in rows], dim)
+        last = int(ids[-1])
+
+
+def mark_stale_for_model(session: Session, model_id: int, root_ids: Sequence[int]) -> int:
+    """Embedded images with no vector from this model go back to pending (the model changed)."""
+    has_vector = (
+        select(Embedding.image_id)
+        .where(
+            Embedding.model_id == model_id,
+            Embedding.image_id == Image.id,
+            Embedding.content_hash == Image.content_hash,
+        )
+        .exists()
+    )
+    result = session.execute(
+        update(Image)
+        .where(Image.status == ImageStatus.EMBEDDED, Image.root_id.in_(root_ids), ~has_vector)
+        .values(status=ImageStatus.PENDING)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    counts = dict.fromkeys((s.value for s in ImageStatus), 0)
+    for status, n in session.execute(select(Image.status, func.count()).group_by(Image.status)):
+        counts[ImageStatus(status).value] = n
+    return counts
+
+
+def image_path(session: Session, image_id: int) -> Path | None:
+    row = session.execute(
+        select(Root.path, Image.rel_path).join(Root).where(Image.id == image_id)
+    ).first()
+    return Path(row[0]) / row[1] if row else None

@@ -1,0 +1,103 @@
+"""One open vitrieve library: settings, catalog, model identity and vector index together.
+
+CLI commands, workers and the UI each open a Library; everything heavy (torch and the model,
+the FAISS index) loads on first use, so `vitrieve status` stays instant.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from indexer import migrate
+from indexer.catalog import get_or_create_model, iter_vectors, searchable_ids
+from indexer.config import Settings
+from indexer.db import make_engine, session_factory
+from indexer.embedder import Embedder, ModelInfo, read_model_info
+from indexer.model_source import ModelLocation, locate_model
+from indexer.models import EmbeddingModel
+from indexer.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+class Library:
+    def __init__(self, settings: Settings, *, run_migrations: bool = True) -> None:
+        self.settings = settings
+        settings.ensure_home()
+        self.engine = make_engine(settings.catalog_url)
+        if run_migrations and not migrate.is_current(self.engine):
+            migrate.upgrade(self.engine)
+        self.sessions: sessionmaker[Session] = session_factory(self.engine)
+        self._index: VectorIndex | None = None
+
+    @cached_property
+    def model_location(self) -> ModelLocation:
+        return locate_model(self.settings.model)
+
+    @cached_property
+    def model_info(self) -> ModelInfo:
+        return read_model_info(self.model_location)
+
+    @cached_property
+    def model_row(self) -> EmbeddingModel:
+        return get_or_create_model(self.sessions, self.model_info)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(
+            self.model_location,
+            device=self.settings.device,
+            precision=self.settings.precision,
+            batch_size=self.settings.batch_size,
+            cache_dir=self.settings.cache_dir,
+        )
+
+    @property
+    def index_path(self) -> Path:
+        row = self.model_row
+        return self.settings.index_dir / f"model{row.id}-{row.weights_hash[:12]}.faiss"
+
+    def index(self) -> VectorIndex:
+        """The current model's index, checked against SQL on first open, fresh on every call."""
+        if self._index is None:
+            self._index, rebuilt = self._open_index()
+            if rebuilt:
+                log.info("vector index rebuilt from the catalog (%d vectors)", len(self._index))
+        else:
+            self._index.refresh()
+        return self._index
+
+    def rebuild_index(self) -> VectorIndex:
+        model = self.model_row
+        self._index = VectorIndex.build(
+            self.index_path, model.dim, lambda: iter_vectors(self.sessions, model.id, model.dim)
+        )
+        self._index.save()
+        return self._index
+
+    def _open_index(self) -> tuple[VectorIndex, bool]:
+        model = self.model_row
+
+        def expected():
+            with self.sessions() as session:
+                return searchable_ids(session, model.id)
+
+        return VectorIndex.open(
+            self.index_path,
+            model.dim,
+            expected,
+            lambda: iter_vectors(self.sessions, model.id, model.dim),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

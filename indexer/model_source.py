@@ -1,0 +1,85 @@
+"""Finds the ViT weights on disk, fetching them once if allowed.
+
+Order: a local directory; a ModelScope id (the default, `Genius-Society/ViT`, a mirror of
+google/vit-base-patch16-224-in21k reachable where Hugging Face is not); a Hugging Face id.
+Each hub is asked for its local cache first, so a machine that fetched the weights once works
+offline for good. When nothing works the user gets one sentence naming VITRIEVE_MODEL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLocation:
+    path: Path
+    name: str  # what the user asked for (VITRIEVE_MODEL)
+    source: str  # "local" | "modelscope" | "huggingface"
+    revision: str | None
+
+
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").is_file() and any((path / f).is_file() for f in WEIGHT_FILES)
+
+
+def _from_modelscope(model: str, offline: bool) -> Path:
+    from modelscope import snapshot_download
+
+    return Path(snapshot_download(model, local_files_only=offline))
+
+
+def _from_huggingface(model: str, offline: bool) -> Path:
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(model, local_files_only=offline))
+
+
+def locate_model(model: str, *, offline: bool | None = None) -> ModelLocation:
+    if offline is None:
+        offline = os.environ.get("HF_HUB_OFFLINE", "") in {"1", "true", "TRUE", "yes"}
+    candidate = Path(model).expanduser()
+    if candidate.exists():
+        if not _is_model_dir(candidate):
+            raise ModelUnavailableError(
+                f"VITRIEVE_MODEL={model!r} is a path but not a model directory "
+                f"(needs config.json and one of {', '.join(WEIGHT_FILES)})"
+            )
+        return ModelLocation(candidate.resolve(), model, "local", None)
+    if model.startswith(("/", ".", "~")) or model.count("/") != 1:
+        raise ModelUnavailableError(
+            f"VITRIEVE_MODEL={model!r}: no such directory, and not a hub id of the form owner/name"
+        )
+
+    errors: list[str] = []
+    # Cached copies first: no network when the weights are already here.
+    attempts = [(True, "modelscope", _from_modelscope), (True, "huggingface", _from_huggingface)]
+    if not offline:
+        attempts += [
+            (False, "modelscope", _from_modelscope),
+            (False, "huggingface", _from_huggingface),
+        ]
+    for local_only, source, fetch in attempts:
+        try:
+            path = fetch(model, local_only)
+        except Exception as exc:  # hubs raise many types: any failure means "try the next"
+            errors.append(f"{source}{' cache' if local_only else ''}: {type(exc).__name__}")
+            log.debug("model %s not available from %s: %s", model, source, exc)
+            continue
+        if _is_model_dir(path):
+            return ModelLocation(path, model, source, None)
+        errors.append(f"{source}: download has no weights")
+    raise ModelUnavailableError(
+        f"cannot load model {model!r} ({'; '.join(errors)}). Set VITRIEVE_MODEL to a local "
+        "directory holding the ViT weights (config.json + model.safetensors), e.g. one "
+        "copied from a machine that has run `vitrieve model fetch`"
+    )

@@ -1,0 +1,142 @@
+"""Read -> hash -> decode -> resize in threads, then embed and write in batches.
+
+Pillow and xxhash release the GIL, so a thread per core keeps the decoders busy while the main
+thread runs the model. The number of items in flight is capped (`window`), so memory stays flat
+whatever the collection size: at most `window` resized uint8 images exist at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from indexer.decode import DecodeError, decode_image
+from indexer.preprocess import PreprocessSpec
+from indexer.reader import ReadError, content_hash, read_file
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    image_id: int
+    path: Path
+
+
+@dataclass(slots=True)
+class Prepared:
+    image_id: int
+    path: Path
+    content_hash: str | None = None
+    pixels: np.ndarray | None = None  # uint8 [H, W, 3] at the model's input size
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    captured_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage; read and decode are summed over the worker threads."""
+
+    scan: float = 0.0
+    read: float = 0.0
+    decode: float = 0.0
+    embed: float = 0.0
+    write: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            setattr(self, stage, getattr(self, stage) + seconds)
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(getattr(self, k), 3) for k in ("scan", "read", "decode", "embed", "write")}
+
+
+def prepare(item: WorkItem, spec: PreprocessSpec, times: StageTimes | None = None) -> Prepared:
+    """Never raises for bad input: a broken file becomes a Prepared with `error` set."""
+    out = Prepared(item.image_id, item.path)
+    t0 = time.perf_counter()
+    try:
+        data = read_file(item.path)
+        out.content_hash = content_hash(data)
+    except ReadError as exc:
+        out.error = exc.reason
+        return out
+    finally:
+        t1 = time.perf_counter()
+        if times:
+            times.add("read", t1 - t0)
+    try:
+        decoded = decode_image(data, target_size=spec.target_size, source=str(item.path))
+        out.pixels = spec.resize(decoded.image)
+        out.width, out.height = decoded.width, decoded.height
+        out.format, out.captured_at = decoded.format, decoded.captured_at
+    except DecodeError as exc:
+        out.error = exc.reason
+    except MemoryError:
+        out.error = "out of memory while decoding"
+    finally:
+        if times:
+            times.add("decode", time.perf_counter() - t1)
+    return out
+
+
+def prepared_stream(
+    items: Iterable[WorkItem],
+    spec: PreprocessSpec,
+    *,
+    workers: int,
+    window: int,
+    times: StageTimes | None = None,
+) -> Iterator[Prepared]:
+    """Yields Prepared in input order with at most `window` items in flight."""
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode") as pool:
+        pending: deque[Future[Prepared]] = deque()
+        for item in items:
+            pending.append(pool.submit(prepare, item, spec, times))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def batched(stream: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]:
+    batch: list[Prepared] = []
+    for p in stream:
+        batch.append(p)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def embed_unique(
+    batch: list[Prepared],
+    known: dict[str, bytes],
+    embed_pixels: Callable[[np.ndarray], np.ndarray],
+    encode: Callable[[np.ndarray], bytes],
+) -> tuple[dict[str, bytes], int]:
+    """Stored vectors for every decodable item's hash, and how many forward passes that took.
+
+    Known hashes reuse their stored bytes; each new hash is embedded once, so byte-identical
+    files cost one forward pass however many copies exist.
+    """
+    todo: dict[str, np.ndarray] = {}
+    for p in batch:
+        if p.error is None and p.content_hash not in known and p.content_hash not in todo:
+            todo[p.content_hash] = p.pixels
+    vectors = dict(known)
+    if todo:
+        computed = embed_pixels(np.stack(list(todo.values())))
+        vectors.update((h, encode(v)) for h, v in zip(todo.keys(), computed, strict=True))
+    return vectors, len(todo)

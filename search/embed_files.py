@@ -1,0 +1,37 @@
+"""Embeddings of arbitrary files for scripting (`vitrieve embed`): nothing is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.decode import DecodeError, decode_image
+from indexer.library import Library
+from indexer.reader import ReadError, read_file
+
+
+@dataclass(frozen=True, slots=True)
+class FileVector:
+    path: str
+    vector: list[float] | None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        d = {"path": self.path, "vector": self.vector}
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+def embed_files(lib: Library, paths: list[Path]) -> list[FileVector]:
+    embedder = lib.embedder
+    out: list[FileVector] = []
+    for path in paths:
+        try:
+            decoded = decode_image(read_file(path), target_size=embedder.spec.target_size)
+        except (ReadError, DecodeError) as exc:
+            out.append(FileVector(str(path), None, exc.reason))
+            continue
+        vector = embedder.embed_images([decoded.image])[0]
+        out.append(FileVector(str(path), [round(float(x), 7) for x in vector]))
+    return out

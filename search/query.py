@@ -1,0 +1,134 @@
+"""Search by example: an image file (in the catalog or not) or a catalog image id.
+
+A query image that is itself in the catalog uses its stored vector and is left out of its own
+results; byte-identical copies at other paths still show, with score 1.0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from indexer.catalog import decode_vectors, encode_vector
+from indexer.decode import DecodeError, decode_image
+from indexer.errors import NotIndexedError, VitrieveError
+from indexer.library import Library
+from indexer.models import Embedding, Image, ImageStatus, Root
+from indexer.reader import ReadError, read_file
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    image_id: int
+    path: str
+    score: float
+    width: int | None
+    height: int | None
+    format: str | None
+    size: int
+    captured_at: datetime | None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["captured_at"] = self.captured_at.isoformat() if self.captured_at else None
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    vector: np.ndarray  # float32 [dim], unit length
+    image_id: int | None  # the catalog row the query came from, left out of the results
+
+
+def query_from_id(lib: Library, image_id: int) -> Query:
+    model = lib.model_row
+    with lib.sessions() as session:
+        row = session.execute(
+            select(Embedding.vector, Image.status)
+            .join(Image)
+            .where(Embedding.image_id == image_id, Embedding.model_id == model.id)
+        ).first()
+    if row is None or row[1] != ImageStatus.EMBEDDED:
+        raise NotIndexedError(f"image id {image_id} has no vector for the current model")
+    return Query(decode_vectors([row[0]], model.dim)[0], image_id)
+
+
+def query_from_file(lib: Library, path: Path) -> Query:
+    path = path.expanduser().resolve()
+    catalog_id = _catalog_id(lib, path)
+    if catalog_id is not None:
+        try:
+            return query_from_id(lib, catalog_id)
+        except NotIndexedError:
+            pass  # known but not embedded yet (or stale): embed it from the file below
+    try:
+        data = read_file(path)
+        embedder = lib.embedder
+        decoded = decode_image(data, target_size=embedder.spec.target_size, source=str(path))
+    except (ReadError, DecodeError) as exc:
+        raise VitrieveError(f"{path}: {exc.reason}") from None
+    # Round through the stored precision so a query and its indexed copy compare exactly.
+    stored = encode_vector(embedder.embed_images([decoded.image])[0])
+    return Query(decode_vectors([stored], embedder.info.dim)[0], catalog_id)
+
+
+def _catalog_id(lib: Library, path: Path) -> int | None:
+    with lib.sessions() as session:
+        for root_id, root_path in session.execute(select(Root.id, Root.path)):
+            root = Path(root_path)
+            if root in path.parents:
+                return session.scalar(
+                    select(Image.id).where(
+                        Image.root_id == root_id,
+                        Image.rel_path == path.relative_to(root).as_posix(),
+                        Image.status != ImageStatus.MISSING,
+                    )
+                )
+    return None
+
+
+def search(
+    lib: Library, query: Query, k: int = 20, *, folder: Path | None = None
+) -> list[SearchResult]:
+    """Top-k by cosine. A folder filter over-fetches and doubles until k results pass it."""
+    if k < 1:
+        raise VitrieveError("k must be at least 1")
+    index = lib.index()
+    exclude = [query.image_id] if query.image_id is not None else []
+    folder = folder.expanduser().resolve() if folder else None
+    fetch = k if folder is None else k * 4
+    while True:
+        hits = index.search(query.vector[None, :], fetch, exclude=exclude)[0]
+        results = _describe(lib, hits, folder)
+        if len(results) >= k or fetch >= len(index):
+            return results[:k]
+        fetch *= 4
+
+
+def _describe(lib: Library, hits, folder: Path | None) -> list[SearchResult]:
+    ids = [h.id for h in hits]
+    with lib.sessions() as session:
+        rows = {
+            r.id: r
+            for r in session.execute(
+                select(Image.id, Root.path.label("root"), Image.rel_path, Image.width,
+                       Image.height, Image.format, Image.size, Image.captured_at)
+                .join(Root)
+                .where(Image.id.in_(ids))
+            )
+        }
+    out = []
+    for hit in hits:
+        r = rows.get(hit.id)
+        if r is None:
+            continue  # removed since the index was saved; SQL wins
+        path = Path(r.root) / r.rel_path
+        if folder is not None and folder not in path.parents:
+            continue
+        out.append(SearchResult(hit.id, str(path), min(1.0, float(hit.score)), r.width,
+                                r.height, r.format, r.size, r.captured_at))
+    return out

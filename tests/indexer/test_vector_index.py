@@ -1,0 +1,358 @@
+"""Specifications for indexer.vector_index: a FAISS index file derived from (and checked
+against) SQL, with upsert, exclusion-aware search, atomic saves and cross-process refresh."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from indexer.vector_index import SearchHit, VectorIndex
+
+DIM = 16
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def unit_vectors(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+class Sql:
+    """Stands in for the SQL tables: the loaders the index is opened with, counting calls."""
+
+    def __init__(self, ids: np.ndarray, vectors: np.ndarray, chunk: int = 7) -> None:
+        self.ids_ = np.asarray(ids, dtype=np.int64)
+        self.vectors = vectors
+        self.chunk = chunk
+        self.vector_loads = 0
+
+    def expected_ids(self) -> np.ndarray:
+        return self.ids_.copy()
+
+    def load_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        self.vector_loads += 1
+        for start in range(0, len(self.ids_), self.chunk):
+            end = start + self.chunk
+            yield self.ids_[start:end], self.vectors[start:end]
+
+
+def make_sql(n: int = 50, seed: int = 0, dim: int = DIM) -> Sql:
+    ids = np.random.default_rng(seed + 1000).choice(10_000, size=n, replace=False)
+    return Sql(ids, unit_vectors(n, dim, seed))
+
+
+def built(tmp_path: Path, sql: Sql, dim: int = DIM) -> VectorIndex:
+    return VectorIndex.build(tmp_path / "vectors.faiss", dim, sql.load_vectors)
+
+
+def as_pairs(results: list[list[SearchHit]]) -> list[list[tuple[int, float]]]:
+    return [[(h.id, round(h.score, 5)) for h in hits] for hits in results]
+
+
+def test_search_returns_exact_vector_first_and_matches_brute_force(tmp_path: Path) -> None:
+    sql = make_sql(200)
+    index = built(tmp_path, sql)
+    queries = sql.vectors[:5]
+    results = index.search(queries, k=10)
+    brute = queries @ sql.vectors.T
+    for row, hits in enumerate(results):
+        assert hits[0].id == sql.ids_[row]
+        assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+        order = np.argsort(-brute[row], kind="stable")[:10]
+        assert [h.id for h in hits] == sql.ids_[order].tolist()
+        np.testing.assert_allclose([h.score for h in hits], brute[row][order], atol=1e-5)
+
+
+def test_build_streams_all_chunks_and_ids_are_sorted_int64(tmp_path: Path) -> None:
+    sql = make_sql(50)
+    index = built(tmp_path, sql)
+    assert len(index) == 50
+    assert index.ids().dtype == np.int64
+    np.testing.assert_array_equal(index.ids(), np.sort(sql.ids_))
+
+
+def test_build_rejects_duplicate_ids_across_chunks(tmp_path: Path) -> None:
+    sql = Sql(np.array([1, 2, 3, 1]), unit_vectors(4), chunk=2)
+    with pytest.raises(ValueError, match="duplicate"):
+        built(tmp_path, sql)
+
+
+def test_search_on_empty_index_returns_empty_lists(tmp_path: Path) -> None:
+    index = built(tmp_path, Sql(np.array([], dtype=np.int64), unit_vectors(0)))
+    assert len(index) == 0
+    assert index.search(unit_vectors(3), k=5) == [[], [], []]
+
+
+def test_search_never_pads_with_minus_one(tmp_path: Path) -> None:
+    index = built(tmp_path, make_sql(3))
+    hits = index.search(unit_vectors(1, seed=9), k=10)[0]
+    assert len(hits) == 3
+    assert all(h.id != -1 for h in hits)
+
+
+def test_add_with_existing_id_replaces_vector(tmp_path: Path) -> None:
+    sql = make_sql(20)
+    index = built(tmp_path, sql)
+    target = int(sql.ids_[4])
+    new_vector = unit_vectors(1, seed=42)
+    index.add(np.array([target]), new_vector)
+    assert len(index) == 20
+    best = index.search(new_vector, k=1)[0][0]
+    assert best.id == target
+    assert best.score == pytest.approx(1.0, abs=1e-5)
+    old_best = index.search(sql.vectors[4:5], k=1)[0][0]
+    assert old_best.score < 0.99  # the old vector is gone, not kept beside the new one
+
+
+def test_add_new_ids_grows_index(tmp_path: Path) -> None:
+    index = built(tmp_path, make_sql(10))
+    index.add(np.array([20_000, 20_001]), unit_vectors(2, seed=5))
+    assert len(index) == 12
+    assert {20_000, 20_001} <= set(index.ids().tolist())
+
+
+def test_remove_drops_ids_and_returns_count(tmp_path: Path) -> None:
+    sql = make_sql(20)
+    index = built(tmp_path, sql)
+    gone = sql.ids_[:3]
+    assert index.remove(np.concatenate([gone, [99_999]])) == 3  # unknown id is fine
+    assert len(index) == 17
+    assert not set(gone.tolist()) & set(index.ids().tolist())
+    assert all(h.id not in gone for h in index.search(sql.vectors[:3], k=17)[0])
+    assert index.remove(gone) == 0
+
+
+def test_exclude_drops_ids_and_still_returns_k_hits(tmp_path: Path) -> None:
+    sql = make_sql(100)
+    index = built(tmp_path, sql)
+    query = sql.vectors[:1]
+    plain = [h.id for h in index.search(query, k=5)[0]]
+    excluded = set(plain[:3])
+    hits = index.search(query, k=5, exclude=excluded)[0]
+    assert len(hits) == 5
+    assert not excluded & {h.id for h in hits}
+    assert [h.id for h in hits][:2] == plain[3:]
+
+
+def test_wrong_dims_raise_value_error(tmp_path: Path) -> None:
+    index = built(tmp_path, make_sql(5))
+    with pytest.raises(ValueError, match=str(DIM)):
+        index.add(np.array([1]), unit_vectors(1, dim=DIM + 1))
+    with pytest.raises(ValueError, match=str(DIM)):
+        index.search(unit_vectors(1, dim=DIM - 1), k=1)
+    with pytest.raises(ValueError):
+        index.add(np.array([1, 2]), unit_vectors(1))  # id/vector count mismatch
+    with pytest.raises(ValueError):
+        index.add(np.array([[1]]), unit_vectors(1))  # ids not 1-D
+    with pytest.raises(ValueError, match=str(DIM)):
+        VectorIndex.build(tmp_path / "other.faiss", DIM, make_sql(5, dim=8).load_vectors)
+
+
+def test_save_then_open_with_matching_ids_does_not_rebuild(tmp_path: Path) -> None:
+    sql = make_sql(60)
+    index = built(tmp_path, sql)
+    index.save()
+    queries = unit_vectors(4, seed=3)
+    reopened, rebuilt = VectorIndex.open(index.path, DIM, sql.expected_ids, sql.load_vectors)
+    assert rebuilt is False
+    assert sql.vector_loads == 1  # only the original build
+    assert as_pairs(reopened.search(queries, k=8)) == as_pairs(index.search(queries, k=8))
+
+
+def test_open_missing_file_builds_and_saves(tmp_path: Path) -> None:
+    sql = make_sql(10)
+    path = tmp_path / "sub" / "vectors.faiss"
+    index, rebuilt = VectorIndex.open(path, DIM, sql.expected_ids, sql.load_vectors)
+    assert rebuilt is True
+    assert path.exists()
+    assert len(index) == 10
+
+
+def _assert_equals_sql(index: VectorIndex, sql: Sql) -> None:
+    np.testing.assert_array_equal(index.ids(), np.sort(sql.ids_))
+    for hits, expected_id in zip(index.search(sql.vectors, k=1), sql.ids_, strict=True):
+        assert hits[0].id == expected_id
+        assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("change", ["one_extra", "one_missing", "same_count_other_ids"])
+def test_open_with_differing_ids_rebuilds_from_loader(tmp_path: Path, change: str) -> None:
+    old = make_sql(30)
+    built(tmp_path, old).save()
+    ids, vectors = old.ids_.copy(), unit_vectors(30, seed=77)  # SQL's vectors moved on too
+    if change == "one_extra":
+        ids, vectors = np.append(ids, 50_000), np.vstack([vectors, unit_vectors(1, seed=78)])
+    elif change == "one_missing":
+        ids, vectors = ids[1:], vectors[1:]
+    else:
+        ids[0] = 50_001
+    sql = Sql(ids, vectors)
+    index, rebuilt = VectorIndex.open(
+        tmp_path / "vectors.faiss", DIM, sql.expected_ids, sql.load_vectors
+    )
+    assert rebuilt is True
+    assert sql.vector_loads == 1
+    _assert_equals_sql(index, sql)
+    again, rebuilt_again = VectorIndex.open(index.path, DIM, sql.expected_ids, sql.load_vectors)
+    assert rebuilt_again is False  # the rebuild was saved
+    _assert_equals_sql(again, sql)
+
+
+def test_corrupt_file_rebuilds_with_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sql = make_sql(15)
+    path = tmp_path / "vectors.faiss"
+    path.write_bytes(os.urandom(64) + b"not a faiss index")
+    with caplog.at_level(logging.WARNING, logger="indexer.vector_index"):
+        index, rebuilt = VectorIndex.open(path, DIM, sql.expected_ids, sql.load_vectors)
+    assert rebuilt is True
+    assert any("unreadable" in r.getMessage() for r in caplog.records)
+    _assert_equals_sql(index, sql)
+
+
+def test_dim_mismatch_rebuilds(tmp_path: Path) -> None:
+    small = make_sql(10, dim=8)
+    VectorIndex.build(tmp_path / "vectors.faiss", 8, small.load_vectors).save()
+    sql = Sql(small.ids_, unit_vectors(10, seed=4))  # same ids, new model with DIM dims
+    index, rebuilt = VectorIndex.open(
+        tmp_path / "vectors.faiss", DIM, sql.expected_ids, sql.load_vectors
+    )
+    assert rebuilt is True
+    assert index.dim == DIM
+    assert faiss.read_index(str(index.path)).d == DIM
+    _assert_equals_sql(index, sql)
+
+
+def test_atomic_save_leaves_no_temp_files_and_old_readers_keep_working(tmp_path: Path) -> None:
+    sql = make_sql(20)
+    writer = built(tmp_path, sql)
+    writer.save()
+    reader, _ = VectorIndex.open(writer.path, DIM, sql.expected_ids, sql.load_vectors)
+    old_bytes = writer.path.read_bytes()
+    with open(writer.path, "rb") as held:
+        writer.add(np.arange(20_000, 20_010), unit_vectors(10, seed=8))
+        writer.save()
+        assert held.read() == old_bytes  # replaced by rename, never rewritten in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "vectors.faiss",
+        "vectors.faiss.meta.json",
+    ]
+    old = faiss.deserialize_index(np.frombuffer(old_bytes, dtype=np.uint8))
+    assert old.ntotal == 20
+    assert len(reader) == 20
+    assert reader.search(sql.vectors[:1], k=1)[0][0].id == sql.ids_[0]
+    assert faiss.read_index(str(writer.path)).ntotal == 30
+
+
+def test_failed_save_keeps_old_file_and_leaves_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = built(tmp_path, make_sql(5))
+    index.save()
+    before = index.path.read_bytes()
+
+    def boom(_index: object, _path: str) -> None:
+        Path(_path).write_bytes(b"half")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(faiss, "write_index", boom)
+    with pytest.raises(RuntimeError):
+        index.save()
+    assert index.path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "vectors.faiss",
+        "vectors.faiss.meta.json",
+    ]
+
+
+def test_generation_increases_on_every_save_and_sidecar_matches(tmp_path: Path) -> None:
+    index = built(tmp_path, make_sql(5))
+    assert index.generation == 0
+    index.save()
+    first = index.generation
+    index.add(np.array([9_999_999]), unit_vectors(1, seed=1))
+    index.save()
+    assert index.generation == first + 1 >= 2
+    meta = json.loads(index.path.with_name("vectors.faiss.meta.json").read_text())
+    assert meta["generation"] == index.generation
+    assert meta["count"] == 6
+    assert meta["dim"] == DIM
+    assert isinstance(meta["saved_at"], float)
+
+
+def test_refresh_picks_up_save_from_another_instance(tmp_path: Path) -> None:
+    sql = make_sql(10)
+    writer = built(tmp_path, sql)
+    writer.save()
+    reader, rebuilt = VectorIndex.open(writer.path, DIM, sql.expected_ids, sql.load_vectors)
+    assert rebuilt is False
+    assert reader.refresh() is False
+    new_vector = unit_vectors(1, seed=11)
+    writer.add(np.array([77_777]), new_vector)
+    writer.save()
+    assert len(reader) == 10
+    assert reader.refresh() is True
+    assert len(reader) == 11
+    assert reader.generation == writer.generation
+    assert reader.search(new_vector, k=1)[0][0].id == 77_777
+    assert reader.refresh() is False
+    assert writer.refresh() is False  # its own save is not "another process"
+
+
+def test_refresh_keeps_current_index_when_file_is_corrupt(tmp_path: Path) -> None:
+    index = built(tmp_path, make_sql(10))
+    index.save()
+    index.path.write_bytes(b"garbage")
+    assert index.refresh() is False
+    assert len(index) == 10
+
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import numpy as np
+    from indexer.vector_index import VectorIndex
+
+    def no_rebuild():
+        raise AssertionError("child must load the file, not rebuild")
+
+    path, dim, ids = Path(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+    index, rebuilt = VectorIndex.open(path, dim, lambda: np.array(ids), no_rebuild)
+    print(len(index), rebuilt, flush=True)
+    sys.stdin.readline()
+    print(index.refresh(), len(index), index.generation, flush=True)
+    """
+)
+
+
+def test_second_process_sees_parent_save(tmp_path: Path) -> None:
+    sql = make_sql(12)
+    parent = built(tmp_path, sql)
+    parent.save()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    args = [sys.executable, "-c", CHILD, str(parent.path), str(DIM), json.dumps(sql.ids_.tolist())]
+    with subprocess.Popen(
+        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env
+    ) as child:
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().split() == ["12", "False"]
+        parent.add(np.arange(30_000, 30_005), unit_vectors(5, seed=12))
+        parent.save()
+        out, _ = child.communicate("go\n", timeout=60)
+    assert child.returncode == 0
+    assert out.split() == ["True", "17", str(parent.generation)]

@@ -1,0 +1,216 @@
+"""The `vitrieve` command line.
+
+Exit codes: 0 success, 1 a one-line error on stderr (set VITRIEVE_DEBUG=1 for the traceback),
+2 usage errors (from typer/click). Progress goes to stderr so `--json` output stays parseable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from indexer.config import Settings
+from indexer.errors import VitrieveError
+from ui.progress import RichIngestProgress
+
+app = typer.Typer(
+    help="vitrieve: self-hosted visual search for image collections.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Catalog schema migrations.", no_args_is_help=True)
+index_app = typer.Typer(help="The derived FAISS index.", no_args_is_help=True)
+model_app = typer.Typer(help="The ViT weights.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(index_app, name="index")
+app.add_typer(model_app, name="model")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _library(run_migrations: bool = True):
+    from indexer.library import Library
+
+    return Library(Settings(), run_migrations=run_migrations)
+
+
+def _emit_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"vitrieve {version('vitrieve')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    pass
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Folders to index (registered as roots).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Scan folders, embed new and changed images, update the index."""
+    from indexer.ingest import ingest as run_ingest
+
+    lib = _library()
+    with RichIngestProgress(err, enabled=err.is_terminal) as progress:
+        summary = run_ingest(lib, paths, progress)
+    if as_json:
+        _emit_json(summary.to_dict())
+        return
+    counts = ", ".join(
+        f"{getattr(summary, k)} {k}"
+        for k in ("new", "changed", "moved", "missing", "unchanged", "failed")
+    )
+    rate = summary.embedded / summary.seconds if summary.seconds else 0.0
+    out.print(f"[bold]done[/] in {summary.seconds:.1f}s: {counts}")
+    out.print(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
+    for failure in summary.failures:
+        out.print(f"[red]failed[/] {failure.path}: {failure.reason}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def search(
+    image: Annotated[Path | None, typer.Argument(help="Query image file.")] = None,
+    image_id: Annotated[int | None, typer.Option("--id", help="Query by catalog id.")] = None,
+    k: Annotated[int, typer.Option("-k", "--top", min=1, help="Number of results.")] = 10,
+    folder: Annotated[Path | None, typer.Option(help="Only results under this folder.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Find the images most similar to an example."""
+    from search.query import query_from_file, query_from_id
+    from search.query import search as run_search
+
+    if (image is None) == (image_id is None):
+        raise typer.BadParameter("give an IMAGE file or --id, not both")
+    lib = _library()
+    query = query_from_id(lib, image_id) if image_id is not None else query_from_file(lib, image)
+    results = run_search(lib, query, k, folder=folder)
+    if as_json:
+        _emit_json([r.to_dict() for r in results])
+        return
+    table = Table("score", "path", "size", "date")
+    for r in results:
+        size = f"{r.width}x{r.height}" if r.width else ""
+        date = r.captured_at.strftime("%Y-%m-%d") if r.captured_at else ""
+        table.add_row(f"{r.score:.4f}", r.path, size, date)
+    out.print(table)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Catalog counts, model and index."""
+    from search.status import library_status
+
+    info = library_status(_library())
+    if as_json:
+        _emit_json(info)
+        return
+    for key, value in info.items():
+        out.print(f"[bold]{key}[/]: {value}", highlight=False)
+
+
+@app.command()
+def embed(
+    images: Annotated[list[Path], typer.Argument(help="Image files.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the embedding of image files (not stored), for scripting."""
+    from search.embed_files import embed_files
+
+    lib = _library()
+    rows = embed_files(lib, images)
+    if as_json:
+        _emit_json([r.to_dict() for r in rows])
+    else:
+        for r in rows:
+            out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
+    if any(r.error for r in rows):
+        raise VitrieveError(
+            "; ".join(f"{r.path}: {r.error}" for r in rows if r.error)
+        )
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Rebuild the FAISS index from the vectors in the catalog."""
+    index = _library().rebuild_index()
+    out.print(f"rebuilt {index.path} with {len(index)} vectors")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply catalog migrations (also done automatically on start)."""
+    from indexer import migrate
+
+    lib = _library(run_migrations=False)
+    migrate.upgrade(lib.engine, revision)
+    out.print(f"catalog at revision {migrate.current_revision(lib.engine)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Revert catalog migrations to REVISION ('base' empties the catalog)."""
+    from indexer import migrate
+
+    lib = _library(run_migrations=False)
+    migrate.downgrade(lib.engine, revision)
+    out.print(f"catalog at revision {migrate.current_revision(lib.engine)}")
+
+
+@model_app.command("fetch")
+def model_fetch() -> None:
+    """Download the weights named by VITRIEVE_MODEL into the hub cache (needs network)."""
+    from indexer.model_source import locate_model
+
+    location = locate_model(Settings().model, offline=False)
+    out.print(f"{location.name}: {location.path} (from {location.source})")
+
+
+def _quiet_libraries() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.filterwarnings("ignore", module="transformers")
+
+
+def main() -> None:
+    _quiet_libraries()
+    try:
+        app()
+    except VitrieveError as exc:
+        err.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted; work committed so far is kept, rerun to continue")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("VITRIEVE_DEBUG"):
+            raise
+        err.print(f"error: {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

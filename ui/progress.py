@@ -1,0 +1,55 @@
+"""Rich progress display for ingest: files scanned, then images embedded with rate and ETA."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+class RichIngestProgress:
+    """Implements indexer.ingest.IngestProgress; disabled when stderr is not a terminal."""
+
+    def __init__(self, console: Console, *, enabled: bool = True) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+            transient=False,
+        )
+        self._scan: TaskID | None = None
+        self._embed: TaskID | None = None
+
+    def __enter__(self) -> RichIngestProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def scanned(self, files: int) -> None:
+        if self._scan is None:
+            self._scan = self._progress.add_task("scanning", total=None, rate="")
+        self._progress.update(self._scan, completed=files)
+
+    def embedding(self, done: int, total: int) -> None:
+        if self._embed is None:
+            if self._scan is not None:
+                self._progress.update(self._scan, total=self._progress.tasks[0].completed)
+            self._embed = self._progress.add_task("embedding", total=total, rate="")
+        task = self._progress.tasks[-1]
+        speed = task.speed or 0.0
+        self._progress.update(self._embed, completed=done, rate=f"{speed:.1f} img/s")
