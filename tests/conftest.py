@@ -1,0 +1,118 @@
+"""Shared fixtures: a throwaway library home, the tiny ViT, real photos, both SQL backends.
+
+PostgreSQL tests need VITRIEVE_TEST_POSTGRES_URL (scripts/test.sh starts a server and sets it).
+Without it they are skipped locally but fail under CI, so CI can never silently skip them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from indexer.config import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY_VIT = FIXTURES / "tiny-vit"
+PHOTO_NAMES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "camera")
+
+
+def real_photo(name: str) -> Image.Image:
+    """A real photograph shipped with scikit-image, as an RGB PIL image."""
+    import skimage.data
+
+    arr = getattr(skimage.data, name)()
+    img = Image.fromarray(arr)
+    return img.convert("RGB")
+
+
+@pytest.fixture(scope="session")
+def tiny_vit() -> Path:
+    return TINY_VIT
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("VITRIEVE_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("VITRIEVE_TEST_POSTGRES_URL is not set: run the suite via scripts/test.sh")
+        pytest.skip("PostgreSQL not available (run via scripts/test.sh)")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(_postgres_url()).set(drivername="postgresql+psycopg")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path: Path) -> str:
+    """Runs a test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A library home in tmp_path using the tiny ViT in fp32 (exact, deterministic)."""
+    return Settings(
+        home=tmp_path / "home", model=str(TINY_VIT), precision="fp32", batch_size=4,
+        decode_workers=2,
+    )
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    """A folder of real photos (JPEG and PNG) in a small tree."""
+    root = tmp_path / "photos"
+    (root / "trip").mkdir(parents=True)
+    for i, name in enumerate(PHOTO_NAMES):
+        img = real_photo(name)
+        if i % 2:
+            img.save(root / "trip" / f"{name}.png")
+        else:
+            img.save(root / f"{name}.jpg", quality=92)
+    return root
+
+
+def noise_image(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """A synthetic but distinctive image: smooth colour field plus shapes, seeded."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack(
+        [np.sin(xx / rng.uniform(5, 40) + rng.uniform(0, 6)) * np.cos(yy / rng.uniform(5, 40))
+         for _ in range(3)], -1,
+    )
+    arr = np.clip(128 + 100 * base + rng.normal(0, 10, base.shape), 0, 255).astype(np.uint8)
+    return Image.fromarray(arr)
+
+
+@pytest.fixture
+def copy_tree():
+    def _copy(src: Path, dst: Path) -> Path:
+        shutil.copytree(src, dst)
+        return dst
+
+    return _copy
