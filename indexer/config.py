@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         DEFAULT_MODEL,
         description="Local model directory, ModelScope id or Hugging Face id of the ViT.",
     )
+    hub_cache: Path | None = Field(
+        None, description="Where hub downloads go; default: each hub's own cache."
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     batch_size: int = Field(0, ge=0, description="Images per forward pass; 0 picks per device.")

@@ -121,7 +121,7 @@ class Embedder:
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
         return cls(
-            locate_model(settings.model),
+            locate_model(settings.model, cache_dir=settings.hub_cache),
             device=settings.device,
             precision=settings.precision,
             batch_size=settings.batch_size,

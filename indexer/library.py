@@ -36,7 +36,7 @@ class Library:
 
     @cached_property
     def model_location(self) -> ModelLocation:
-        return locate_model(self.settings.model)
+        return locate_model(self.settings.model, cache_dir=self.settings.hub_cache)
 
     @cached_property
     def model_info(self) -> ModelInfo:

@@ -32,19 +32,26 @@ def _is_model_dir(path: Path) -> bool:
     return (path / "config.json").is_file() and any((path / f).is_file() for f in WEIGHT_FILES)
 
 
-def _from_modelscope(model: str, offline: bool) -> Path:
+def _from_modelscope(model: str, offline: bool, cache_dir: Path | None) -> Path:
+    for name in ("modelscope", "modelscope_hub"):  # chatty INFO lines on every cache hit
+        logging.getLogger(name).setLevel(logging.WARNING)
     from modelscope import snapshot_download
 
-    return Path(snapshot_download(model, local_files_only=offline))
+    cache = str(cache_dir / "modelscope") if cache_dir else None
+    return Path(snapshot_download(model, local_files_only=offline, cache_dir=cache))
 
 
-def _from_huggingface(model: str, offline: bool) -> Path:
+def _from_huggingface(model: str, offline: bool, cache_dir: Path | None) -> Path:
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(model, local_files_only=offline))
+    cache = str(cache_dir / "huggingface") if cache_dir else None
+    return Path(snapshot_download(model, local_files_only=offline, cache_dir=cache))
 
 
-def locate_model(model: str, *, offline: bool | None = None) -> ModelLocation:
+def locate_model(
+    model: str, *, offline: bool | None = None, cache_dir: Path | None = None
+) -> ModelLocation:
+    """`cache_dir` (VITRIEVE_HUB_CACHE) replaces the hubs' default caches when set."""
     if offline is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "") in {"1", "true", "TRUE", "yes"}
     candidate = Path(model).expanduser()
@@ -70,7 +77,7 @@ def locate_model(model: str, *, offline: bool | None = None) -> ModelLocation:
         ]
     for local_only, source, fetch in attempts:
         try:
-            path = fetch(model, local_only)
+            path = fetch(model, local_only, cache_dir)
         except Exception as exc:  # hubs raise many types: any failure means "try the next"
             errors.append(f"{source}{' cache' if local_only else ''}: {type(exc).__name__}")
             log.debug("model %s not available from %s: %s", model, source, exc)

@@ -185,7 +185,8 @@ def model_fetch() -> None:
     """Download the weights named by VITRIEVE_MODEL into the hub cache (needs network)."""
     from indexer.model_source import locate_model
 
-    location = locate_model(Settings().model, offline=False)
+    settings = Settings()
+    location = locate_model(settings.model, offline=False, cache_dir=settings.hub_cache)
     out.print(f"{location.name}: {location.path} (from {location.source})")
 
 

@@ -1,0 +1,59 @@
+"""Weights come from a local dir, else the ModelScope cache/hub, else the Hugging Face one."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from indexer.errors import ModelUnavailableError
+from indexer.model_source import locate_model
+from tests.conftest import TINY_VIT
+
+
+@pytest.fixture
+def empty_hub_caches(tmp_path):
+    return tmp_path / "hubs"
+
+
+def test_local_directory_is_used_as_is():
+    loc = locate_model(str(TINY_VIT))
+    assert loc.source == "local" and loc.path == TINY_VIT.resolve()
+
+
+def test_directory_without_weights_is_refused_naming_the_setting(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelUnavailableError, match="VITRIEVE_MODEL"):
+        locate_model(str(tmp_path))
+
+
+def test_missing_path_is_refused(tmp_path):
+    with pytest.raises(ModelUnavailableError, match="VITRIEVE_MODEL"):
+        locate_model(str(tmp_path / "nope"))
+
+
+def test_modelscope_cache_is_found_offline(empty_hub_caches):
+    cached = empty_hub_caches / "modelscope" / "models" / "Genius-Society" / "ViT"
+    shutil.copytree(TINY_VIT, cached)
+    loc = locate_model("Genius-Society/ViT", offline=True, cache_dir=empty_hub_caches)
+    assert loc.source == "modelscope" and loc.path == cached
+
+
+def test_huggingface_cache_is_found_offline(empty_hub_caches):
+    repo = empty_hub_caches / "huggingface" / "models--google--vit-base-patch16-224-in21k"
+    snapshot = repo / "snapshots" / "abc123"
+    shutil.copytree(TINY_VIT, snapshot)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    loc = locate_model(
+        "google/vit-base-patch16-224-in21k", offline=True, cache_dir=empty_hub_caches
+    )
+    assert loc.source == "huggingface" and loc.path == snapshot
+
+
+def test_offline_with_nothing_cached_names_vitrieve_model(empty_hub_caches):
+    with pytest.raises(ModelUnavailableError) as info:
+        locate_model("Genius-Society/ViT", offline=True, cache_dir=empty_hub_caches)
+    message = str(info.value)
+    assert "VITRIEVE_MODEL" in message and "Genius-Society/ViT" in message
+    assert "\n" not in message
