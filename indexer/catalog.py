@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer.embedder import ModelInfo
+from indexer.model_source import ModelInfo
 from indexer.models import Embedding, EmbeddingModel, Image, ImageStatus, Root
 
 VECTOR_DTYPE = np.float16  # half the bytes of float32; cosine error ~1e-4, far below any threshold

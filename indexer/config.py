@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     hub_cache: Path | None = Field(
         None, description="Where hub downloads go; default: each hub's own cache."
     )
+    offline: bool = Field(False, description="Never contact a model hub; use caches only.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     batch_size: int = Field(0, ge=0, description="Images per forward pass; 0 picks per device.")

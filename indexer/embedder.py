@@ -13,16 +13,14 @@ import logging
 import platform
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import xxhash
 from PIL import Image
 
 from indexer.config import Settings
-from indexer.model_source import WEIGHT_FILES, ModelLocation, locate_model
+from indexer.model_source import ModelLocation, locate_model, read_model_info
 from indexer.preprocess import PreprocessSpec
 
 log = logging.getLogger(__name__)
@@ -30,38 +28,6 @@ log = logging.getLogger(__name__)
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 MIN_COSINE = 0.999  # the least agreement with fp32 a reduced precision must keep
 DEFAULT_BATCH = {"cpu": 16, "cuda": 256}
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    name: str
-    revision: str | None
-    weights_hash: str
-    dim: int
-
-
-def weights_hash(path: Path) -> str:
-    """xxh3-128 of the weight file: two different checkpoints never share a vector space."""
-    h = xxhash.xxh3_128()
-    for name in WEIGHT_FILES:
-        f = path / name
-        if f.is_file():
-            with f.open("rb") as fh:
-                while chunk := fh.read(1 << 22):
-                    h.update(chunk)
-            return h.hexdigest()
-    raise FileNotFoundError(f"no weights in {path}")
-
-
-def read_model_info(location: ModelLocation) -> ModelInfo:
-    """Identity of the weights without loading torch: enough to pick the index and the rows."""
-    config = json.loads((location.path / "config.json").read_text())
-    return ModelInfo(
-        name=location.name,
-        revision=location.revision,
-        weights_hash=weights_hash(location.path),
-        dim=int(config["hidden_size"]),
-    )
 
 
 def pick_device(requested: str) -> torch.device:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,10 +17,12 @@ from indexer import migrate
 from indexer.catalog import get_or_create_model, iter_vectors, searchable_ids
 from indexer.config import Settings
 from indexer.db import make_engine, session_factory
-from indexer.embedder import Embedder, ModelInfo, read_model_info
-from indexer.model_source import ModelLocation, locate_model
+from indexer.model_source import ModelInfo, ModelLocation, locate_model, read_model_info
 from indexer.models import EmbeddingModel
 from indexer.vector_index import VectorIndex
+
+if TYPE_CHECKING:
+    from indexer.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,11 @@ class Library:
 
     @cached_property
     def model_location(self) -> ModelLocation:
-        return locate_model(self.settings.model, cache_dir=self.settings.hub_cache)
+        return locate_model(
+            self.settings.model,
+            offline=self.settings.offline or None,
+            cache_dir=self.settings.hub_cache,
+        )
 
     @cached_property
     def model_info(self) -> ModelInfo:
@@ -48,6 +55,8 @@ class Library:
 
     @cached_property
     def embedder(self) -> Embedder:
+        from indexer.embedder import Embedder  # torch loads only when a model must run
+
         return Embedder(
             self.model_location,
             device=self.settings.device,

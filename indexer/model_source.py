@@ -8,10 +8,13 @@ offline for good. When nothing works the user gets one sentence naming VITRIEVE_
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import xxhash
 
 from indexer.errors import ModelUnavailableError
 
@@ -33,8 +36,8 @@ def _is_model_dir(path: Path) -> bool:
 
 
 def _from_modelscope(model: str, offline: bool, cache_dir: Path | None) -> Path:
-    for name in ("modelscope", "modelscope_hub"):  # chatty INFO lines on every cache hit
-        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("modelscope", "modelscope_hub"):  # chatty lines on every cache hit and retry
+        logging.getLogger(name).setLevel(logging.ERROR)
     from modelscope import snapshot_download
 
     cache = str(cache_dir / "modelscope") if cache_dir else None
@@ -89,4 +92,36 @@ def locate_model(
         f"cannot load model {model!r} ({'; '.join(errors)}). Set VITRIEVE_MODEL to a local "
         "directory holding the ViT weights (config.json + model.safetensors), e.g. one "
         "copied from a machine that has run `vitrieve model fetch`"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    revision: str | None
+    weights_hash: str
+    dim: int
+
+
+def weights_hash(path: Path) -> str:
+    """xxh3-128 of the weight file: two different checkpoints never share a vector space."""
+    h = xxhash.xxh3_128()
+    for name in WEIGHT_FILES:
+        f = path / name
+        if f.is_file():
+            with f.open("rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    h.update(chunk)
+            return h.hexdigest()
+    raise FileNotFoundError(f"no weights in {path}")
+
+
+def read_model_info(location: ModelLocation) -> ModelInfo:
+    """Identity of the weights without loading torch: enough to pick the index and the rows."""
+    config = json.loads((location.path / "config.json").read_text())
+    return ModelInfo(
+        name=location.name,
+        revision=location.revision,
+        weights_hash=weights_hash(location.path),
+        dim=int(config["hidden_size"]),
     )

@@ -115,8 +115,16 @@ def _describe(lib: Library, hits, folder: Path | None) -> list[SearchResult]:
         rows = {
             r.id: r
             for r in session.execute(
-                select(Image.id, Root.path.label("root"), Image.rel_path, Image.width,
-                       Image.height, Image.format, Image.size, Image.captured_at)
+                select(
+                    Image.id,
+                    Root.path.label("root"),
+                    Image.rel_path,
+                    Image.width,
+                    Image.height,
+                    Image.format,
+                    Image.size,
+                    Image.captured_at,
+                )
                 .join(Root)
                 .where(Image.id.in_(ids))
             )
@@ -129,6 +137,16 @@ def _describe(lib: Library, hits, folder: Path | None) -> list[SearchResult]:
         path = Path(r.root) / r.rel_path
         if folder is not None and folder not in path.parents:
             continue
-        out.append(SearchResult(hit.id, str(path), min(1.0, float(hit.score)), r.width,
-                                r.height, r.format, r.size, r.captured_at))
+        out.append(
+            SearchResult(
+                hit.id,
+                str(path),
+                min(1.0, float(hit.score)),
+                r.width,
+                r.height,
+                r.format,
+                r.size,
+                r.captured_at,
+            )
+        )
     return out

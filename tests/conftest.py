@@ -77,7 +77,10 @@ def database_url(request, tmp_path: Path) -> str:
 def settings(tmp_path: Path) -> Settings:
     """A library home in tmp_path using the tiny ViT in fp32 (exact, deterministic)."""
     return Settings(
-        home=tmp_path / "home", model=str(TINY_VIT), precision="fp32", batch_size=4,
+        home=tmp_path / "home",
+        model=str(TINY_VIT),
+        precision="fp32",
+        batch_size=4,
         decode_workers=2,
     )
 
@@ -102,8 +105,11 @@ def noise_image(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     base = np.stack(
-        [np.sin(xx / rng.uniform(5, 40) + rng.uniform(0, 6)) * np.cos(yy / rng.uniform(5, 40))
-         for _ in range(3)], -1,
+        [
+            np.sin(xx / rng.uniform(5, 40) + rng.uniform(0, 6)) * np.cos(yy / rng.uniform(5, 40))
+            for _ in range(3)
+        ],
+        -1,
     )
     arr = np.clip(128 + 100 * base + rng.normal(0, 10, base.shape), 0, 255).astype(np.uint8)
     return Image.fromarray(arr)

@@ -88,7 +88,9 @@ def ingest(
     out.print(f"[bold]done[/] in {summary.seconds:.1f}s: {counts}")
     out.print(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
     for failure in summary.failures:
-        out.print(f"[red]failed[/] {failure.path}: {failure.reason}", highlight=False, soft_wrap=True)
+        out.print(
+            f"[red]failed[/] {failure.path}: {failure.reason}", highlight=False, soft_wrap=True
+        )
 
 
 @app.command()
@@ -148,9 +150,7 @@ def embed(
         for r in rows:
             out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
     if any(r.error for r in rows):
-        raise VitrieveError(
-            "; ".join(f"{r.path}: {r.error}" for r in rows if r.error)
-        )
+        raise VitrieveError("; ".join(f"{r.path}: {r.error}" for r in rows if r.error))
 
 
 @index_app.command("rebuild")

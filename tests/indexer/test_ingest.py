@@ -143,7 +143,10 @@ def test_file_restored_after_deletion_comes_back_without_a_forward_pass(lib, pho
     ingest(lib, [photos])
     shutil.move(tmp_path / "immunohistochemistry.jpg", photos / "immunohistochemistry.jpg")
     summary = ingest(lib, [photos])
-    assert summary.computed == 0 and status_of(lib, "immunohistochemistry.jpg")[1] == ImageStatus.EMBEDDED
+    assert (
+        summary.computed == 0
+        and status_of(lib, "immunohistochemistry.jpg")[1] == ImageStatus.EMBEDDED
+    )
     assert_index_consistent(lib)
 
 

@@ -1,0 +1,77 @@
+"""Search by example: a file from anywhere, or a catalog image; its own row never returned."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from indexer.errors import NotIndexedError, VitrieveError
+from indexer.ingest import ingest
+from indexer.library import Library
+from search.query import query_from_file, query_from_id, search
+from tests.conftest import real_photo
+
+
+@pytest.fixture
+def lib(settings, photos):
+    with Library(settings) as library:
+        ingest(library, [photos])
+        yield library
+
+
+def test_reencoded_copy_from_outside_finds_the_original_first(lib, photos, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    real_photo("coffee").save(outside / "query.jpg", quality=75)
+    results = search(lib, query_from_file(lib, outside / "query.jpg"), k=3)
+    assert results[0].path == str(photos / "coffee.jpg")
+    assert results[0].score >= 0.99
+    assert results[1].score < results[0].score
+
+
+def test_querying_an_indexed_file_leaves_out_its_own_row(lib, photos):
+    query = query_from_file(lib, photos / "coffee.jpg")
+    assert query.image_id is not None
+    results = search(lib, query, k=10)
+    assert str(photos / "coffee.jpg") not in [r.path for r in results]
+    assert len(results) == 5
+
+
+def test_byte_identical_copy_at_another_path_scores_one(settings, photos):
+    shutil.copy(photos / "coffee.jpg", photos / "trip" / "coffee-again.jpg")
+    with Library(settings) as lib:
+        ingest(lib, [photos])
+        results = search(lib, query_from_file(lib, photos / "coffee.jpg"), k=2)
+    assert results[0].path == str(photos / "trip" / "coffee-again.jpg")
+    assert results[0].score == pytest.approx(1.0, abs=1e-6)
+
+
+def test_query_by_id_equals_query_by_its_file(lib, photos):
+    by_file = query_from_file(lib, photos / "trip" / "chelsea.png")
+    by_id = query_from_id(lib, by_file.image_id)
+    assert [r.path for r in search(lib, by_id, k=5)] == [r.path for r in search(lib, by_file, k=5)]
+
+
+def test_results_carry_metadata(lib, photos):
+    (top,) = search(lib, query_from_file(lib, photos / "astronaut.jpg"), k=1)
+    assert top.width and top.height and top.format in {"JPEG", "PNG"} and top.size > 0
+
+
+def test_folder_filter_keeps_only_results_under_it(lib, photos):
+    query = query_from_file(lib, photos / "coffee.jpg")
+    results = search(lib, query, k=10, folder=photos / "trip")
+    assert len(results) == 3
+    assert all(r.path.startswith(str(photos / "trip") + "/") for r in results)
+
+
+def test_unknown_id_is_a_clear_error(lib):
+    with pytest.raises(NotIndexedError, match="12345"):
+        query_from_id(lib, 12345)
+
+
+def test_query_file_that_is_not_an_image_names_file_and_reason(lib, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("hello")
+    with pytest.raises(VitrieveError, match=r"bad\.jpg: not an image"):
+        query_from_file(lib, bad)

@@ -1,0 +1,135 @@
+"""The `vitrieve` command, run as a user runs it: a real subprocess per command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY_VIT, noise_image, real_photo
+
+VITRIEVE = [sys.executable, "-m", "ui.cli"]
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("VITRIEVE_")}
+    e |= {
+        "VITRIEVE_HOME": str(tmp_path / "home"),
+        "VITRIEVE_MODEL": str(TINY_VIT),
+        "VITRIEVE_PRECISION": "fp32",
+    }
+    return e
+
+
+def run(env, *args, ok: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [*VITRIEVE, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2],
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def run_json(env, *args):
+    return json.loads(run(env, *args, "--json").stdout)
+
+
+@pytest.fixture
+def library_dir(photos):
+    for i in range(4):
+        noise_image(i).save(photos / f"generated-{i}.jpg", quality=90)
+    (photos / "broken").mkdir()
+    (photos / "broken" / "zero.jpg").write_bytes(b"")
+    (photos / "broken" / "text.png").write_text("not a picture")
+    return photos
+
+
+def test_ingest_search_and_reingest_end_to_end(env, library_dir, tmp_path):
+    photos = library_dir
+    summary = run_json(env, "ingest", str(photos))
+    assert {
+        k: summary[k] for k in ("new", "changed", "moved", "missing", "unchanged", "failed")
+    } == {"new": 12, "changed": 0, "moved": 0, "missing": 0, "unchanged": 0, "failed": 2}
+    reasons = {Path(f["path"]).name: f["reason"] for f in summary["failures"]}
+    assert reasons == {
+        "zero.jpg": "empty file (0 bytes)",
+        "text.png": "not an image (unrecognised format)",
+    }
+
+    outside = tmp_path / "query"
+    outside.mkdir()
+    real_photo("chelsea").save(outside / "cat.jpg", quality=80)
+    results = run_json(env, "search", str(outside / "cat.jpg"), "-k", "3")
+    assert results[0]["path"] == str(photos / "trip" / "chelsea.png")
+    assert results[0]["score"] >= 0.99 and len(results) == 3
+
+    shutil.move(photos / "generated-0.jpg", photos / "trip" / "moved.jpg")
+    noise_image(42).save(photos / "generated-1.jpg", quality=90)
+    (photos / "generated-2.jpg").unlink()
+    again = run_json(env, "ingest", str(photos))
+    assert {k: again[k] for k in ("new", "changed", "moved", "missing", "unchanged")} == {
+        "new": 0,
+        "changed": 1,
+        "moved": 1,
+        "missing": 1,
+        "unchanged": 9,
+    }
+
+    status = run_json(env, "status")
+    assert status["embedded"] == 9 and status["index_size"] == 9
+    assert status["failed"] == 2 and status["missing"] == 1 and status["images"] == 12
+    assert status["model"] == str(TINY_VIT)
+
+    by_moved = run_json(env, "search", str(photos / "trip" / "moved.jpg"), "-k", "20")
+    assert str(photos / "trip" / "moved.jpg") not in [r["path"] for r in by_moved]
+    assert len(by_moved) == 8
+
+
+def test_human_output_lists_counts_then_each_failure(env, library_dir):
+    out = run(env, "ingest", str(library_dir)).stdout
+    assert "12 new" in out and "2 failed" in out
+    assert f"{library_dir / 'broken' / 'zero.jpg'}: empty file (0 bytes)" in out
+
+
+def test_embed_prints_vectors_for_scripting(env, photos):
+    rows = run_json(env, "embed", str(photos / "coffee.jpg"), str(photos / "astronaut.jpg"))
+    assert [Path(r["path"]).name for r in rows] == ["coffee.jpg", "astronaut.jpg"]
+    assert all(len(r["vector"]) == 32 for r in rows)
+    norm = sum(x * x for x in rows[0]["vector"]) ** 0.5
+    assert abs(norm - 1) < 1e-4
+
+
+def test_index_rebuild_and_db_upgrade(env, photos):
+    run(env, "ingest", str(photos))
+    assert "6 vectors" in run(env, "index", "rebuild").stdout
+    assert "catalog at revision" in run(env, "db", "upgrade").stdout
+
+
+def test_missing_model_is_one_line_naming_vitrieve_model(env, photos, tmp_path):
+    env |= {
+        "VITRIEVE_MODEL": "nobody/no-such-model",
+        "HF_HUB_OFFLINE": "1",
+        "VITRIEVE_HUB_CACHE": str(tmp_path / "hubs"),
+    }
+    proc = run(env, "search", str(photos / "coffee.jpg"), ok=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "VITRIEVE_MODEL" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_errors_exit_1_and_usage_errors_exit_2(env, tmp_path):
+    missing = run(env, "ingest", str(tmp_path / "nope"), ok=False)
+    assert missing.returncode == 1 and "not a directory" in missing.stderr
+    assert run(env, "search", ok=False).returncode == 2
+    assert run(env, "frobnicate", ok=False).returncode == 2
