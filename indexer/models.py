@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Enum,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql import false
 
 # Named constraints let Alembic's batch mode (SQLite) and PostgreSQL drop/alter them by name.
 NAMING_CONVENTION = {
@@ -56,6 +58,8 @@ class Root(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(Text, unique=True)
+    # Watched roots are rescanned periodically and by a filesystem watcher (worker/).
+    watch: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     images: Mapped[list[Image]] = relationship(back_populates="root", passive_deletes=True)
@@ -75,6 +79,8 @@ class Image(Base):
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     # xxh3-128 of the file bytes, hex; NULL until the file has been read once.
     content_hash: Mapped[str | None] = mapped_column(String(32), index=True)
+    # xxh3-128 of the decoded RGB pixels and size: equal for lossless re-saves of one picture.
+    pixel_hash: Mapped[str | None] = mapped_column(String(32), index=True)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     format: Mapped[str | None] = mapped_column(String(16))

@@ -10,10 +10,11 @@ from alembic import context
 from sqlalchemy import Connection
 
 from indexer.db import make_engine
-from indexer.models import Base
+from indexer.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+# A caller may narrow the metadata (used to autogenerate one migration per feature).
+target_metadata = config.attributes.get("target_metadata", metadata)
 
 
 def _run(connection: Connection) -> None:
