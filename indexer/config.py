@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         return self.home / "cache"
 
+    @property
+    def thumb_dir(self) -> Path:
+        return self.home / "thumbs"
+
     def ensure_home(self) -> None:
-        for d in (self.home, self.index_dir, self.cache_dir):
+        for d in (self.home, self.index_dir, self.cache_dir, self.thumb_dir):
             d.mkdir(parents=True, exist_ok=True)

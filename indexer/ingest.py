@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from indexer.catalog import (
     RootTarget,
     decode_vectors,
     mark_stale_for_model,
     resolve_target,
+    searchable_filter,
     under_folder,
 )
 from indexer.decode import IMAGE_EXTENSIONS
@@ -31,7 +33,8 @@ from indexer.models import Embedding, Image, ImageStatus, Root
 from indexer.pipeline import StageTimes, WorkItem, batched, prepared_stream
 from indexer.reconcile import reconcile
 from indexer.scan import ScannedFile, ScanProblem, scan_tree
-from indexer.writer import write_batch
+from indexer.vector_index import VectorIndex
+from indexer.writer import BatchOutcome, write_batch
 
 SAVE_EVERY_S = 30.0  # so other processes see progress during a long ingest
 
@@ -73,22 +76,35 @@ class _Silent:
         pass
 
 
-def ingest(
-    lib: Library, paths: Sequence[Path], progress: IngestProgress | None = None
-) -> IngestSummary:
+EmbeddedHook = Callable[[Session, BatchOutcome], None]
+
+
+@dataclass
+class ScanOutcome:
+    """What scanning some folders changed in the catalog (committed), index not yet touched."""
+
+    targets: list[RootTarget]
+    summary: IngestSummary
+    removed_ids: list[int] = field(default_factory=list)  # must leave the index
+    restored_ids: list[int] = field(default_factory=list)  # back, with a vector: must rejoin it
+
+
+def scan_roots(
+    lib: Library,
+    paths: Sequence[Path],
+    progress: IngestProgress | None = None,
+    times: StageTimes | None = None,
+) -> ScanOutcome:
+    """Registers/resolves roots, reconciles each with its scan, re-queues stale vectors."""
     progress = progress or _Silent()
-    started = time.perf_counter()
+    times = times or StageTimes()
     for p in paths:
         if not Path(p).is_dir():
             raise VitrieveError(f"{p}: not a directory")
-    embedder = lib.embedder  # fail on a missing model before touching anything
     model = lib.model_row
-    summary = IngestSummary()
-    times = StageTimes()
     with lib.sessions.begin() as session:
         targets = [resolve_target(session, Path(p)) for p in paths]
-    index = lib.index()
-
+    out = ScanOutcome(targets, IngestSummary())
     seen = 0
     for target in targets:
         problems: list[ScanProblem] = []
@@ -109,25 +125,45 @@ def ingest(
             seen += result.new + result.changed + result.moved + result.unchanged
         times.add("scan", time.perf_counter() - t0)
         for name in ("new", "changed", "moved", "missing", "unchanged"):
-            setattr(summary, name, getattr(summary, name) + getattr(result, name))
-        summary.failures += [
+            setattr(out.summary, name, getattr(out.summary, name) + getattr(result, name))
+        out.summary.failures += [
             Failure(str(target.root_path / p.rel_path), p.reason) for p in problems
         ]
-        index.remove(_ids(result.removed_ids))
-        _restore_vectors(lib, index, result.restored_ids, model.id, model.dim)
-
+        out.removed_ids += result.removed_ids
+        out.restored_ids += result.restored_ids
     with lib.sessions.begin() as session:
         mark_stale_for_model(session, model.id, [t.root_id for t in targets])
-        total = _count_pending(session, targets)
-    progress.embedding(0, total)
-    done, last_save = 0, time.monotonic()
+    return out
+
+
+def apply_scan_to_index(lib: Library, index: VectorIndex, scan: ScanOutcome) -> None:
+    index.remove(_ids(scan.removed_ids))
+    add_from_sql(lib, index, scan.restored_ids)
+
+
+def embed_items(
+    lib: Library,
+    items: Iterable[WorkItem],
+    *,
+    times: StageTimes | None = None,
+    on_embedded: EmbeddedHook | None = None,
+) -> Iterator[BatchOutcome]:
+    """Reads, decodes and embeds items, committing one transaction per batch.
+
+    The shared core of in-process ingest and the Celery embed task. `on_embedded` runs inside
+    each batch's transaction (e.g. tagging new images), so its writes commit with the vectors.
+    """
+    times = times or StageTimes()
+    embedder = lib.embedder
+    model = lib.model_row
     workers = lib.settings.decode_workers or os.cpu_count() or 1
     stream = prepared_stream(
-        _pending(lib, targets),
+        items,
         embedder.spec,
         workers=workers,
         window=max(2 * embedder.batch_size, 4 * workers),
         times=times,
+        thumb_dir=lib.settings.thumb_dir,
     )
     for batch in batched(stream, embedder.batch_size):
         t0 = time.perf_counter()
@@ -135,19 +171,47 @@ def ingest(
             outcome = write_batch(
                 session, batch, model.id, model.dim, _timed_embed(embedder, times)
             )
-        index.add(outcome.embedded_ids, outcome.vectors)
+            if on_embedded is not None and len(outcome.embedded_ids):
+                on_embedded(session, outcome)
         times.add("write", time.perf_counter() - t0)
+        yield outcome
+
+
+def ingest(
+    lib: Library,
+    paths: Sequence[Path],
+    progress: IngestProgress | None = None,
+    *,
+    on_embedded: EmbeddedHook | None = None,
+) -> IngestSummary:
+    """The in-process pipeline: scan, reconcile, embed pending, keep the index in step."""
+    progress = progress or _Silent()
+    started = time.perf_counter()
+    lib.embedder  # noqa: B018 -- fail on a missing model before touching anything
+    times = StageTimes()
+    scan = scan_roots(lib, paths, progress, times)
+    summary = scan.summary
+    index = lib.index()
+    apply_scan_to_index(lib, index, scan)
+    with lib.sessions() as session:
+        total = count_pending(session, scan.targets)
+    progress.embedding(0, total)
+    done, last_save = 0, time.monotonic()
+    for outcome in embed_items(
+        lib, pending_items(lib, scan.targets), times=times, on_embedded=on_embedded
+    ):
+        index.add(outcome.embedded_ids, outcome.vectors)
         summary.embedded += len(outcome.embedded_ids)
         summary.computed += outcome.computed
         summary.failures += [Failure(str(p.path), p.error or "") for p in outcome.failures]
-        done += len(batch)
+        done += outcome.size
         progress.embedding(done, total)
         if time.monotonic() - last_save > SAVE_EVERY_S:
             index.save()
             last_save = time.monotonic()
     index.save()
     summary.failed = len(summary.failures)
-    times.write -= times.embed  # write_batch's time includes the forward passes
+    times.write -= times.embed  # the write stage's clock includes the forward passes
     summary.stages = times.as_dict()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
@@ -178,16 +242,20 @@ def _ids(ids: list[int]) -> np.ndarray:
     return np.asarray(ids, dtype=np.int64)
 
 
-def _restore_vectors(lib: Library, index, ids: list[int], model_id: int, dim: int) -> None:
-    if not ids:
-        return
-    with lib.sessions() as session:
-        rows = session.execute(
-            select(Embedding.image_id, Embedding.vector).where(
-                Embedding.image_id.in_(ids), Embedding.model_id == model_id
-            )
-        ).all()
-    index.add(_ids([r[0] for r in rows]), decode_vectors([r[1] for r in rows], dim))
+def add_from_sql(lib: Library, index: VectorIndex, ids: Sequence[int]) -> int:
+    """Adds the current vectors of `ids` from SQL (only those still searchable) to the index."""
+    model = lib.model_row
+    added = 0
+    for i in range(0, len(ids), 1000):
+        with lib.sessions() as session:
+            rows = session.execute(
+                select(Embedding.image_id, Embedding.vector)
+                .join(Image)
+                .where(Embedding.image_id.in_(ids[i : i + 1000]), searchable_filter(model.id))
+            ).all()
+        index.add(_ids([r[0] for r in rows]), decode_vectors([r[1] for r in rows], model.dim))
+        added += len(rows)
+    return added
 
 
 def _pending_filter(targets: Sequence[RootTarget]):
@@ -196,11 +264,13 @@ def _pending_filter(targets: Sequence[RootTarget]):
     )
 
 
-def _count_pending(session, targets: Sequence[RootTarget]) -> int:
+def count_pending(session, targets: Sequence[RootTarget]) -> int:
     return session.scalar(select(func.count()).select_from(Image).where(_pending_filter(targets)))
 
 
-def _pending(lib: Library, targets: Sequence[RootTarget], chunk: int = 2000) -> Iterator[WorkItem]:
+def pending_items(
+    lib: Library, targets: Sequence[RootTarget], chunk: int = 2000
+) -> Iterator[WorkItem]:
     """Pending images by keyset pagination, so a million-file ingest never lists them all."""
     last = 0
     while True:

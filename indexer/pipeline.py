@@ -20,7 +20,8 @@ import numpy as np
 
 from indexer.decode import DecodeError, decode_image
 from indexer.preprocess import PreprocessSpec
-from indexer.reader import ReadError, content_hash, read_file
+from indexer.reader import ReadError, content_hash, pixel_hash, read_file
+from indexer.thumbnails import write_thumbnail
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class Prepared:
     image_id: int
     path: Path
     content_hash: str | None = None
+    pixel_hash: str | None = None
     pixels: np.ndarray | None = None  # uint8 [H, W, 3] at the model's input size
     width: int | None = None
     height: int | None = None
@@ -61,7 +63,12 @@ class StageTimes:
         return {k: round(getattr(self, k), 3) for k in ("scan", "read", "decode", "embed", "write")}
 
 
-def prepare(item: WorkItem, spec: PreprocessSpec, times: StageTimes | None = None) -> Prepared:
+def prepare(
+    item: WorkItem,
+    spec: PreprocessSpec,
+    times: StageTimes | None = None,
+    thumb_dir: Path | None = None,
+) -> Prepared:
     """Never raises for bad input: a broken file becomes a Prepared with `error` set."""
     out = Prepared(item.image_id, item.path)
     t0 = time.perf_counter()
@@ -77,13 +84,18 @@ def prepare(item: WorkItem, spec: PreprocessSpec, times: StageTimes | None = Non
             times.add("read", t1 - t0)
     try:
         decoded = decode_image(data, target_size=spec.target_size, source=str(item.path))
+        out.pixel_hash = pixel_hash(decoded.image)
         out.pixels = spec.resize(decoded.image)
+        if thumb_dir is not None:
+            write_thumbnail(decoded.image, thumb_dir, out.content_hash)
         out.width, out.height = decoded.width, decoded.height
         out.format, out.captured_at = decoded.format, decoded.captured_at
     except DecodeError as exc:
         out.error = exc.reason
     except MemoryError:
         out.error = "out of memory while decoding"
+    except OSError as exc:  # the thumbnail could not be written: a problem of ours, not the file
+        out.error = f"cannot write thumbnail: {exc}"
     finally:
         if times:
             times.add("decode", time.perf_counter() - t1)
@@ -97,12 +109,13 @@ def prepared_stream(
     workers: int,
     window: int,
     times: StageTimes | None = None,
+    thumb_dir: Path | None = None,
 ) -> Iterator[Prepared]:
     """Yields Prepared in input order with at most `window` items in flight."""
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode") as pool:
         pending: deque[Future[Prepared]] = deque()
         for item in items:
-            pending.append(pool.submit(prepare, item, spec, times))
+            pending.append(pool.submit(prepare, item, spec, times, thumb_dir))
             if len(pending) >= window:
                 yield pending.popleft().result()
         while pending:

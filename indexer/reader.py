@@ -6,6 +6,7 @@ import errno
 from pathlib import Path
 
 import xxhash
+from PIL import Image
 
 
 class ReadError(Exception):
@@ -17,6 +18,16 @@ class ReadError(Exception):
 def content_hash(data: bytes) -> str:
     """xxh3-128: fast enough to never be the bottleneck, wide enough for 100M files."""
     return xxhash.xxh3_128_hexdigest(data)
+
+
+def pixel_hash(image: Image.Image) -> str:
+    """Hash of decoded pixels and size: a PNG and its lossless re-save (or a copy with other
+    metadata) share it. Large JPEGs hash their draft decode, which is identical for identical
+    coefficient data."""
+    h = xxhash.xxh3_128()
+    h.update(f"{image.mode}:{image.width}x{image.height}:".encode())
+    h.update(image.tobytes())
+    return h.hexdigest()
 
 
 def read_file(path: Path) -> bytes:

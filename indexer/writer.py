@@ -29,6 +29,10 @@ class BatchOutcome:
     computed: int = 0  # forward passes run
     reused: int = 0  # vectors copied from a byte-identical file or an unchanged one
 
+    @property
+    def size(self) -> int:
+        return len(self.embedded_ids) + len(self.failures)
+
 
 def known_vectors(session: Session, model_id: int, hashes: Iterable[str]) -> dict[str, bytes]:
     hashes = sorted(set(hashes))
@@ -83,6 +87,7 @@ def write_batch(
                 {
                     "id": p.image_id,
                     "content_hash": p.content_hash,
+                    "pixel_hash": p.pixel_hash,
                     "width": p.width,
                     "height": p.height,
                     "format": p.format,

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from indexer.config import Settings
 from indexer.errors import VitrieveError
+from ui import cli_dups, cli_jobs, cli_tags
 from ui.progress import RichIngestProgress
 
 app = typer.Typer(
@@ -32,6 +33,10 @@ db_app = typer.Typer(help="Catalog schema migrations.", no_args_is_help=True)
 index_app = typer.Typer(help="The derived FAISS index.", no_args_is_help=True)
 model_app = typer.Typer(help="The ViT weights.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(cli_dups.app, name="dups")
+app.add_typer(cli_dups.eval_app, name="eval")
+app.add_typer(cli_tags.app, name="tag")
+app.add_typer(cli_jobs.roots_app, name="roots")
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 

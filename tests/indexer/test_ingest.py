@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image as PILImage
 from sqlalchemy import func, select
 from transformers import ViTModel
 
@@ -263,3 +264,30 @@ def test_non_directory_path_is_a_clear_error(lib, tmp_path):
 
     with pytest.raises(VitrieveError, match="not a directory"):
         ingest(lib, [tmp_path / "nope"])
+
+
+def test_ingest_writes_a_256px_webp_thumbnail_per_content(lib, photos, settings):
+    from indexer.thumbnails import thumbnail_path
+
+    shutil.copy(photos / "coffee.jpg", photos / "coffee-copy.jpg")
+    ingest(lib, [photos])
+    with lib.sessions() as session:
+        hashes = set(session.scalars(select(Image.content_hash)))
+    thumbs = sorted(settings.thumb_dir.rglob("*.webp"))
+    assert len(hashes) == 6 and len(thumbs) == 6  # the byte copy shares its original's
+    for h in hashes:
+        with PILImage.open(thumbnail_path(settings.thumb_dir, h)) as im:
+            assert im.format == "WEBP" and max(im.size) == 256
+
+
+def test_lossless_resave_shares_the_pixel_hash(lib, photos):
+    with PILImage.open(photos / "trip" / "chelsea.png") as im:
+        im.save(photos / "chelsea-resaved.png", compress_level=1)
+        im.save(photos / "chelsea.tiff")
+    ingest(lib, [photos])
+    with lib.sessions() as session:
+        rows = dict(session.execute(select(Image.rel_path, Image.pixel_hash)).all())
+        content = dict(session.execute(select(Image.rel_path, Image.content_hash)).all())
+    assert rows["trip/chelsea.png"] == rows["chelsea-resaved.png"] == rows["chelsea.tiff"]
+    assert content["trip/chelsea.png"] != content["chelsea-resaved.png"]
+    assert rows["coffee.jpg"] != rows["trip/chelsea.png"]

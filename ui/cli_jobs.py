@@ -1,0 +1,7 @@
+"""`vitrieve jobs`, `vitrieve roots ...`, `vitrieve worker`, `vitrieve beat`: background ingestion."""
+
+from __future__ import annotations
+
+import typer
+
+roots_app = typer.Typer(help="Registered (and watched) folders.", no_args_is_help=True)
