@@ -5,4 +5,6 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(help="Find and clean up exact and near-duplicate images.")
-eval_app = typer.Typer(help="Evaluate detection quality against ground truth.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate detection quality against ground truth.", no_args_is_help=True
+)

@@ -1,4 +1,4 @@
-"""`vitrieve jobs`, `vitrieve roots ...`, `vitrieve worker`, `vitrieve beat`: background ingestion."""
+"""Background ingestion commands: jobs, roots, worker, beat."""
 
 from __future__ import annotations
 
