@@ -1,0 +1,87 @@
+"""Which files the UI may hand to a browser: only images under registered roots.
+
+Every path the UI reads bytes from (an "open original" view, a download, a query picked by
+path) passes through `servable_path` first. The check works on the *resolved* path, so a
+symlink inside a root that points outside it is refused, and any `..` component is refused
+before resolving, so a request never even probes what lies outside. The data directory is
+refused even when a root contains it (the catalog and caches are not photos), and so are
+hidden files and non-image files, which ingest never catalogs either.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path, PurePath
+
+from sqlalchemy import select
+
+from indexer.decode import IMAGE_EXTENSIONS
+from indexer.errors import VitrieveError
+from indexer.library import Library
+from indexer.models import Root
+from indexer.thumbnails import thumbnail_path
+
+_HASH = re.compile(r"^[0-9a-f]{32}$")
+
+
+class PathRefusedError(VitrieveError):
+    """A path the UI must not serve; the message says why, without revealing anything more."""
+
+
+def registered_roots(lib: Library) -> list[Path]:
+    """Roots as they resolve now (a root may itself sit behind a symlinked mount)."""
+    with lib.sessions() as session:
+        paths = session.scalars(select(Root.path)).all()
+    return [Path(p).resolve() for p in paths]
+
+
+def servable_path(lib: Library, path: str | os.PathLike[str]) -> Path:
+    """The resolved path of an image file under a registered root, or PathRefusedError."""
+    return check_servable(path, registered_roots(lib), lib.settings.home)
+
+
+def check_servable(path: str | os.PathLike[str], roots: Iterable[Path], home: Path) -> Path:
+    """The rule itself, free of the catalog so it can be reasoned about (and tested) alone."""
+    text = os.fspath(path)
+    if not text or "\x00" in text:
+        raise PathRefusedError("refused: empty or malformed path")
+    given = PurePath(text)
+    if not given.is_absolute():
+        raise PathRefusedError(f"refused: {text} is not an absolute path")
+    if ".." in given.parts:
+        raise PathRefusedError(f"refused: {text} contains '..' (path traversal)")
+    try:
+        real = Path(text).resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, permission denied, symlink loop
+        raise PathRefusedError(f"refused: {text} does not exist or cannot be read") from None
+    root = _containing_root(real, roots)
+    if root is None:
+        what = "links outside" if real != Path(text) else "is not under"
+        raise PathRefusedError(f"refused: {text} {what} the registered roots")
+    home = home.resolve()
+    if real == home or home in real.parents:
+        raise PathRefusedError(f"refused: {text} is inside the vitrieve data directory")
+    if any(part.startswith(".") for part in real.relative_to(root).parts):
+        raise PathRefusedError(f"refused: {text} is a hidden file or folder")
+    if not real.is_file():
+        raise PathRefusedError(f"refused: {text} is not a regular file")
+    if real.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise PathRefusedError(f"refused: {text} is not an image file")
+    return real
+
+
+def _containing_root(real: Path, roots: Iterable[Path]) -> Path | None:
+    for root in roots:
+        if real == root or root in real.parents:
+            return root
+    return None
+
+
+def thumbnail_file(lib: Library, content_hash: str | None) -> Path | None:
+    """The 256 px WebP thumbnail of a content hash, if it was made (hash checked as hex)."""
+    if not content_hash or not _HASH.match(content_hash):
+        return None
+    path = thumbnail_path(lib.settings.thumb_dir, content_hash)
+    return path if path.is_file() else None

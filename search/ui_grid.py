@@ -1,0 +1,96 @@
+"""What a thumbnail grid needs per image, in one query: path, metadata, date and thumbnail.
+
+The grid never touches the original photo: `thumb` is the 256 px WebP made at ingest (None when
+there is none, e.g. the file failed to decode), found by content hash under the data directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from indexer.library import Library
+from indexer.models import Image, Root
+from search.files import thumbnail_file
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class GridItem:
+    image_id: int
+    path: str
+    score: float | None  # similarity to the query; None when browsing
+    width: int | None
+    height: int | None
+    format: str | None
+    size: int
+    date: datetime | None  # when the photo was taken (EXIF), else the file's modification time
+    date_is_exif: bool
+    thumb: Path | None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def folder(self) -> str:
+        return str(Path(self.path).parent)
+
+
+def grid_items(
+    lib: Library, ids: Sequence[int], scores: Mapping[int, float] | None = None
+) -> list[GridItem]:
+    """Items for `ids` in the given order; ids no longer in the catalog are dropped (SQL wins)."""
+    rows = {}
+    for i in range(0, len(ids), _CHUNK):
+        with lib.sessions() as session:
+            for r in session.execute(
+                select(
+                    Image.id,
+                    Root.path.label("root"),
+                    Image.rel_path,
+                    Image.width,
+                    Image.height,
+                    Image.format,
+                    Image.size,
+                    Image.mtime_ns,
+                    Image.captured_at,
+                    Image.content_hash,
+                )
+                .join(Root)
+                .where(Image.id.in_(ids[i : i + _CHUNK]))
+            ):
+                rows[r.id] = r
+    out = []
+    for image_id in ids:
+        r = rows.get(image_id)
+        if r is None:
+            continue
+        taken = r.captured_at or datetime.fromtimestamp(r.mtime_ns / 1e9)
+        out.append(
+            GridItem(
+                image_id=r.id,
+                path=str(Path(r.root) / r.rel_path),
+                score=None if scores is None else scores.get(r.id),
+                width=r.width,
+                height=r.height,
+                format=r.format,
+                size=r.size,
+                date=taken,
+                date_is_exif=r.captured_at is not None,
+                thumb=thumbnail_file(lib, r.content_hash),
+            )
+        )
+    return out
+
+
+def day_bounds(date_from: date | None, date_to: date | None) -> tuple[datetime, datetime]:
+    """An inclusive range of days as [start of first day, end of last day]."""
+    lo = datetime.combine(date_from, time.min) if date_from else datetime.min
+    hi = datetime.combine(date_to, time.max) if date_to else datetime.max
+    return lo, hi

@@ -1,0 +1,70 @@
+"""Library page: roots, adding and ingesting a folder, background jobs, failed files."""
+
+from __future__ import annotations
+
+from tests.ui.conftest import texts
+
+
+def ingest_form(at, folder, button: str = "Ingest now"):
+    at.text_input[0].set_value(str(folder))
+    next(b for b in at.button if b.label == button).click()
+    return at.run()
+
+
+def frames(at, column: str) -> list:
+    """The dataframes on the page that have `column`, in page order."""
+    return [d.value for d in at.dataframe if column in d.value.columns]
+
+
+def test_without_roots_the_page_invites_a_folder(app_env, open_page):
+    at = open_page("library")
+    assert "No roots yet — add a folder below." in texts(at.info)
+    assert [b.label for b in at.button] == ["Ingest now"]  # no broker: no background button
+
+
+def test_ingesting_a_folder_in_process_reports_counts_and_failures(app_env, library_dir, open_page):
+    at = ingest_form(open_page("library"), library_dir)
+    assert not at.error, texts(at.error)
+    (done,) = texts(at.success)
+    assert "12 new" in done and "2 failed" in done and "Embedded 10" in done
+    (roots,) = frames(at, "folder")
+    assert roots["folder"].tolist() == [str(library_dir)]
+    assert roots["searchable"].tolist() == [10] and roots["failed"].tolist() == [2]
+    this_run, listed = frames(at, "reason")  # the ingest's own failures, then the catalog's
+    reasons = dict(zip(this_run["file"], this_run["reason"], strict=True))
+    assert reasons[str(library_dir / "broken" / "zero.jpg")] == "empty file (0 bytes)"
+    assert sorted(listed["file"]) == sorted(reasons)
+    assert [p.proto.text.split(" (")[0] for p in at.get("progress")] == ["processed 12 / 12 images"]
+
+
+def test_a_folder_that_does_not_exist_is_refused_with_its_path(app_env, open_page, tmp_path):
+    at = ingest_form(open_page("library"), tmp_path / "nope")
+    assert texts(at.error) == [f"{tmp_path / 'nope'}: not a directory"]
+
+
+def test_failed_files_are_listed_with_their_reasons(catalog, open_page):
+    at = open_page("library")
+    (failed,) = frames(at, "reason")
+    assert sorted(failed["reason"]) == [
+        "empty file (0 bytes)",
+        "not an image (unrecognised format)",
+    ]
+
+
+def test_with_a_broker_a_folder_is_queued_as_a_background_job(
+    app_env, library_dir, open_page, redis_url, monkeypatch
+):
+    monkeypatch.setenv("VITRIEVE_BROKER_URL", redis_url)
+    at = open_page("library")
+    at.checkbox[0].check()
+    at = ingest_form(at, library_dir, "Queue in the background")
+    assert not at.error, texts(at.error)
+    assert texts(at.success) == ["Queued as job 1; its progress shows below."]
+    assert "**Job 1** · queued · " + str(library_dir) in texts(at.markdown)
+    (roots,) = frames(at, "folder")
+    assert roots["watched"].tolist() == [True]
+
+    status = open_page("status")
+    queues = {m.label: m.value for m in status.metric}
+    assert queues["scan queue"] == "1" and queues["embed queue"] == "0"
+    assert "No worker answered: start them with `vitrieve worker`." in texts(status.warning)

@@ -1,0 +1,88 @@
+"""Tags page: label examples from a folder, train a probe, see its metrics and confusion
+matrix, apply it, browse by tag; and the search page's tag filter."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from indexer.config import Settings
+from indexer.library import Library
+from search.tagging.query import image_id_of_path
+from tests.ui.conftest import jpeg_bytes, texts
+
+NOISE = [f"generated-{i}.jpg" for i in range(4)]
+PHOTOS = ["astronaut.jpg", "coffee.jpg", "immunohistochemistry.jpg"]
+
+
+def tick(at, folder: Path, names: list[str]):
+    """Ticks the example cards of these files (checkbox keys are tick-<image id>)."""
+    with Library(Settings()) as lib, lib.sessions() as session:
+        ids = [image_id_of_path(session, folder / name) for name in names]
+    for image_id in ids:
+        at.checkbox(key=f"tick-{image_id}").check()
+    return at.run()
+
+
+def label(at, name: str):
+    at.text_input(key="ex_label").set_value(name).run()
+    next(b for b in at.button if b.key == "ex_add").click()
+    return at.run()
+
+
+def train(at, probe: str):
+    at.text_input(key="probe_name").set_value(probe)
+    next(b for b in at.button if b.label == "Train on the examples").click()
+    return at.run()
+
+
+def test_empty_states(catalog, open_page):
+    at = open_page("tags")
+    assert "No examples yet: select images above and give them a label." in texts(at.caption)
+    assert "No probes yet." in texts(at.caption)
+    assert "No tags yet: train a probe and apply it." in texts(at.caption)
+    assert len([b for b in at.checkbox if b.key.startswith("tick-")]) == 10
+
+
+def test_one_label_is_not_enough_and_says_so(catalog, open_page):
+    at = label(tick(open_page("tags"), catalog, NOISE), "noise")
+    at = train(at, "kind")
+    assert any("a probe needs at least 2 labels" in e for e in texts(at.error)), texts(at.error)
+
+
+def test_label_train_apply_browse_and_filter_search(catalog, open_page):
+    at = label(tick(open_page("tags"), catalog, NOISE), "noise")
+    at = label(tick(at, catalog, PHOTOS), "photo")
+    assert {"**noise**: 4 images", "**photo**: 3 images"} <= set(texts(at.markdown))
+
+    at = train(at, "kind")
+    assert not at.error, texts(at.error)
+    (trained,) = texts(at.success)
+    assert trained.startswith("Trained kind v1: 7 images, 2 labels, accuracy ")
+    assert "3-fold cross-validation" in trained  # k = the smallest label's count
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Images"] == "7" and metrics["Folds"] == "3"
+    per_class = next(d.value for d in at.dataframe if "precision" in d.value.columns)
+    assert per_class["label"].tolist() == ["noise", "photo"]
+    assert per_class["images"].tolist() == [4, 3]
+    assert len(at.get("vega_lite_chart")) == 1  # the confusion matrix
+
+    next(b for b in at.button if b.key == "apply").click()
+    at.run()
+    assert any(s.startswith("Tagged 10 images with kind v1") for s in texts(at.success))
+
+    at.selectbox(key="browse_tag").set_value("noise").run()
+    (shown,) = [c for c in texts(at.caption) if " images tagged noise at score" in c]
+    assert int(shown.split()[0]) >= 4
+    cards = [m for m in texts(at.markdown) if re.match(r"\*\*\d\.\d{3}\*\* · ", m)]
+    assert sorted(c.split(" · ")[1] for c in cards[:4]) == NOISE  # labelled by hand
+    assert all(c.startswith("**1.000**") for c in cards[:4])
+
+    search = open_page()
+    search.sidebar.selectbox(key="tag").set_value("photo").run()
+    search.file_uploader(key="upload").set_value(("c.jpg", jpeg_bytes("chelsea"), "image/jpeg"))
+    search.run()
+    captions = texts(search.caption)
+    results = [c for c in captions[captions.index("Similar to c.jpg") + 1 :] if c.startswith("/")]
+    assert results and not any(Path(r).name in NOISE for r in results)
+    assert str(catalog / "coffee.jpg") in results

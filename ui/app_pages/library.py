@@ -1,0 +1,122 @@
+"""Library page: registered roots, add a folder and ingest it, job progress, failed files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from indexer.ingest import IngestSummary, ingest
+from indexer.library import Library
+from search.tagging.apply import auto_tagger
+from search.ui_library import list_roots, recent_failures
+from ui.components import jobs
+from ui.components.progress import StreamlitIngestProgress
+from ui.components.session import library, shown_errors
+
+SUMMARY_KEYS = ("new", "changed", "moved", "missing", "unchanged", "failed")
+
+
+def _roots(lib: Library) -> None:
+    st.subheader("Roots")
+    roots = list_roots(lib)
+    if not roots:
+        st.info("No roots yet — add a folder below.", icon=":material/folder_open:")
+        return
+    st.dataframe(
+        [
+            {
+                "folder": r.path,
+                "images": r.images,
+                "searchable": r.counts["embedded"],
+                "pending": r.counts["pending"],
+                "failed": r.counts["failed"],
+                "missing": r.counts["missing"],
+                "watched": r.watch,
+                "on disk": r.exists,
+                "added": r.added_at,
+            }
+            for r in roots
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    for r in roots:
+        if not r.exists:
+            st.warning(f"{r.path} is not reachable (moved, or its disk is not mounted).")
+
+
+def _add_folder(lib: Library) -> None:
+    st.subheader("Add a folder")
+    background = jobs.available(lib)
+    with st.form("ingest-form"):
+        typed = st.text_input("Folder", placeholder="/home/me/Pictures")
+        watch = False
+        if background:
+            watch = st.checkbox("Watch it: rescan automatically when files change")
+        else:
+            st.caption(
+                "Ingests in this window (no broker configured for background jobs). Leaving "
+                "the page stops it; everything embedded so far is kept and a rerun continues."
+            )
+        now = st.form_submit_button("Ingest now", icon=":material/play_arrow:")
+        queued = background and st.form_submit_button(
+            "Queue in the background", icon=":material/schedule:"
+        )
+    if not (now or queued):
+        return
+    if not typed.strip():
+        st.error("Give the folder to ingest.")
+        return
+    folder = Path(typed.strip()).expanduser()
+    with shown_errors():
+        if watch:
+            jobs.register_watched(lib, folder)
+        if queued:
+            job_id = jobs.submit(lib, [folder])
+            st.success(f"Queued as job {job_id}; its progress shows below.")
+            return
+        # Active probes tag the new images as they are embedded, as they do in the workers.
+        summary = ingest(lib, [folder], StreamlitIngestProgress(), on_embedded=auto_tagger(lib))
+        _show_summary(summary)
+
+
+def _show_summary(summary: IngestSummary) -> None:
+    counts = ", ".join(f"{getattr(summary, k)} {k}" for k in SUMMARY_KEYS)
+    rate = summary.embedded / summary.seconds if summary.seconds else 0.0
+    st.success(
+        f"Done in {summary.seconds:.1f} s: {counts}. "
+        f"Embedded {summary.embedded} ({rate:.1f} img/s)."
+    )
+    if summary.failures:
+        st.dataframe(
+            [{"file": f.path, "reason": f.reason} for f in summary.failures],
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def _failures(lib: Library) -> None:
+    st.subheader("Files that failed")
+    failed = recent_failures(lib)
+    if not failed:
+        st.caption("None — every file read and decoded.")
+        return
+    st.dataframe(
+        [{"file": f.path, "reason": f.reason, "when": f.when} for f in failed],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def main() -> None:
+    st.title("Library")
+    lib = library()
+    _add_folder(lib)  # first, so the sections below show the catalog after the ingest
+    with shown_errors():
+        _roots(lib)
+        jobs.progress_panel(lib)
+        _failures(lib)
+
+
+main()

@@ -1,0 +1,212 @@
+"""Search page: query by an uploaded image, a library image or "more like this"; filter; grid.
+
+The query vector is computed once, when the query is chosen, and kept in the session: reruns
+(a filter moved, k changed) only ask the index. A library image uses its stored vector, so
+only an upload of a new image ever waits on the model.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+from indexer.decode import IMAGE_EXTENSIONS
+from indexer.library import Library
+from search.files import servable_path
+from search.query import query_from_file, query_from_id
+from search.ui_grid import GridItem, grid_items
+from search.ui_library import browse, list_folders, list_roots
+from search.ui_search import MAX_UPLOAD_MB, SearchFilters, search_grid
+from search.ui_search import query_from_upload as embed_upload
+from ui.components.grid import original_dialog, thumbnail, thumbnail_grid
+from ui.components.session import empty_library_notice, library, shown_errors
+from ui.components.tagging import tag_filter_choices
+
+QUERY = "search_query"  # {"label": str, "query": Query, "item": GridItem | None}
+UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
+PICK_PAGE = 20
+
+
+def _set_query_from_id(lib: Library, image_id: int) -> None:
+    """Button callback for "more like this" / "search with this": stored vector, no model."""
+    with shown_errors():
+        query = query_from_id(lib, image_id)
+        items = grid_items(lib, [image_id])
+        label = items[0].path if items else f"image {image_id}"
+        st.session_state[QUERY] = {
+            "label": label,
+            "query": query,
+            "item": items[0] if items else None,
+        }
+
+
+def _upload_source(lib: Library) -> None:
+    upload = st.file_uploader(
+        f"Upload an image (up to {MAX_UPLOAD_MB} MB)",
+        type=UPLOAD_TYPES,
+        max_upload_size=MAX_UPLOAD_MB,
+        key="upload",
+    )
+    if upload is None:
+        st.session_state.pop("upload_seen", None)
+        return
+    if st.session_state.get("upload_seen") == upload.file_id:
+        return  # already the query (or already refused); do not embed it again
+    st.session_state["upload_seen"] = upload.file_id
+    with shown_errors(), st.spinner("Embedding the uploaded image…"):
+        query = embed_upload(lib, upload.getvalue(), upload.name)
+        st.session_state[QUERY] = {"label": upload.name, "query": query, "item": None}
+
+
+def _library_source(lib: Library, roots) -> None:
+    with st.form("path-form", border=False):
+        typed = st.text_input(
+            "Path of an image inside a registered root", placeholder="/photos/2024/beach.jpg"
+        )
+        go = st.form_submit_button("Search with this file", icon=":material/search:")
+    if go and typed.strip():
+        with shown_errors():
+            real = servable_path(lib, typed.strip())  # refuses anything outside the roots
+            with st.spinner("Reading the image…"):
+                query = query_from_file(lib, real)
+            item = grid_items(lib, [query.image_id])[0] if query.image_id else None
+            st.session_state[QUERY] = {"label": str(real), "query": query, "item": item}
+    st.markdown("**…or browse**")
+    c1, c2 = st.columns(2)
+    paths = {r.id: r.path for r in roots}
+    root_id = c1.selectbox(
+        "Root", list(paths), format_func=paths.get, key="pick_root", on_change=_reset_pick
+    )
+    folders = list_folders(lib, root_id)
+    folder = c2.selectbox(
+        "Folder",
+        folders,
+        format_func=lambda f: f or "(all)",
+        key="pick_folder",
+        on_change=_reset_pick,
+    )
+    items, total = browse(
+        lib, root_id, folder, limit=PICK_PAGE, offset=st.session_state.get("pick_offset", 0)
+    )
+    if not items:
+        st.caption("Nothing searchable here yet — ingest this folder on the Library page.")
+        return
+    pager(total)
+    thumbnail_grid(items, key="pick", columns=5, actions=_pick_action(lib))
+
+
+def _move_pick(delta: int) -> None:
+    st.session_state["pick_offset"] = max(0, st.session_state.get("pick_offset", 0) + delta)
+
+
+def _reset_pick() -> None:
+    st.session_state["pick_offset"] = 0
+
+
+def pager(total: int) -> None:
+    offset = st.session_state.get("pick_offset", 0)
+    last = min(total, offset + PICK_PAGE)
+    c1, c2, c3 = st.columns([1, 2, 1])
+    c1.button("Previous", disabled=offset == 0, on_click=_move_pick, args=(-PICK_PAGE,))
+    c2.caption(f"{offset + 1}–{last} of {total}")
+    c3.button("Next", disabled=last >= total, on_click=_move_pick, args=(PICK_PAGE,))
+
+
+def _pick_action(lib: Library):
+    def action(item: GridItem, i: int) -> None:
+        st.button(
+            "Search with this",
+            key=f"pick-use-{item.image_id}",
+            on_click=_set_query_from_id,
+            args=(lib, item.image_id),
+            width="stretch",
+        )
+
+    return action
+
+
+def _result_actions(lib: Library):
+    def action(item: GridItem, i: int) -> None:
+        st.button(
+            "More like this",
+            key=f"more-{item.image_id}",
+            on_click=_set_query_from_id,
+            args=(lib, item.image_id),
+            icon=":material/image_search:",
+            width="stretch",
+        )
+        if st.button(
+            "Open", key=f"open-{item.image_id}", icon=":material/open_in_full:", width="stretch"
+        ):
+            original_dialog(lib, item)
+
+    return action
+
+
+def _filters(lib: Library, roots) -> tuple[SearchFilters, int]:
+    with st.sidebar:
+        st.header("Filters")
+        k = st.slider("Results (k)", 1, 200, 20, key="k")
+        paths = {r.id: r.path for r in roots}
+        root_id = st.selectbox(
+            "Root", [None, *paths], format_func=lambda i: "All roots" if i is None else paths[i]
+        )
+        folder = None
+        if root_id is not None:
+            sub = st.selectbox(
+                "Folder", list_folders(lib, root_id), format_func=lambda f: f or "(whole root)"
+            )
+            folder = Path(paths[root_id]) / sub if sub else Path(paths[root_id])
+        use_dates = st.checkbox("Only photos from a date range")
+        date_from = date_to = None
+        if use_dates:
+            picked = st.date_input("Dates", value=(date(2000, 1, 1), date.today()))
+            if isinstance(picked, tuple) and len(picked) == 2:
+                date_from, date_to = picked
+        tag, min_score = tag_filter_choices(lib)
+    return SearchFilters(folder, date_from, date_to, tag, min_score), k
+
+
+def _show_results(lib: Library, filters: SearchFilters, k: int) -> None:
+    chosen = st.session_state.get(QUERY)
+    if chosen is None:
+        st.info("Upload an image or pick one from the library to see similar photos.")
+        return
+    if chosen["item"] is not None:
+        head_thumb, head_text = st.columns([1, 6])
+        with head_thumb:
+            thumbnail(chosen["item"])
+    else:
+        head_text = st.container()
+    with head_text:
+        st.subheader("Results")
+        st.caption(f"Similar to {chosen['label']}")
+        st.button("Clear query", on_click=st.session_state.pop, args=(QUERY, None))
+    with shown_errors():
+        items = search_grid(lib, chosen["query"], k, filters)
+        if not items:
+            st.info("No results pass these filters.")
+            return
+        thumbnail_grid(items, key="result", columns=5, actions=_result_actions(lib))
+
+
+def main() -> None:
+    st.title("Search by example")
+    lib = library()
+    with shown_errors():
+        roots = list_roots(lib)
+        if not roots:
+            empty_library_notice()
+            return
+        filters, k = _filters(lib, roots)
+        upload_tab, library_tab = st.tabs(["Upload an image", "Pick from the library"])
+        with upload_tab:
+            _upload_source(lib)
+        with library_tab:
+            _library_source(lib, roots)
+        _show_results(lib, filters, k)
+
+
+main()
