@@ -37,6 +37,7 @@ app.add_typer(cli_dups.app, name="dups")
 app.add_typer(cli_dups.eval_app, name="eval")
 app.add_typer(cli_tags.app, name="tag")
 app.add_typer(cli_jobs.roots_app, name="roots")
+cli_jobs.register(app)  # jobs, worker, beat
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
@@ -75,13 +76,21 @@ def _root(
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Folders to index (registered as roots).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    background: Annotated[
+        bool,
+        typer.Option("--background", help="Queue a job for the workers; print its id and return."),
+    ] = False,
 ) -> None:
     """Scan folders, embed new and changed images, update the index."""
+    if background:
+        cli_jobs.ingest_background(paths, as_json)
+        return
     from indexer.ingest import ingest as run_ingest
+    from search.tagging.apply import auto_tagger
 
     lib = _library()
     with RichIngestProgress(err, enabled=err.is_terminal) as progress:
-        summary = run_ingest(lib, paths, progress)
+        summary = run_ingest(lib, paths, progress, on_embedded=auto_tagger(lib))
     if as_json:
         _emit_json(summary.to_dict())
         return
@@ -104,6 +113,10 @@ def search(
     image_id: Annotated[int | None, typer.Option("--id", help="Query by catalog id.")] = None,
     k: Annotated[int, typer.Option("-k", "--top", min=1, help="Number of results.")] = 10,
     folder: Annotated[Path | None, typer.Option(help="Only results under this folder.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only images with this tag.")] = None,
+    min_score: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Least probe score for --tag.")
+    ] = 0.5,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Find the images most similar to an example."""
@@ -114,7 +127,12 @@ def search(
         raise typer.BadParameter("give an IMAGE file or --id, not both")
     lib = _library()
     query = query_from_id(lib, image_id) if image_id is not None else query_from_file(lib, image)
-    results = run_search(lib, query, k, folder=folder)
+    if tag is not None:
+        from search.tagging.query import search_tagged
+
+        results = search_tagged(lib, query, k, tag=tag, min_score=min_score, folder=folder)
+    else:
+        results = run_search(lib, query, k, folder=folder)
     if as_json:
         _emit_json([r.to_dict() for r in results])
         return
@@ -156,6 +174,32 @@ def embed(
             out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
     if any(r.error for r in rows):
         raise VitrieveError("; ".join(f"{r.path}: {r.error}" for r in rows if r.error))
+
+
+@app.command("ui")
+def ui_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (localhost only by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
+) -> None:
+    """Start the web UI (Streamlit) on HOST:PORT."""
+    from search.ui_search import MAX_UPLOAD_MB
+
+    app_path = Path(__file__).with_name("app.py")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(app_path),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--server.maxUploadSize", str(MAX_UPLOAD_MB),
+        "--server.fileWatcherType", "none",
+        "--client.toolbarMode", "minimal",
+    ]  # fmt: skip
+    err.print(f"vitrieve UI on http://{host}:{port}", highlight=False)
+    sys.stderr.flush()
+    os.execv(sys.executable, cmd)  # streamlit takes over this process (and its signals)
 
 
 @index_app.command("rebuild")
