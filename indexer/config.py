@@ -36,6 +36,43 @@ class Settings(BaseSettings):
     batch_size: int = Field(0, ge=0, description="Images per forward pass; 0 picks per device.")
     decode_workers: int = Field(0, ge=0, description="Decode threads; 0 means one per core.")
     broker_url: str | None = Field(None, description="Celery broker; unset runs in-process.")
+    # -- vector index policy (docs/INDEXING.md) --
+    flat_max: int = Field(
+        50_000, ge=0, description="Exact (flat) index up to this many vectors; IVF beyond."
+    )
+    index_memory_budget_mb: int = Field(
+        2048, ge=1, description="RAM an approximate index may use; picks SQ8 or PQ codes."
+    )
+    index_recall_floor: float = Field(
+        0.95, gt=0, le=1, description="Least recall@10 vs exact search a new index must reach."
+    )
+    index_rebuild_growth: float = Field(
+        2.0, gt=1, description="Retrain an approximate index when N grows (or shrinks) this much."
+    )
+    index_recall_queries: int = Field(
+        1000, ge=20, description="Stored vectors used as queries to measure recall per build."
+    )
+    index_gpu: bool = Field(True, description="Search on the GPU when faiss-gpu and a GPU exist.")
+    gpu_decode: bool = Field(
+        True, description="On CUDA, decode JPEGs on the GPU (nvJPEG via torchvision) if present."
+    )
+    # Background ingestion (worker/). A message a worker took but never acknowledged (it died)
+    # goes back to the queue after this long, so it must exceed the longest task (one batch).
+    visibility_timeout: int = Field(
+        3600, ge=1, description="Seconds before an unacknowledged task is redelivered."
+    )
+    job_batch_size: int = Field(
+        256, ge=1, description="Images per embed task (one unit of redelivery and progress)."
+    )
+    rescan_interval: float = Field(
+        300.0, gt=0, description="Seconds between periodic rescans of watched roots."
+    )
+    settle_seconds: float = Field(
+        2.0, ge=0, description="Background jobs skip files modified this recently (still copying)."
+    )
+    worker_concurrency: int = Field(
+        0, ge=0, description="Worker processes for scan/embed; 0: one per GPU, else one."
+    )
 
     @field_validator("home")
     @classmethod

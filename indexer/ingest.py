@@ -30,7 +30,7 @@ from indexer.decode import IMAGE_EXTENSIONS
 from indexer.errors import VitrieveError
 from indexer.library import Library
 from indexer.models import Embedding, Image, ImageStatus, Root
-from indexer.pipeline import StageTimes, WorkItem, batched, prepared_stream
+from indexer.pipeline import StageTimes, WorkItem, batched
 from indexer.reconcile import reconcile
 from indexer.scan import ScannedFile, ScanProblem, scan_tree
 from indexer.vector_index import VectorIndex
@@ -157,7 +157,9 @@ def embed_items(
     embedder = lib.embedder
     model = lib.model_row
     workers = lib.settings.decode_workers or os.cpu_count() or 1
-    stream = prepared_stream(
+    from indexer.gpu_pipeline import stream_for  # nvJPEG front end on CUDA, else the CPU one
+
+    stream = stream_for(embedder.device, lib.settings)(
         items,
         embedder.spec,
         workers=workers,
@@ -258,18 +260,31 @@ def add_from_sql(lib: Library, index: VectorIndex, ids: Sequence[int]) -> int:
     return added
 
 
-def _pending_filter(targets: Sequence[RootTarget]):
-    return (Image.status == ImageStatus.PENDING) & or_(
+def _pending_filter(targets: Sequence[RootTarget], settled_before_ns: int | None = None):
+    """Pending images of the targets; with `settled_before_ns`, only files whose scanned mtime
+    is older than that (background jobs leave files that may still be being copied in)."""
+    cond = (Image.status == ImageStatus.PENDING) & or_(
         *[(Image.root_id == t.root_id) & under_folder(t.subdir) for t in targets]
+    )
+    if settled_before_ns is not None:
+        cond &= Image.mtime_ns <= settled_before_ns
+    return cond
+
+
+def count_pending(
+    session, targets: Sequence[RootTarget], *, settled_before_ns: int | None = None
+) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Image).where(_pending_filter(targets, settled_before_ns))
     )
 
 
-def count_pending(session, targets: Sequence[RootTarget]) -> int:
-    return session.scalar(select(func.count()).select_from(Image).where(_pending_filter(targets)))
-
-
 def pending_items(
-    lib: Library, targets: Sequence[RootTarget], chunk: int = 2000
+    lib: Library,
+    targets: Sequence[RootTarget],
+    chunk: int = 2000,
+    *,
+    settled_before_ns: int | None = None,
 ) -> Iterator[WorkItem]:
     """Pending images by keyset pagination, so a million-file ingest never lists them all."""
     last = 0
@@ -278,7 +293,7 @@ def pending_items(
             rows = session.execute(
                 select(Image.id, Root.path, Image.rel_path)
                 .join(Root)
-                .where(_pending_filter(targets), Image.id > last)
+                .where(_pending_filter(targets, settled_before_ns), Image.id > last)
                 .order_by(Image.id)
                 .limit(chunk)
             ).all()

@@ -1,7 +1,9 @@
 """Tables behind background ingestion: jobs and their batches.
 
 Job counts are sums over batch rows, and a batch is marked done at most once, so a task that
-Celery runs twice (acks_late after a lost worker) can never count an image twice.
+Celery runs twice (acks_late after a lost worker) can never count an image twice. A batch goes
+queued -> done (vectors committed) -> indexed (applied to the FAISS file by the index writer);
+a job is done when its scan has finished and every batch is indexed.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from indexer.models import Base, utcnow
@@ -26,7 +28,8 @@ class JobState(enum.StrEnum):
 
 class BatchState(enum.StrEnum):
     QUEUED = "queued"
-    DONE = "done"
+    DONE = "done"  # embedded; its vectors are in SQL but maybe not yet in the index file
+    INDEXED = "indexed"  # applied to the index by the index writer
 
 
 def _enum(cls, name: str) -> Enum:
@@ -53,6 +56,8 @@ class Job(Base):
     moved: Mapped[int] = mapped_column(Integer, default=0)
     missing: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    # Files left for a follow-up job because they were modified too recently (being copied).
+    deferred: Mapped[int] = mapped_column(Integer, default=0)
     scan_failures: Mapped[list] = mapped_column(JSON, default=list)  # [{path, reason}]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -65,6 +70,8 @@ class Job(Base):
 
 class JobBatch(Base):
     __tablename__ = "job_batches"
+    # The index writer asks "is any batch waiting to be applied?" after every batch.
+    __table_args__ = (Index("ix_job_batches_state", "state"),)
 
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,12 +1,15 @@
 """Shared fixtures: a throwaway library home, the tiny ViT, real photos, both SQL backends.
 
-PostgreSQL tests need VITRIEVE_TEST_POSTGRES_URL (scripts/test.sh starts a server and sets it).
-Without it they are skipped locally but fail under CI, so CI can never silently skip them.
+PostgreSQL tests need VITRIEVE_TEST_POSTGRES_URL and the worker tests VITRIEVE_TEST_REDIS_URL
+(scripts/test.sh starts both servers and sets them). Without them those tests are skipped
+locally but fail under CI, so CI can never silently skip them.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -63,6 +66,36 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _redis_server_url() -> str:
+    url = os.environ.get("VITRIEVE_TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("VITRIEVE_TEST_REDIS_URL is not set: run the suite via scripts/test.sh")
+        pytest.skip("Redis not available (run via scripts/test.sh)")
+    return url
+
+
+_redis_db = itertools.count(1)
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """An empty Redis database (its own db number, flushed before and after) for one test."""
+    import redis
+
+    base = re.sub(r"/\d*$", "", _redis_server_url())
+    url = f"{base}/{next(_redis_db) % 16}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        try:
+            client.flushdb()
+        finally:
+            client.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

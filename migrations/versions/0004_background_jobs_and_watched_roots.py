@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("moved", sa.Integer(), nullable=False),
         sa.Column("missing", sa.Integer(), nullable=False),
         sa.Column("unchanged", sa.Integer(), nullable=False),
+        sa.Column("deferred", sa.Integer(), nullable=False),
         sa.Column("scan_failures", sa.JSON(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -63,6 +64,7 @@ def upgrade() -> None:
             sa.Enum(
                 "queued",
                 "done",
+                "indexed",
                 name="batch_state",
                 native_enum=False,
                 create_constraint=True,
@@ -80,6 +82,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("job_id", "seq", name=op.f("pk_job_batches")),
     )
+    op.create_index("ix_job_batches_state", "job_batches", ["state"], unique=False)
     with op.batch_alter_table("roots", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("watch", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -93,6 +96,7 @@ def downgrade() -> None:
     with op.batch_alter_table("roots", schema=None) as batch_op:
         batch_op.drop_column("watch")
 
+    op.drop_index("ix_job_batches_state", table_name="job_batches")
     op.drop_table("job_batches")
     op.drop_table("jobs")
     # ### end Alembic commands ###

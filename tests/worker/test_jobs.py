@@ -1,0 +1,110 @@
+"""Job bookkeeping on both SQL backends, and the settle rule that keeps half-copied files out
+of batches. No broker needed: these are the functions the tasks call."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select
+
+from indexer.config import Settings
+from indexer.ingest import ingest, scan_roots
+from indexer.library import Library
+from indexer.models import Image
+from indexer.models_jobs import BatchState, Job, JobBatch, JobState
+from tests.worker.stack import make_photos
+from worker import jobs
+from worker.report import list_jobs, report
+from worker.tasks import _cut_batches
+
+
+def _job(**values) -> Job:
+    defaults = dict(
+        id=1,
+        kind="ingest",
+        state=JobState.EMBEDDING,
+        paths=["/p"],
+        total=100,
+        deferred=0,
+        new=100,
+        changed=0,
+        moved=0,
+        missing=0,
+        unchanged=0,
+        scan_failures=[],
+        error=None,
+        created_at=datetime.now(UTC) - timedelta(seconds=11),
+        started_at=datetime.now(UTC) - timedelta(seconds=10),
+        finished_at=None,
+    )
+    return Job(**(defaults | values))
+
+
+def test_rate_and_eta_come_from_finished_batches():
+    shown = report(_job(), embedded=38, failed=2, last_finished=None)
+
+    assert (shown["queued"], shown["embedded"], shown["failed"]) == (60, 38, 2)
+    assert 3.5 < shown["rate_img_s"] <= 4.0  # 40 images in ~10 s
+    assert 14 < shown["eta_s"] < 18  # 60 left at ~4/s
+
+
+def test_a_finished_job_has_no_queue_and_no_eta():
+    start = datetime.now(UTC) - timedelta(seconds=20)
+    job = _job(state=JobState.DONE, started_at=start, finished_at=start + timedelta(seconds=10))
+    shown = report(job, embedded=100, failed=0, last_finished=None)
+
+    assert (shown["queued"], shown["eta_s"], shown["rate_img_s"]) == (0, 0.0, 10.0)
+
+
+def test_a_batch_is_counted_once_however_often_it_finishes(database_url, settings, tmp_path):
+    settings = Settings(**(settings.model_dump() | {"database_url": database_url}))
+    photos = make_photos(tmp_path / "photos", 5)
+    (photos / "bad.jpg").write_bytes(b"not a jpeg")
+    lib = Library(settings)
+    ingest(lib, [photos])
+    with lib.sessions() as session:
+        ids = session.scalars(select(Image.id).order_by(Image.id)).all()
+    job_id = jobs.create_job(lib, [photos])
+    with lib.sessions.begin() as session:
+        session.execute(insert(JobBatch), [{"job_id": job_id, "seq": 0, "image_ids": ids}])
+        session.execute(
+            Job.__table__.update().where(Job.id == job_id).values(state=JobState.EMBEDDING)
+        )
+
+    assert jobs.finish_batch(lib, job_id, 0, ids, computed=5) is True
+    assert jobs.finish_batch(lib, job_id, 0, ids, computed=5) is False  # a redelivered task
+    [shown] = list_jobs(lib, job_id=job_id)
+    assert (shown["embedded"], shown["failed"]) == (5, 1)
+
+    with lib.sessions() as session:
+        assert not jobs.job_complete(session, job_id)  # embedded, not yet in the index
+        assert jobs.waiting_batches(session) == 1
+    with lib.sessions.begin() as session:
+        jobs.mark_indexed(session, job_id, [0])
+    with lib.sessions() as session:
+        assert jobs.job_complete(session, job_id)
+        assert jobs.get_batch(lib, job_id, 0).state == BatchState.INDEXED
+    assert jobs.finish_job(lib, job_id) is True
+    assert jobs.finish_job(lib, job_id) is False
+    assert jobs.fail_job(lib, job_id, "too late") is False  # a done job stays done
+    lib.close()
+
+
+def test_only_files_that_have_settled_are_cut_into_batches(settings, tmp_path):
+    settings = Settings(**(settings.model_dump() | {"settle_seconds": 30, "job_batch_size": 2}))
+    photos = make_photos(tmp_path / "photos", 5)
+    old = time.time() - 120
+    for p in sorted(photos.iterdir())[:4]:
+        os.utime(p, (old, old))  # four copied a while ago, one still being written
+    lib = Library(settings)
+
+    outcome = scan_roots(lib, [photos])
+    batches, deferred = _cut_batches(lib, outcome)
+
+    assert [len(b) for b in batches] == [2, 2] and deferred == 1
+    with lib.sessions() as session:
+        fresh = session.scalar(select(Image.id).where(Image.rel_path == "img0004.jpg"))
+    assert fresh not in {i for b in batches for i in b}
+    lib.close()

@@ -1,0 +1,92 @@
+"""Registered roots: add (optionally watched), list, remove. Files on disk are never touched."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import case, delete, func, select
+
+from indexer.catalog import resolve_target
+from indexer.errors import ModelUnavailableError, VitrieveError
+from indexer.library import Library
+from indexer.models import Image, ImageStatus, Root
+from worker.indexing import index_lock
+
+log = logging.getLogger(__name__)
+
+
+def add_root(lib: Library, path: Path, watch: bool | None) -> tuple[Path, bool]:
+    """Registers `path` (or finds the root containing it); `watch` None leaves the flag as is."""
+    with lib.sessions.begin() as session:
+        target = resolve_target(session, path)
+        root = session.get(Root, target.root_id)
+        if watch is not None:
+            root.watch = watch
+        return Path(root.path), bool(root.watch)
+
+
+def watched_roots(lib: Library) -> list[Path]:
+    with lib.sessions() as session:
+        return [Path(p) for p in session.scalars(select(Root.path).where(Root.watch.is_(True)))]
+
+
+def list_roots(lib: Library) -> list[dict]:
+    with lib.sessions() as session:
+        counts = {
+            root_id: (n, e)
+            for root_id, n, e in session.execute(
+                select(
+                    Image.root_id,
+                    func.count(),
+                    func.sum(case((Image.status == ImageStatus.EMBEDDED, 1), else_=0)),
+                ).group_by(Image.root_id)
+            )
+        }
+        roots = session.scalars(select(Root).order_by(Root.path)).all()
+    return [
+        {
+            "id": r.id,
+            "path": r.path,
+            "watch": bool(r.watch),
+            "images": counts.get(r.id, (0, 0))[0],
+            "embedded": int(counts.get(r.id, (0, 0))[1] or 0),
+        }
+        for r in roots
+    ]
+
+
+def find_root(lib: Library, spec: str) -> Root:
+    with lib.sessions() as session:
+        root = None
+        if spec.isdigit():
+            root = session.get(Root, int(spec))
+        if root is None:
+            path = str(Path(spec).expanduser().resolve())
+            root = session.scalar(select(Root).where(Root.path == path))
+    if root is None:
+        raise VitrieveError(f"{spec}: not a registered root (see `vitrieve roots list`)")
+    return root
+
+
+def remove_root(lib: Library, spec: str) -> tuple[Path, int]:
+    """Deletes the root's rows (images, vectors cascade) and takes its ids out of the index.
+
+    Under the index writer's lock, so a running index worker cannot save over the removal; it
+    notices the file changed and reconciles with SQL.
+    """
+    root = find_root(lib, spec)
+    with index_lock(lib.settings.index_dir):
+        try:
+            index = lib.index()  # opened before the delete, so it agrees with SQL
+        except ModelUnavailableError as exc:
+            log.warning("no model (%s): the index is rebuilt from SQL when next opened", exc)
+            index = None
+        with lib.sessions.begin() as session:
+            ids = session.scalars(select(Image.id).where(Image.root_id == root.id)).all()
+            session.execute(delete(Root).where(Root.id == root.id))
+        if index is not None:
+            index.remove(np.asarray(ids, dtype=np.int64))
+            index.save()
+    return Path(root.path), len(ids)
