@@ -111,9 +111,13 @@ class Embedder:
         if pixels.ndim != 4 or pixels.shape[1:] != (self.spec.height, self.spec.width, 3):
             raise ValueError(f"expected [N, {self.spec.height}, {self.spec.width}, 3] uint8 pixels")
         out = np.empty((len(pixels), self.info.dim), dtype=np.float32)
+        from indexer.gpu_transforms import split_on_oom  # out of GPU memory: halve, retry
+
         for start in range(0, len(pixels), self.batch_size):
             chunk = pixels[start : start + self.batch_size]
-            out[start : start + len(chunk)] = self._forward(self._model, chunk, self.dtype)
+            out[start : start + len(chunk)] = split_on_oom(
+                lambda part: self._forward(self._model, part, self.dtype), chunk
+            )
         return out
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:

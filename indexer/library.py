@@ -17,6 +17,8 @@ from indexer import migrate
 from indexer.catalog import get_or_create_model, iter_vectors, searchable_ids
 from indexer.config import Settings
 from indexer.db import make_engine, session_factory
+from indexer.index_factory import IndexPolicy
+from indexer.index_maintenance import IndexMaintainer
 from indexer.model_source import ModelInfo, ModelLocation, locate_model, read_model_info
 from indexer.models import EmbeddingModel
 from indexer.vector_index import VectorIndex
@@ -70,10 +72,22 @@ class Library:
         row = self.model_row
         return self.settings.index_dir / f"model{row.id}-{row.weights_hash[:12]}.faiss"
 
+    @cached_property
+    def index_maintainer(self) -> IndexMaintainer:
+        """Chooses the index type by collection size and rebuilds it in the background."""
+        model = self.model_row
+        policy = IndexPolicy.from_settings(self.settings)
+        return IndexMaintainer(self.sessions, model.id, model.dim, self.index_path, policy)
+
     def index(self) -> VectorIndex:
-        """The current model's index, checked against SQL on first open, fresh on every call."""
+        """The current model's index, checked against SQL on first open, fresh on every call.
+
+        Changes through it (ingest, the index writer) may start a background rebuild into the
+        type the collection's size calls for (docs/INDEXING.md).
+        """
         if self._index is None:
             self._index, rebuilt = self._open_index()
+            self._index.on_change = self.index_maintainer.check
             if rebuilt:
                 log.info("vector index rebuilt from the catalog (%d vectors)", len(self._index))
         else:
@@ -81,12 +95,23 @@ class Library:
         return self._index
 
     def rebuild_index(self) -> VectorIndex:
-        model = self.model_row
-        self._index = VectorIndex.build(
-            self.index_path, model.dim, lambda: iter_vectors(self.sessions, model.id, model.dim)
+        """Rebuild now by the policy; a build below the recall floor raises and changes
+        nothing (IndexBuildRefused is a VitrieveError)."""
+        maintainer = self.index_maintainer
+        maintainer.wait()
+        raw, info = maintainer.build_raw()
+        index = VectorIndex(
+            self.index_path,
+            self.model_row.dim,
+            raw,
+            self._index.generation if self._index is not None else 0,
+            build_info=info,
+            use_gpu=self.settings.index_gpu,
         )
-        self._index.save()
-        return self._index
+        index.on_change = maintainer.check
+        index.save()
+        self._index = index
+        return index
 
     def _open_index(self) -> tuple[VectorIndex, bool]:
         model = self.model_row
@@ -100,9 +125,13 @@ class Library:
             model.dim,
             expected,
             lambda: iter_vectors(self.sessions, model.id, model.dim),
+            rebuild=self.index_maintainer.build,
+            use_gpu=self.settings.index_gpu,
         )
 
     def close(self) -> None:
+        if "index_maintainer" in self.__dict__:  # a background rebuild finishes and saves
+            self.index_maintainer.wait()
         self.engine.dispose()
 
     def __enter__(self) -> Library:

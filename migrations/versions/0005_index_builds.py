@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("recall_at_10", sa.Float(), nullable=True),
         sa.Column("params", sa.JSON(), nullable=False),
         sa.Column("build_s", sa.Float(), nullable=False),
+        sa.Column("accepted", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["model_id"],

@@ -16,6 +16,7 @@ import faiss
 import numpy as np
 import pytest
 
+from indexer.index_factory import IndexPolicy, build_index
 from indexer.vector_index import SearchHit, VectorIndex
 
 DIM = 16
@@ -356,3 +357,151 @@ def test_second_process_sees_parent_save(tmp_path: Path) -> None:
         out, _ = child.communicate("go\n", timeout=60)
     assert child.returncode == 0
     assert out.split() == ["True", "17", str(parent.generation)]
+
+
+# -- approximate (IVF) indexes behind the same interface ---------------------------------------
+
+
+def clustered(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = unit_vectors(30, dim, seed + 500)
+    x = centres[rng.integers(0, 30, n)] + rng.standard_normal((n, dim)).astype(np.float32) * 0.2
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def ivf_sql(n: int = 2000, seed: int = 0) -> Sql:
+    ids = np.random.default_rng(seed + 1000).choice(100_000, size=n, replace=False)
+    return Sql(ids, clustered(n, seed=seed), chunk=300)
+
+
+def ivf_built(tmp_path: Path, sql: Sql) -> VectorIndex:
+    policy = IndexPolicy(flat_max=500, sample_queries=200)
+    raw, report = build_index(DIM, sql.load_vectors, len(sql.ids_), policy)
+    assert report.accepted and report.kind.startswith("IVF")
+    return VectorIndex(tmp_path / "vectors.faiss", DIM, raw, build_info={"n": report.n})
+
+
+def test_ivf_index_keeps_upsert_remove_and_exclude_semantics(tmp_path: Path) -> None:
+    sql = ivf_sql()
+    index = ivf_built(tmp_path, sql)
+    assert index.kind.startswith("IVF") and index.kind.endswith(",SQ8")
+    np.testing.assert_array_equal(index.ids(), np.sort(sql.ids_))
+    target, new_vector = int(sql.ids_[4]), clustered(1, seed=42)  # in the trained range
+    index.add(np.array([target]), new_vector)
+    assert len(index) == len(sql.ids_)
+    best = index.search(new_vector, k=1)[0][0]
+    assert best.id == target and best.score == pytest.approx(1.0, abs=0.01)  # SQ8 codes
+    assert index.search(sql.vectors[4:5], k=1)[0][0].id != target  # old vector gone
+    gone = sql.ids_[10:13]
+    assert index.remove(np.append(gone, 999_999)) == 3
+    assert not set(gone.tolist()) & set(index.ids().tolist())
+    query = sql.vectors[20:21]
+    hits = index.search(query, k=5, exclude={int(sql.ids_[20])})[0]
+    assert len(hits) == 5 and int(sql.ids_[20]) not in {h.id for h in hits}
+
+
+def test_ivf_large_k_probes_enough_lists_to_return_k_hits(tmp_path: Path) -> None:
+    index = ivf_built(tmp_path, ivf_sql())
+    k = len(index) // 2
+    assert len(index.search(unit_vectors(1, seed=5), k=k)[0]) == k
+
+
+def test_saved_ivf_index_reopens_without_rebuild_with_its_build_info(tmp_path: Path) -> None:
+    sql = ivf_sql()
+    index = ivf_built(tmp_path, sql)
+    index.save()
+
+    def must_not_rebuild() -> VectorIndex:
+        raise AssertionError("the file agrees with SQL")
+
+    reopened, rebuilt = VectorIndex.open(
+        index.path, DIM, sql.expected_ids, sql.load_vectors, rebuild=must_not_rebuild
+    )
+    assert rebuilt is False
+    assert reopened.kind == index.kind and reopened.build_info["n"] == len(sql.ids_)
+    queries = sql.vectors[:5]
+    assert as_pairs(reopened.search(queries, k=8)) == as_pairs(index.search(queries, k=8))
+
+
+def test_ivf_file_with_other_ids_is_rebuilt_by_the_callers_policy(tmp_path: Path) -> None:
+    sql = ivf_sql()
+    ivf_built(tmp_path, sql).save()
+    changed = Sql(sql.ids_[1:], sql.vectors[1:])
+    calls = []
+
+    def rebuild() -> VectorIndex:
+        calls.append(1)
+        return VectorIndex.build(tmp_path / "vectors.faiss", DIM, changed.load_vectors)
+
+    index, rebuilt = VectorIndex.open(
+        tmp_path / "vectors.faiss", DIM, changed.expected_ids, changed.load_vectors, rebuild=rebuild
+    )
+    assert rebuilt is True and calls == [1]
+    assert index.kind == "flat"
+    _assert_equals_sql(index, changed)
+
+
+def test_refresh_picks_up_an_index_type_change_from_another_instance(tmp_path: Path) -> None:
+    sql = ivf_sql()
+    built(tmp_path, sql).save()
+    reader, _ = VectorIndex.open(tmp_path / "vectors.faiss", DIM, sql.expected_ids, no_load)
+    assert reader.kind == "flat"
+    ivf_built(tmp_path, sql).save()
+    assert reader.refresh() is True
+    assert reader.kind.startswith("IVF") and reader.build_info["n"] == len(sql.ids_)
+
+
+def no_load() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    raise AssertionError("must load the file, not rebuild")
+
+
+class LiveSql(Sql):
+    """SQL that changes while a rebuild runs; load_by_ids answers from its current rows."""
+
+    def load_by_ids(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = {int(i): p for p, i in enumerate(self.ids_)}
+        keep = [int(i) for i in ids if int(i) in pos]
+        return np.asarray(keep, dtype=np.int64), self.vectors[[pos[i] for i in keep]]
+
+
+def test_rebuild_swaps_in_the_new_index_with_changes_made_during_the_build(
+    tmp_path: Path,
+) -> None:
+    sql = LiveSql(ivf_sql().ids_, ivf_sql().vectors, chunk=300)
+    index = built(tmp_path, sql)
+    policy = IndexPolicy(flat_max=500, sample_queries=200)
+    answered = []
+
+    def build():
+        raw, report = build_index(DIM, sql.load_vectors, len(sql.ids_), policy)
+        # meanwhile: the old index answers, and SQL + index change (as ingest does)
+        answered.append(len(index.search(sql.vectors[:3], k=10)[0]))
+        new_ids = np.arange(200_000, 200_050)
+        new_vectors = clustered(50, seed=9)
+        sql.ids_ = np.concatenate([sql.ids_[5:], new_ids])
+        sql.vectors = np.vstack([sql.vectors[5:], new_vectors])
+        index.add(new_ids, new_vectors)
+        index.remove(ivf_sql().ids_[:5])
+        answered.append(len(index.search(new_vectors[:1], k=10)[0]))
+        return raw, {"n": report.n}
+
+    assert not index.rebuilding
+    index.rebuild_with(build, sql.load_by_ids)
+    assert answered == [10, 10]
+    assert index.kind.startswith("IVF") and not index.rebuilding
+    np.testing.assert_array_equal(index.ids(), np.sort(sql.ids_))
+    hit = index.search(sql.vectors[-1:], k=1)[0][0]
+    assert hit.id == 200_049
+
+
+def test_a_failed_rebuild_leaves_the_index_as_it_was(tmp_path: Path) -> None:
+    sql = make_sql(40)
+    index = built(tmp_path, sql)
+
+    def build():
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(RuntimeError):
+        index.rebuild_with(build, lambda ids: (ids, np.empty((0, DIM), np.float32)))
+    assert index.kind == "flat" and not index.rebuilding
+    _assert_equals_sql(index, sql)

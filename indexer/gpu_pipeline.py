@@ -1,0 +1,410 @@
+"""GPU front end of ingest: JPEGs decoded in batches by nvJPEG, oriented, resized and hashed on
+the GPU, so 16 CPU cores no longer cap a GPU that embeds ~10,000 images a second.
+
+Same contract as `indexer.pipeline.prepared_stream` (Prepared items, at most `window` in
+flight), so `write_batch` and the catalog see identical statuses, failures and metadata:
+
+- reader threads: read the bytes, xxh3 content hash, parse the JPEG header with Pillow (no
+  pixel decode): format, size, EXIF orientation and capture time, exactly as `decode` does.
+- anything the GPU should not try (not a baseline/progressive RGB or grey JPEG, no end marker,
+  over the pixel limit) goes to the CPU path (`pipeline.prepare`, draft decode) in the same
+  pool, as does any image nvJPEG rejects: its errors are the CPU path's errors.
+- one decode thread, own CUDA stream: `torchvision.io.decode_jpeg(list, device="cuda")`,
+  orientation as tensor flips/rotations, 224x224 and thumbnail-size copies by bilinear
+  antialiased interpolation (batched per source size), a pixel hash on the GPU; one download
+  per batch. A batch that runs out of GPU memory is split in half and retried, never lost.
+- thumbnails: WebP encoded by the pool from the GPU-downscaled copy (the full image never
+  leaves the GPU); each item is emitted once its thumbnail is written.
+
+Differences from the CPU path, by design: `pixel_hash` is computed from the full decode on the
+GPU (`tensor_pixel_hash`, prefixed into its own namespace), so exact-pixel duplicates are found
+within one decode path; thumbnails use WebP method 0 (fastest, ~20% larger files). Nothing
+here runs on a GPU in CI: the decoder is injectable, and tests drive this module on CPU
+tensors with a Pillow decoder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from indexer.decode import _captured_at, _orientation
+from indexer.gpu_transforms import (
+    orient,
+    resize_many,
+    split_on_oom,
+    tensor_pixel_hashes,
+    thumb_size,
+)
+from indexer.pipeline import Prepared, StageTimes, WorkItem, prepare, prepared_stream
+from indexer.preprocess import PreprocessSpec
+from indexer.reader import ReadError, content_hash, read_file
+from indexer.thumbnails import thumbnail_path
+
+log = logging.getLogger(__name__)
+
+Decoder = Callable[[list[torch.Tensor]], list[torch.Tensor]]
+"""1-D uint8 CPU tensors of JPEG files -> RGB uint8 [3, H, W] tensors on the device."""
+
+GPU_FORMATS = frozenset({"JPEG", "MPO"})
+GPU_MODES = frozenset({"RGB", "L"})  # CMYK/YCCK JPEGs: nvJPEG's colour handling differs
+THUMB_WEBP_METHOD = 0
+DECODE_BATCH = 64
+
+
+# -- availability ------------------------------------------------------------------------------
+
+
+def torchvision_decoder(device: torch.device) -> Decoder | None:
+    """nvJPEG through torchvision, or None where torchvision does not import (CPU-only hosts:
+    PyPI's torchvision does not match a CPU torch build)."""
+    try:
+        from torchvision.io import ImageReadMode, decode_jpeg
+    except Exception as exc:  # ImportError, or a torch/torchvision ABI mismatch
+        log.info("GPU JPEG decoding unavailable: torchvision does not import (%s)", exc)
+        return None
+
+    def decode(files: list[torch.Tensor]) -> list[torch.Tensor]:
+        out = decode_jpeg(files, mode=ImageReadMode.RGB, device=device)
+        return out if isinstance(out, list) else [out]
+
+    return decode
+
+
+def stream_for(device: torch.device, settings: Any) -> Callable[..., Iterator[Prepared]]:
+    """The prepared-stream function ingest should use: the GPU front end on CUDA when enabled
+    and torchvision imports, else the CPU pipeline."""
+    if device.type == "cuda" and getattr(settings, "gpu_decode", True):
+        decoder = torchvision_decoder(device)
+        if decoder is not None:
+            return partial(gpu_prepared_stream, device=device, decoder=decoder)
+    return prepared_stream
+
+
+# -- header ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    format: str
+    width: int  # upright, as the CPU path records them
+    height: int
+    orientation: int
+    captured_at: datetime | None
+
+
+def read_header(data: bytes) -> Header | None:
+    """What the catalog records, from the JPEG header alone; None: leave it to the CPU path."""
+    if not data.startswith(b"\xff\xd8\xff") or not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return None  # not a JPEG, or truncated: the CPU path words the failure
+    try:
+        im = Image.open(BytesIO(data))
+        fmt, mode, (w, h) = im.format, im.mode, im.size
+        limit = Image.MAX_IMAGE_PIXELS
+        if fmt not in GPU_FORMATS or mode not in GPU_MODES or (limit and w * h > limit):
+            return None
+        exif = im.getexif()
+    except Exception:  # anything odd in the header: the CPU path decides and explains
+        return None
+    orientation = _orientation(exif)
+    if orientation >= 5:
+        w, h = h, w
+    return Header(fmt, w, h, orientation, _captured_at(exif))
+
+
+# -- the stream ------------------------------------------------------------------------------
+
+
+@dataclass
+class GpuStats:
+    """Busy seconds per stage (summed over threads where several run it), for utilisation."""
+
+    read: float = 0.0  # read + content hash + header (reader threads)
+    cpu_decode: float = 0.0  # CPU-path items (pool threads)
+    gpu: float = 0.0  # decode thread: nvJPEG, orient, resize, hash, download
+    thumbs: float = 0.0  # WebP encode + write (pool threads)
+    gpu_images: int = 0
+    cpu_images: int = 0
+    gpu_fallbacks: int = 0  # JPEGs nvJPEG rejected, redone on CPU
+    oom_splits: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, stage: str, seconds: float, **counts: int) -> None:
+        with self._lock:
+            setattr(self, stage, getattr(self, stage) + seconds)
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            k: round(v, 3) if isinstance(v, float) else v
+            for k, v in vars(self).items()
+            if not k.startswith("_")
+        }
+
+
+LAST_STATS: GpuStats | None = None
+"""The most recent stream's stats (benchmarks read them after an ingest)."""
+
+
+@dataclass(slots=True)
+class _Job:
+    item: WorkItem
+    data: bytes
+    content_hash: str
+    header: Header
+
+
+_DONE = object()
+
+
+def gpu_prepared_stream(
+    items: Iterable[WorkItem],
+    spec: PreprocessSpec,
+    *,
+    workers: int,
+    window: int,
+    times: StageTimes | None = None,
+    thumb_dir: Path | None = None,
+    device: torch.device | str = "cuda",
+    decoder: Decoder | None = None,
+    batch: int = DECODE_BATCH,
+    stats: GpuStats | None = None,
+) -> Iterator[Prepared]:
+    """Yields a Prepared per item (completion order, not input order), <= `window` in flight."""
+    global LAST_STATS
+    device = torch.device(device)
+    decoder = decoder or torchvision_decoder(device)
+    if decoder is None:
+        raise RuntimeError("no GPU JPEG decoder: use indexer.pipeline.prepared_stream")
+    stats = LAST_STATS = stats or GpuStats()
+    run = _Run(spec, device, decoder, max(1, batch), times, thumb_dir, stats, window)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gpu-read") as pool:
+        run.pool = pool
+        threads = [
+            threading.Thread(target=run.feed, args=(iter(items),), name="gpu-feed", daemon=True),
+            threading.Thread(target=run.decode_loop, name="gpu-decode", daemon=True),
+        ]
+        for t in threads:
+            t.start()
+        try:
+            yield from run.results()
+        finally:
+            run.stop.set()
+            run.jobs.put(_DONE)
+            for t in threads:
+                t.join()
+
+
+class _Run:
+    """State of one stream: the threads talk through two queues and a window semaphore."""
+
+    def __init__(self, spec, device, decoder, batch, times, thumb_dir, stats, window) -> None:
+        self.spec, self.device, self.decoder, self.batch = spec, device, decoder, batch
+        self.times, self.thumb_dir, self.stats = times, thumb_dir, stats
+        self.slots = threading.Semaphore(max(1, window))
+        self.jobs: queue.Queue[Any] = queue.Queue()
+        self.out: queue.Queue[Any] = queue.Queue()
+        self.stop = threading.Event()
+        self.pool: ThreadPoolExecutor | None = None
+        self.submitted = 0
+        self.fed_all = threading.Event()
+
+    # feeder thread: bounded submission
+    def feed(self, items: Iterator[WorkItem]) -> None:
+        try:
+            for item in items:
+                while not self.slots.acquire(timeout=0.1):
+                    if self.stop.is_set():
+                        return
+                if self.stop.is_set():
+                    return
+                self.submitted += 1
+                self.pool.submit(self._guard, self._read, item)
+        except BaseException as exc:
+            self.out.put(exc)
+        finally:
+            self.fed_all.set()
+            self.out.put(_DONE)
+
+    def results(self) -> Iterator[Prepared]:
+        yielded, fed = 0, False
+        while not (fed and yielded == self.submitted):
+            got = self.out.get()
+            if got is _DONE:
+                fed = True
+                continue
+            if isinstance(got, BaseException):
+                raise got
+            yielded += 1
+            yield got
+            self.slots.release()  # after the consumer is done with it, as prepared_stream
+
+    def _guard(self, fn: Callable, *args: Any) -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # a bug, not a bad file: surface it in the consumer
+            self.out.put(exc)
+
+    # reader threads
+    def _read(self, item: WorkItem) -> None:
+        t0 = time.perf_counter()
+        try:
+            data = read_file(item.path)
+        except ReadError:
+            self._cpu(item)  # words the read failure exactly as the CPU path does
+            return
+        digest = content_hash(data)
+        header = read_header(data)
+        dt = time.perf_counter() - t0
+        self.stats.add("read", dt)
+        if self.times:
+            self.times.add("read", dt)
+        if header is None:
+            self._cpu(item)
+        else:
+            self.jobs.put(_Job(item, data, digest, header))
+
+    def _cpu(self, item: WorkItem) -> None:
+        t0 = time.perf_counter()
+        prepared = prepare(item, self.spec, self.times, self.thumb_dir)
+        self.stats.add("cpu_decode", time.perf_counter() - t0, cpu_images=1)
+        self.out.put(prepared)
+
+    # decode thread
+    def decode_loop(self) -> None:
+        stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+        while True:
+            first = self.jobs.get()
+            if first is _DONE or self.stop.is_set():
+                return
+            batch = [first]
+            while len(batch) < self.batch:
+                try:
+                    nxt = self.jobs.get(timeout=0.002)
+                except queue.Empty:
+                    if self.fed_all.is_set() or len(batch) >= self.batch // 4:
+                        break
+                    continue
+                if nxt is _DONE:
+                    self.jobs.put(_DONE)
+                    break
+                batch.append(nxt)
+            try:
+                if stream is not None:
+                    with torch.cuda.stream(stream):
+                        self._gpu_batch(batch)
+                else:
+                    self._gpu_batch(batch)
+            except BaseException as exc:
+                self.out.put(exc)
+                return
+
+    def _gpu_batch(self, jobs: list[_Job]) -> None:
+        t0 = time.perf_counter()
+        decoded = self._decode(jobs)
+        ok = [(j, img) for j, img in zip(jobs, decoded, strict=True) if img is not None]
+        for j, img in zip(jobs, decoded, strict=True):
+            if img is None:
+                self.stats.add("gpu", 0.0, gpu_fallbacks=1)
+                self.pool.submit(self._guard, self._cpu, j.item)
+        if not ok:
+            return
+        upright = [orient(img, j.header.orientation) for j, img in ok]
+        model_in = split_on_oom(
+            lambda imgs: resize_many(imgs, [(self.spec.width, self.spec.height)] * len(imgs)),
+            upright,
+        )
+        pixels = torch.stack(model_in).cpu().numpy()
+        want_thumbs = [self._wants_thumb(j) for j, _ in ok]
+        thumb_in = [img for img, want in zip(upright, want_thumbs, strict=True) if want]
+        thumbs = resize_many(thumb_in, [thumb_size(i.shape[2], i.shape[1]) for i in thumb_in])
+        thumbs_cpu = iter([t.cpu().numpy() for t in thumbs])
+        hashes = tensor_pixel_hashes(upright)
+        dt = time.perf_counter() - t0
+        self.stats.add("gpu", dt, gpu_images=len(ok))
+        if self.times:
+            self.times.add("decode", dt)
+        for (job, _), px, ph, want in zip(ok, pixels, hashes, want_thumbs, strict=True):
+            h = job.header
+            prepared = Prepared(
+                job.item.image_id,
+                job.item.path,
+                content_hash=job.content_hash,
+                pixel_hash=ph,
+                pixels=px,
+                width=h.width,
+                height=h.height,
+                format=h.format,
+                captured_at=h.captured_at,
+            )
+            if want:
+                self.pool.submit(self._guard, self._thumb, prepared, next(thumbs_cpu))
+            else:
+                self.out.put(prepared)
+
+    def _decode(self, jobs: list[_Job]) -> list[torch.Tensor | None]:
+        """Batched nvJPEG; on a decode error, one by one so only the bad file falls back."""
+        files = [torch.frombuffer(bytearray(j.data), dtype=torch.uint8) for j in jobs]
+
+        def run(part: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+            return list(self.decoder(list(part)))
+
+        try:
+            return split_on_oom(run, files)
+        except torch.OutOfMemoryError:
+            self.stats.add("gpu", 0.0, oom_splits=1)
+        except Exception as exc:  # nvJPEG rejects one file: find it
+            if len(files) == 1:
+                log.debug("GPU decoder rejected %s (%s); CPU path", jobs[0].item.path, exc)
+                return [None]
+        out: list[torch.Tensor | None] = []
+        for f in files:
+            try:
+                out.append(self.decoder([f])[0])
+            except Exception:
+                out.append(None)
+        return out
+
+    def _wants_thumb(self, job: _Job) -> bool:
+        return (
+            self.thumb_dir is not None
+            and not thumbnail_path(self.thumb_dir, job.content_hash).exists()
+        )
+
+    # pool threads
+    def _thumb(self, prepared: Prepared, thumb: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        try:
+            _write_webp(Image.fromarray(thumb), self.thumb_dir, prepared.content_hash)
+        except OSError as exc:  # as the CPU path: our problem, reported on the item
+            prepared.error = f"cannot write thumbnail: {exc}"
+        self.stats.add("thumbs", time.perf_counter() - t0)
+        self.out.put(prepared)
+
+
+def _write_webp(image: Image.Image, thumb_dir: Path, digest: str) -> Path:
+    """`thumbnails.write_thumbnail` for an image already at thumbnail size, fastest method."""
+    path = thumbnail_path(thumb_dir, digest)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    image.save(tmp, format="WEBP", quality=80, method=THUMB_WEBP_METHOD)
+    os.replace(tmp, path)
+    return path
