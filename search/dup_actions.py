@@ -1,0 +1,346 @@
+"""Quarantine: move the non-keepers of duplicate groups to a folder, and undo it.
+
+Nothing is ever deleted. Every move is written to SQL twice: a `planned` row committed before
+the file is touched, then `moved` (or `failed`) after. A crash in between leaves a planned row
+that the next dups command settles by looking at the disk (`reconcile_moves`), so no file is
+ever lost track of and `undo` can always put everything back. A file is never moved onto an
+existing one, in either direction.
+
+A quarantined image is marked `missing` and leaves the vector index at once; undo puts the
+file back at the same path with its modification time, so the row becomes searchable again
+with the vector it had.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select, update
+
+from indexer.errors import VitrieveError
+from indexer.library import Library
+from indexer.models import Embedding, Image, ImageStatus, Root
+from indexer.models_dups import MoveState, QuarantineMove
+from search.dup_files import exists, move_file, same_file
+from search.dup_groups import DupGroup
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMove:
+    image_id: int
+    group: int
+    src: Path
+    dst: Path
+    size: int
+    mtime_ns: int
+
+    def to_dict(self) -> dict:
+        return {
+            "image_id": self.image_id,
+            "group": self.group,
+            "src": str(self.src),
+            "dst": str(self.dst),
+            "size": self.size,
+        }
+
+
+@dataclass
+class MoveReport:
+    batch: str | None = None
+    done: list[PlannedMove] = field(default_factory=list)  # moved (or restored, for undo)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+    def to_dict(self) -> dict:
+        return {
+            "batch": self.batch,
+            "done": [m.to_dict() for m in self.done],
+            "problems": [{"path": p, "reason": r} for p, r in self.problems],
+        }
+
+
+# -- planning -----------------------------------------------------------------------------------
+
+
+def plan_quarantine(lib: Library, groups: Iterable[DupGroup], dest: Path) -> list[PlannedMove]:
+    """Where each non-keeper would go: DEST/<root folder name>/<its path in the root>."""
+    dest = dest.expanduser().resolve()
+    with lib.sessions() as session:
+        roots = {r.id: Path(r.path) for r in session.scalars(select(Root))}
+        _check_destination(dest, roots.values())
+        labels = _root_labels(roots)
+        wanted = {m.image_id: g.group for g in groups for m in g.others}
+        rows = []
+        ids = sorted(wanted)
+        for i in range(0, len(ids), 500):
+            rows += session.execute(
+                select(Image.id, Image.root_id, Image.rel_path, Image.size, Image.mtime_ns).where(
+                    Image.id.in_(ids[i : i + 500])
+                )
+            ).all()
+    taken: set[Path] = set()
+    plan = []
+    for r in sorted(rows, key=lambda r: r.id):
+        dst = _free_name(dest / labels[r.root_id] / r.rel_path, taken)
+        taken.add(dst)
+        plan.append(
+            PlannedMove(r.id, wanted[r.id], roots[r.root_id] / r.rel_path, dst, r.size, r.mtime_ns)
+        )
+    return plan
+
+
+def _check_destination(dest: Path, roots: Iterable[Path]) -> None:
+    for root in roots:
+        if dest == root or root in dest.parents or dest in root.parents:
+            raise VitrieveError(
+                f"{dest}: the quarantine folder must be outside every library root "
+                f"(it overlaps {root}), or the next ingest would index the quarantine"
+            )
+
+
+def _root_labels(roots: dict[int, Path]) -> dict[int, str]:
+    names = [p.name for p in roots.values()]
+    return {
+        rid: p.name if p.name and names.count(p.name) == 1 else f"{p.name or 'root'}-{rid}"
+        for rid, p in roots.items()
+    }
+
+
+def _free_name(path: Path, taken: set[Path]) -> Path:
+    """``path``, or name~1.ext, name~2.ext ... if something is (or will be) there already."""
+    candidate, n = path, 0
+    while candidate in taken or candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = path.with_name(f"{path.stem}~{n}{path.suffix}")
+    return candidate
+
+
+# -- moving -------------------------------------------------------------------------------------
+
+
+def apply_quarantine(lib: Library, plan: list[PlannedMove]) -> MoveReport:
+    """Moves the planned files, recording each move before and after it happens."""
+    reconcile_moves(lib)
+    if not plan:
+        return MoveReport()
+    index = _open_index(lib)
+    report = MoveReport(batch=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8])
+    for move in plan:
+        try:
+            st = move.src.stat()
+        except OSError as exc:
+            report.problems.append((str(move.src), f"not moved: {exc.strerror or exc}"))
+            continue
+        if (st.st_size, st.st_mtime_ns) != (move.size, move.mtime_ns):
+            report.problems.append((str(move.src), "not moved: changed since it was indexed"))
+            continue
+        dst = _free_name(move.dst, set())
+        with lib.sessions.begin() as session:
+            row = QuarantineMove(
+                batch=report.batch,
+                image_id=move.image_id,
+                src_path=str(move.src),
+                dst_path=str(dst),
+                state=MoveState.PLANNED,
+            )
+            session.add(row)
+            session.flush()
+            row_id = row.id
+        try:
+            move_file(move.src, dst)
+        except OSError as exc:
+            _set_state(lib, row_id, MoveState.FAILED, f"{exc.strerror or exc}")
+            report.problems.append((str(move.src), f"not moved: {exc.strerror or exc}"))
+            continue
+        _set_state(lib, row_id, MoveState.MOVED, None, image_id=move.image_id)
+        report.done.append(
+            PlannedMove(move.image_id, move.group, move.src, dst, move.size, move.mtime_ns)
+        )
+    _sync_index(lib, index, removed=[m.image_id for m in report.done])
+    return report
+
+
+def undo_quarantine(lib: Library, batch: str | None = None) -> MoveReport:
+    """Puts back every file of a quarantine batch (default: the latest one still moved)."""
+    reconcile_moves(lib)
+    with lib.sessions() as session:
+        if batch is None:
+            batch = session.scalar(
+                select(QuarantineMove.batch)
+                .where(QuarantineMove.state == MoveState.MOVED)
+                .order_by(QuarantineMove.id.desc())
+                .limit(1)
+            )
+            if batch is None:
+                raise VitrieveError("nothing to undo: no file is in quarantine")
+        rows = session.scalars(
+            select(QuarantineMove)
+            .where(QuarantineMove.batch == batch, QuarantineMove.state == MoveState.MOVED)
+            .order_by(QuarantineMove.id.desc())
+        ).all()
+    if not rows:
+        raise VitrieveError(f"nothing to undo in batch {batch!r}")
+    index = _open_index(lib)
+    report = MoveReport(batch=batch)
+    for row in rows:
+        src, dst = Path(row.src_path), Path(row.dst_path)
+        if not exists(dst):
+            if exists(src):  # put back by hand, or by an undo that stopped before recording it
+                _set_state(lib, row.id, MoveState.RESTORED, None)
+                report.done.append(_as_move(row))
+            else:
+                report.problems.append((str(dst), "not found in quarantine nor at its origin"))
+            continue
+        if exists(src):
+            report.problems.append((str(dst), f"left in quarantine: {src} exists again"))
+            continue
+        try:
+            move_file(dst, src)
+        except OSError as exc:
+            report.problems.append((str(dst), f"not restored: {exc.strerror or exc}"))
+            continue
+        _set_state(lib, row.id, MoveState.RESTORED, None)
+        report.done.append(_as_move(row))
+    restored = _restore_images(lib, [m for m in report.done if m.image_id >= 0])
+    _sync_index(lib, index, restored=restored)
+    return report
+
+
+def reconcile_moves(lib: Library) -> list[str]:
+    """Settles moves a crash left `planned`, by where the file is now; returns what it did."""
+    with lib.sessions() as session:
+        rows = session.scalars(
+            select(QuarantineMove).where(QuarantineMove.state == MoveState.PLANNED)
+        ).all()
+    notes = []
+    for row in rows:
+        src, dst = Path(row.src_path), Path(row.dst_path)
+        at_src, at_dst = exists(src), exists(dst)
+        if at_dst and at_src and same_file(src, dst):
+            src.unlink()  # the move stopped between its two steps: finish it
+            at_src = False
+        if at_dst and not at_src:
+            _set_state(lib, row.id, MoveState.MOVED, None, image_id=row.image_id)
+            notes.append(f"{src}: was moved to {dst} before an interruption; recorded")
+        elif at_src:
+            why = "interrupted before the move; the file was left in place"
+            _set_state(lib, row.id, MoveState.FAILED, why)
+            notes.append(f"{src}: {why}")
+        else:
+            why = "found neither at its origin nor in quarantine"
+            _set_state(lib, row.id, MoveState.FAILED, why)
+            notes.append(f"{src}: {why}")
+    return notes
+
+
+def move_batches(lib: Library) -> list[dict]:
+    """Each quarantine batch with its counts per state, newest first."""
+    with lib.sessions() as session:
+        rows = session.execute(
+            select(
+                QuarantineMove.batch,
+                QuarantineMove.state,
+                func.count(),
+                func.min(QuarantineMove.created_at),
+            ).group_by(QuarantineMove.batch, QuarantineMove.state)
+        ).all()
+    batches: dict[str, dict] = {}
+    for batch, state, n, created in rows:
+        entry = batches.setdefault(batch, {"batch": batch, "created_at": created})
+        entry[MoveState(state).value] = n
+    return sorted(batches.values(), key=lambda b: b["batch"], reverse=True)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _set_state(
+    lib: Library, row_id: int, state: MoveState, error: str | None, *, image_id: int | None = None
+) -> None:
+    with lib.sessions.begin() as session:
+        session.execute(
+            update(QuarantineMove)
+            .where(QuarantineMove.id == row_id)
+            .values(state=state, error=error, updated_at=datetime.now(UTC))
+        )
+        if state == MoveState.MOVED and image_id is not None:
+            session.execute(
+                update(Image).where(Image.id == image_id).values(status=ImageStatus.MISSING)
+            )
+
+
+def _as_move(row: QuarantineMove) -> PlannedMove:
+    return PlannedMove(
+        row.image_id if row.image_id is not None else -1,
+        -1,
+        Path(row.src_path),
+        Path(row.dst_path),
+        0,
+        0,
+    )
+
+
+def _restore_images(lib: Library, moves: list[PlannedMove]) -> list[int]:
+    """Rows of files back at their path become searchable again (their vector still matches);
+    returns the ids now embedded. Anything unsure goes to pending for the next ingest."""
+    model_id = _model_id(lib)
+    embedded = []
+    with lib.sessions.begin() as session:
+        for move in moves:
+            row = session.execute(
+                select(Image, Root.path).join(Root).where(Image.id == move.image_id)
+            ).first()
+            if row is None or row[0].status != ImageStatus.MISSING:
+                continue
+            image, root = row
+            if Path(root) / image.rel_path != move.src:
+                continue  # the row followed another copy meanwhile; the next ingest adds this one
+            st = move.src.stat()
+            same = (st.st_size, st.st_mtime_ns) == (image.size, image.mtime_ns)
+            has_vector = model_id is not None and session.scalar(
+                select(func.count())
+                .select_from(Embedding)
+                .where(
+                    Embedding.image_id == image.id,
+                    Embedding.model_id == model_id,
+                    Embedding.content_hash == image.content_hash,
+                )
+            )
+            if same and has_vector:
+                image.status = ImageStatus.EMBEDDED
+                embedded.append(image.id)
+            else:
+                image.status = ImageStatus.PENDING
+    return embedded
+
+
+def _model_id(lib: Library) -> int | None:
+    try:
+        return lib.model_row.id
+    except VitrieveError:
+        return None  # no model here: restored rows go to pending, the next ingest settles them
+
+
+def _open_index(lib: Library):
+    """The vector index, opened while it still agrees with SQL (so no rebuild), or None when
+    there is no model: the index is derived and rebuilds itself from SQL when next opened."""
+    try:
+        return lib.index()
+    except VitrieveError:
+        return None
+
+
+def _sync_index(lib: Library, index, *, removed=(), restored=()) -> None:
+    if index is None or not (removed or restored):
+        return
+    from indexer.ingest import add_from_sql
+
+    if removed:
+        index.remove(np.asarray(removed, np.int64))
+    if restored:
+        add_from_sql(lib, index, restored)
+    index.save()

@@ -1,0 +1,119 @@
+"""`vitrieve dups ...` and `vitrieve eval dups`, run as a user runs them: a subprocess each."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from search.dup_export import CSV_COLUMNS
+from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+
+VITRIEVE = [sys.executable, "-m", "ui.cli"]
+
+
+@pytest.fixture
+def cli(dup_template, tmp_path):  # noqa: F811
+    photos, settings = clone_library(dup_template, tmp_path / "lib")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VITRIEVE_")}
+    env |= {
+        "VITRIEVE_HOME": str(settings.home),
+        "VITRIEVE_MODEL": settings.model,
+        "VITRIEVE_PRECISION": "fp32",
+    }
+
+    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [*VITRIEVE, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=Path(__file__).parents[2],
+        )
+        assert proc.returncode == code, proc.stderr
+        return proc
+
+    return run, photos
+
+
+def test_dups_lists_groups_as_json_csv_and_tables(cli, tmp_path):
+    run, _ = cli
+    exact = json.loads(run("dups", "--exact-only", "--json").stdout)
+    assert exact["threshold"] is None and len(exact["groups"]) == 3
+    member = exact["groups"][0]["members"][0]
+    assert set(member) == set(CSV_COLUMNS) - {"group"}
+
+    out = tmp_path / "out" / "groups.csv"
+    human = run("dups", "--threshold", str(NEAR), "--csv", str(out)).stdout
+    assert "5 groups (2 exact, 3 near)" in human and "keep" in human
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 12
+    assert sum(r["keeper"] == "true" for r in rows) == 5
+    camera = [r for r in rows if "camera" in r["path"]]
+    assert [Path(r["path"]).name for r in camera] == ["camera.png", "camera-half.png"]
+    assert camera[0]["similarity"] == "1.000000" and camera[0]["width"] == "512"
+
+
+def test_quarantine_is_a_dry_run_until_apply_and_undo_puts_everything_back(cli, tmp_path):
+    run, photos = cli
+    before = sorted(p for p in photos.rglob("*") if p.is_file())
+    q = tmp_path / "quarantine"
+    dry = run("dups", "quarantine", str(q), "--threshold", str(NEAR)).stdout
+    assert "dry run: 7 files" in dry and not q.exists()
+    moved = json.loads(
+        run("dups", "quarantine", str(q), "--threshold", str(NEAR), "--apply", "--json").stdout
+    )
+    assert moved["applied"] and len(moved["done"]) == 7
+    assert all(Path(m["dst"]).exists() and not Path(m["src"]).exists() for m in moved["done"])
+    listed = run("dups", "undo", "--list").stdout
+    assert moved["batch"] in listed and "7 moved" in listed
+    restored = json.loads(run("dups", "undo", "--json").stdout)
+    assert restored["batch"] == moved["batch"] and len(restored["done"]) == 7
+    assert sorted(p for p in photos.rglob("*") if p.is_file()) == before
+    nothing = run("dups", "undo", code=1)
+    assert "nothing to undo" in nothing.stderr and len(nothing.stderr.strip().splitlines()) == 1
+
+
+def test_ignore_and_keep_change_later_runs_and_bad_ids_are_clear_errors(cli):
+    run, _ = cli
+    groups = json.loads(run("dups", "-t", str(NEAR), "--json").stdout)["groups"]
+    rocket = next(g for g in groups if "rocket" in g["members"][0]["path"])
+    camera = next(g for g in groups if "camera" in g["members"][0]["path"])
+    ids = [str(m["image_id"]) for m in rocket["members"]]
+    assert "recorded 1" in run("dups", "ignore", *ids).stdout
+    half = str(camera["members"][1]["image_id"])
+    assert "marked 1" in run("dups", "keep", half).stdout
+    after = json.loads(run("dups", "-t", str(NEAR), "--json").stdout)["groups"]
+    assert len(after) == 4
+    camera_after = next(g for g in after if g["group"] == camera["group"])
+    assert camera_after["keepers"] == [int(half)]
+
+    assert run("dups", "ignore", ids[0], code=2).returncode == 2
+    unknown = run("dups", "ignore", ids[0], "999999", code=1)
+    assert "no image with id 999999" in unknown.stderr
+
+
+def test_eval_dups_sweeps_thresholds(cli, tmp_path):
+    run, photos = cli
+    truth = tmp_path / "truth.csv"
+    truth.write_text(
+        "path,group\n"
+        f"{photos / 'trip/rocket.png'},rocket\n{photos / 'rocket-q70.jpg'},rocket\n"
+        f"{photos / 'trip/camera.png'},camera\n{photos / 'camera-half.png'},camera\n"
+        f"{photos / 'coffee.jpg'},coffee\n"
+    )
+    report = json.loads(
+        run("eval", "dups", "--truth", str(truth), "--thresholds", "0.9:0.99:0.03", "--json").stdout
+    )
+    assert [r["threshold"] for r in report["rows"]] == [0.9, 0.93, 0.96, 0.99]
+    assert report["images"] == 5 and report["true_pairs"] == 2
+    assert report["rows"][-1]["precision"] == 1.0 and report["rows"][-1]["recall"] == 1.0
+    table = run("eval", "dups", "--truth", str(truth), "--thresholds", "0.99").stdout
+    assert "best F1 1.0000 at threshold 0.99" in table
