@@ -6,7 +6,9 @@ so byte-identical copies share one file and a moved file keeps its thumbnail.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 from PIL import Image
@@ -26,7 +28,14 @@ def write_thumbnail(image: Image.Image, thumb_dir: Path, content_hash: str) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     thumb = image.copy()
     thumb.thumbnail((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BILINEAR)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    thumb.save(tmp, format="WEBP", quality=80, method=4)
-    os.replace(tmp, path)
+    # A unique temp name per call: two decode threads may meet on byte-identical files.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            thumb.save(fh, format="WEBP", quality=80, method=4)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return path

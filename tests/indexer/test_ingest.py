@@ -291,3 +291,15 @@ def test_lossless_resave_shares_the_pixel_hash(lib, photos):
     assert rows["trip/chelsea.png"] == rows["chelsea-resaved.png"] == rows["chelsea.tiff"]
     assert content["trip/chelsea.png"] != content["chelsea-resaved.png"]
     assert rows["coffee.jpg"] != rows["trip/chelsea.png"]
+
+
+def test_many_byte_identical_copies_in_parallel_threads_all_embed(settings, tmp_path):
+    """Decode threads meeting on the same content must not trip over one thumbnail file."""
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    noise_image(5).save(folder / "a.jpg", quality=90)
+    for i in range(24):
+        shutil.copy(folder / "a.jpg", folder / f"copy{i:02d}.jpg")
+    with Library(settings.model_copy(update={"decode_workers": 4})) as lib:
+        summary = ingest(lib, [folder])
+    assert summary.failures == [] and summary.embedded == 25
