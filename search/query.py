@@ -110,7 +110,13 @@ def search(
 
 
 def _describe(lib: Library, hits, folder: Path | None) -> list[SearchResult]:
-    ids = [h.id for h in hits]
+    return describe(lib, [h.id for h in hits], [h.score for h in hits], folder)
+
+
+def describe(
+    lib: Library, ids: list[int], scores: list[float], folder: Path | None
+) -> list[SearchResult]:
+    """Results for scored ids, best first as given; ids gone from SQL are dropped (SQL wins)."""
     with lib.sessions() as session:
         rows = {
             r.id: r
@@ -130,18 +136,18 @@ def _describe(lib: Library, hits, folder: Path | None) -> list[SearchResult]:
             )
         }
     out = []
-    for hit in hits:
-        r = rows.get(hit.id)
+    for image_id, score in zip(ids, scores, strict=True):
+        r = rows.get(image_id)
         if r is None:
-            continue  # removed since the index was saved; SQL wins
+            continue  # removed since the index was saved
         path = Path(r.root) / r.rel_path
         if folder is not None and folder not in path.parents:
             continue
         out.append(
             SearchResult(
-                hit.id,
+                image_id,
                 str(path),
-                min(1.0, float(hit.score)),
+                min(1.0, float(score)),
                 r.width,
                 r.height,
                 r.format,

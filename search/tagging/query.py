@@ -22,7 +22,7 @@ from indexer.errors import VitrieveError
 from indexer.library import Library
 from indexer.models import Embedding, Image, ImageStatus, Root
 from indexer.models_tags import Probe, Tag, TagSource
-from search.query import Query, SearchResult, search
+from search.query import Query, SearchResult, describe, search
 from search.tagging.errors import listing
 from search.tagging.store import label_owner, latest_probes
 
@@ -154,50 +154,6 @@ def _exact(
         if len(out) >= k:
             break
     return out[:k]
-
-
-def describe(
-    lib: Library, ids: list[int], scores: list[float], folder: Path | None
-) -> list[SearchResult]:
-    with lib.sessions() as session:
-        rows = {
-            r.id: r
-            for r in session.execute(
-                select(
-                    Image.id,
-                    Root.path.label("root"),
-                    Image.rel_path,
-                    Image.width,
-                    Image.height,
-                    Image.format,
-                    Image.size,
-                    Image.captured_at,
-                )
-                .join(Root)
-                .where(Image.id.in_(ids))
-            )
-        }
-    out = []
-    for image_id, score in zip(ids, scores, strict=True):
-        r = rows.get(image_id)
-        if r is None:
-            continue
-        path = Path(r.root) / r.rel_path
-        if folder is not None and folder not in path.parents:
-            continue
-        out.append(
-            SearchResult(
-                image_id,
-                str(path),
-                min(1.0, float(score)),
-                r.width,
-                r.height,
-                r.format,
-                r.size,
-                r.captured_at,
-            )
-        )
-    return out
 
 
 # -- one image's tags, and export --------------------------------------------------------------
