@@ -44,6 +44,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def str_enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A Python enum stored as its string values with a CHECK constraint, not a native type:
+    adding a value is then a plain migration on both SQLite and PostgreSQL."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
 class ImageStatus(enum.StrEnum):
     PENDING = "pending"  # known file, no vector from the current model yet
     EMBEDDED = "embedded"  # vector stored; searchable
@@ -86,14 +99,7 @@ class Image(Base):
     format: Mapped[str | None] = mapped_column(String(16))
     captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
     status: Mapped[ImageStatus] = mapped_column(
-        Enum(
-            ImageStatus,
-            name="image_status",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(ImageStatus, "image_status"),
         default=ImageStatus.PENDING,
     )
     error: Mapped[str | None] = mapped_column(Text)

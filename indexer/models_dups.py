@@ -8,10 +8,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from indexer.models import Base, utcnow
+from indexer.models import Base, str_enum, utcnow
 
 
 class DupIgnore(Base):
@@ -58,14 +58,7 @@ class QuarantineMove(Base):
     src_path: Mapped[str] = mapped_column(Text)
     dst_path: Mapped[str] = mapped_column(Text)
     state: Mapped[MoveState] = mapped_column(
-        Enum(
-            MoveState,
-            name="move_state",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(MoveState, "move_state"),
         default=MoveState.PLANNED,
     )
     error: Mapped[str | None] = mapped_column(Text)

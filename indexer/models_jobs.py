@@ -11,10 +11,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from indexer.models import Base, utcnow
+from indexer.models import Base, str_enum, utcnow
 
 
 class JobState(enum.StrEnum):
@@ -32,23 +32,14 @@ class BatchState(enum.StrEnum):
     INDEXED = "indexed"  # applied to the index by the index writer
 
 
-def _enum(cls, name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class Job(Base):
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), default="ingest")
-    state: Mapped[JobState] = mapped_column(_enum(JobState, "job_state"), default=JobState.QUEUED)
+    state: Mapped[JobState] = mapped_column(
+        str_enum(JobState, "job_state"), default=JobState.QUEUED
+    )
     paths: Mapped[list] = mapped_column(JSON, default=list)
     total: Mapped[int] = mapped_column(Integer, default=0)  # images queued for embedding
     new: Mapped[int] = mapped_column(Integer, default=0)
@@ -77,7 +68,7 @@ class JobBatch(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     image_ids: Mapped[list] = mapped_column(JSON)
     state: Mapped[BatchState] = mapped_column(
-        _enum(BatchState, "batch_state"), default=BatchState.QUEUED
+        str_enum(BatchState, "batch_state"), default=BatchState.QUEUED
     )
     embedded: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,7 +13,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import true
 
-from indexer.models import Base, utcnow
+from indexer.models import Base, str_enum, utcnow
 
 
 class Probe(Base):
@@ -60,14 +59,7 @@ class Tag(Base):
     )
     label: Mapped[str] = mapped_column(String(128), primary_key=True)
     source: Mapped[TagSource] = mapped_column(
-        Enum(
-            TagSource,
-            name="tag_source",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(TagSource, "tag_source"),
         primary_key=True,
     )
     score: Mapped[float] = mapped_column(Float)
