@@ -323,6 +323,10 @@ class VectorIndex:
             return False
         info = self._read_meta(self.path).get("build")
         with self._lock:
+            if signature == self._signature:
+                # Our own save() finished while we read: the file is what we already hold, and
+                # the sidecar we read may predate it (it is written after the index file).
+                return False
             self._index = index
             self._gpu = None
             self._signature = signature
