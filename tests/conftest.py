@@ -8,9 +8,12 @@ locally but fail under CI, so CI can never silently skip them.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +26,7 @@ from indexer.config import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_VIT = FIXTURES / "tiny-vit"
+VITRIEVE_CLI = [sys.executable, "-m", "ui.cli"]
 PHOTO_NAMES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "camera")
 
 
@@ -33,6 +37,31 @@ def real_photo(name: str) -> Image.Image:
     arr = getattr(skimage.data, name)()
     img = Image.fromarray(arr)
     return img.convert("RGB")
+
+
+def cli_env(home: Path, model: str = str(TINY_VIT)) -> dict[str, str]:
+    """This environment without the developer's own VITRIEVE_* settings, aimed at a test home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VITRIEVE_")}
+    return env | {"VITRIEVE_HOME": str(home), "VITRIEVE_MODEL": model, "VITRIEVE_PRECISION": "fp32"}
+
+
+def run_cli(env: dict[str, str], *args: str, code: int | None = 0) -> subprocess.CompletedProcess:
+    """`vitrieve ARGS` in a real subprocess, as a user runs it; `code=None` skips the check."""
+    proc = subprocess.run(
+        [*VITRIEVE_CLI, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[1],
+    )
+    if code is not None:
+        assert proc.returncode == code, proc.stderr
+    return proc
+
+
+def run_cli_json(env: dict[str, str], *args: str):
+    return json.loads(run_cli(env, *args, "--json").stdout)
 
 
 @pytest.fixture(scope="session")

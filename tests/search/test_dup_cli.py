@@ -4,40 +4,23 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from search.dup_export import CSV_COLUMNS
+from tests.conftest import cli_env, run_cli
 from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
-
-VITRIEVE = [sys.executable, "-m", "ui.cli"]
 
 
 @pytest.fixture
 def cli(dup_template, tmp_path):  # noqa: F811
     photos, settings = clone_library(dup_template, tmp_path / "lib")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VITRIEVE_")}
-    env |= {
-        "VITRIEVE_HOME": str(settings.home),
-        "VITRIEVE_MODEL": settings.model,
-        "VITRIEVE_PRECISION": "fp32",
-    }
+    env = cli_env(settings.home, settings.model)
 
     def run(*args: str, code: int = 0) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
-            [*VITRIEVE, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=Path(__file__).parents[2],
-        )
-        assert proc.returncode == code, proc.stderr
-        return proc
+        return run_cli(env, *args, code=code)
 
     return run, photos
 

@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import csv
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT
+from tests.conftest import cli_env, run_cli, run_cli_json
 from tests.search.test_tag_apply import write_scenes
-
-VITRIEVE = [sys.executable, "-m", "ui.cli"]
 
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("VITRIEVE_")}
-    return e | {
-        "VITRIEVE_HOME": str(tmp_path / "home"),
-        "VITRIEVE_MODEL": str(TINY_VIT),
-        "VITRIEVE_PRECISION": "fp32",
-    }
+    return cli_env(tmp_path / "home")
 
 
-def run(env, *args, code: int = 0) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [*VITRIEVE, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=Path(__file__).parents[2],
-    )
-    assert proc.returncode == code, proc.stderr
-    return proc
-
-
-def run_json(env, *args):
-    return json.loads(run(env, *args, "--json").stdout)
+run = run_cli
+run_json = run_cli_json
 
 
 def test_train_apply_list_show_and_export(env, tmp_path):

@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT, noise_image, real_photo
-
-VITRIEVE = [sys.executable, "-m", "ui.cli"]
+from tests.conftest import TINY_VIT, cli_env, noise_image, real_photo, run_cli, run_cli_json
 
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("VITRIEVE_")}
-    e |= {
-        "VITRIEVE_HOME": str(tmp_path / "home"),
-        "VITRIEVE_MODEL": str(TINY_VIT),
-        "VITRIEVE_PRECISION": "fp32",
-    }
-    return e
+    return cli_env(tmp_path / "home")
 
 
-def run(env, *args, ok: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [*VITRIEVE, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=Path(__file__).parents[2],
-    )
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-def run_json(env, *args):
-    return json.loads(run(env, *args, "--json").stdout)
+run = run_cli
+run_json = run_cli_json
 
 
 @pytest.fixture
@@ -122,14 +96,14 @@ def test_missing_model_is_one_line_naming_vitrieve_model(env, photos, tmp_path):
         "HF_HUB_OFFLINE": "1",
         "VITRIEVE_HUB_CACHE": str(tmp_path / "hubs"),
     }
-    proc = run(env, "search", str(photos / "coffee.jpg"), ok=False)
+    proc = run(env, "search", str(photos / "coffee.jpg"), code=None)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "VITRIEVE_MODEL" in lines[0] and "Traceback" not in proc.stderr
 
 
 def test_errors_exit_1_and_usage_errors_exit_2(env, tmp_path):
-    missing = run(env, "ingest", str(tmp_path / "nope"), ok=False)
+    missing = run(env, "ingest", str(tmp_path / "nope"), code=None)
     assert missing.returncode == 1 and "not a directory" in missing.stderr
-    assert run(env, "search", ok=False).returncode == 2
-    assert run(env, "frobnicate", ok=False).returncode == 2
+    assert run(env, "search", code=None).returncode == 2
+    assert run(env, "frobnicate", code=None).returncode == 2
