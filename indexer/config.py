@@ -35,6 +35,18 @@ class Settings(BaseSettings):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     batch_size: int = Field(0, ge=0, description="Images per forward pass; 0 picks per device.")
     decode_workers: int = Field(0, ge=0, description="Decode threads; 0 means one per core.")
+    # -- what the reader and decoder accept (a bad file becomes one failure with a reason) --
+    max_file_size: int = Field(
+        2 * 1024**3,
+        ge=1,
+        description="Bytes; larger files are refused unread (a 1 TB sparse '.jpg' never loads).",
+    )
+    max_image_pixels: int = Field(
+        300_000_000,
+        ge=1,
+        description="Decoded pixels; larger images are refused as decompression bombs. "
+        "The default admits 250 MP panoramas and refuses a 20000x20000 bomb.",
+    )
     broker_url: str | None = Field(None, description="Celery broker; unset runs in-process.")
     # -- vector index policy (docs/INDEXING.md) --
     flat_max: int = Field(
