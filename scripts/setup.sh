@@ -10,9 +10,39 @@ if [ ! -x .venv/bin/python ]; then
 fi
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip setuptools wheel
-if ! .venv/bin/python -c "import torch" 2>/dev/null; then
-    "${PIP[@]}" install "torch==${VITRIEVE_TORCH_VERSION:-2.13.0}"
+# torch: on Linux PyPI's torch is the multi-GB CUDA build, so unless a GPU build is wanted
+# (VITRIEVE_TORCH=cuda, or auto with a working nvidia-smi) it comes from PyTorch's CPU wheel
+# index. pip still looks in the configured find-links and extra indexes, so a machine whose CPU
+# wheel lies on disk (and cannot reach that index) installs the same build.
+torch_version=${VITRIEVE_TORCH_VERSION:-2.13.0}
+torch_build=${VITRIEVE_TORCH:-auto}
+if [ "$torch_build" = auto ]; then
+    if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+        torch_build=cuda
+    else
+        torch_build=cpu
+    fi
 fi
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+    case "$torch_build" in
+        cpu)
+            echo "setup.sh: installing torch $torch_version, CPU build (PyTorch's CPU index)" >&2
+            "${PIP[@]}" install --retries 1 --timeout 20 \
+                --index-url "${VITRIEVE_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}" \
+                "torch==$torch_version"
+            ;;
+        cuda)
+            echo "setup.sh: installing torch $torch_version, CUDA build (PyPI)" >&2
+            "${PIP[@]}" install "torch==$torch_version"
+            ;;
+        *)
+            echo "setup.sh: VITRIEVE_TORCH must be auto, cpu or cuda, not '$torch_build'" >&2
+            exit 2
+            ;;
+    esac
+fi
+.venv/bin/python -c "import torch; print('setup.sh: torch', torch.__version__, \
+'(CUDA ' + torch.version.cuda + ' build)' if torch.version.cuda else '(CPU build)')" >&2
 extras=${VITRIEVE_EXTRAS:-dev}
 "${PIP[@]}" install -e ".[${extras}]"
 echo "vitrieve installed in .venv ($(.venv/bin/vitrieve --version 2>/dev/null || echo 'cli pending'))"
