@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.calibration import _SigmoidCalibration, _TemperatureScaling
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -35,6 +34,8 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
+
+from search.tagging.calibration import fit_platt, fit_temperature
 
 DEFAULT_C = 1.0  # inverse L2 strength; vectors are unit length, so this barely constrains
 MAX_ITER = 1000
@@ -94,7 +95,7 @@ def _fit_single(X: np.ndarray, names: list[str], classes: list[str], C: float) -
     oof = cross_val_predict(base_estimator(C), X, y, cv=cv, method="decision_function")
     final = base_estimator(C).fit(X, y)
     coef, intercept = final.coef_, final.intercept_
-    beta = float(_TemperatureScaling().fit(oof, y).beta_)
+    beta = fit_temperature(oof, y)
     if len(classes) == 2:
         # sklearn keeps one row (class 1) for two classes and calibrates the logits (-d, d);
         # storing both rows makes every single-label probe softmax(beta * logits).
@@ -131,7 +132,7 @@ def _fit_multilabel(
         )
         final = base_estimator(C).fit(X, Y[:, j])
         coef[j], intercept[j] = final.coef_[0], final.intercept_[0]
-        platt[j] = _platt(oof, Y[:, j] == 1)
+        platt[j] = fit_platt(oof, Y[:, j] == 1)
         predicted[:, j] = oof > 0
     return FittedProbe(
         classes,
@@ -141,14 +142,6 @@ def _fit_multilabel(
         {"method": "platt", "a": platt[:, 0].tolist(), "b": platt[:, 1].tolist()},
         _multilabel_metrics(Y, predicted, classes, k),
     )
-
-
-def _platt(decisions: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
-    """scikit-learn's own Platt fit, the calibrator inside CalibratedClassifierCV (as is
-    _TemperatureScaling): the stored numbers equal what CalibratedClassifierCV would hold,
-    and a test pins that equality across scikit-learn upgrades."""
-    calibrator = _SigmoidCalibration().fit(decisions, positive.astype(np.int64))
-    return float(calibrator.a_), float(calibrator.b_)
 
 
 def _per_class(classes, y_true, y_pred, labels=None) -> dict:
