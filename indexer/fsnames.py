@@ -42,7 +42,6 @@ __all__ = [
     "display_streams",
     "displayable",
     "from_db",
-    "is_undecodable",
     "to_db",
 ]
 
@@ -52,6 +51,7 @@ ESC = "\U0010fffd"
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _TO_DB = re.compile(f"[\udc80-\udcff{ESC}]")
+_SPECIAL = re.compile(f"[\ud800-\udfff{ESC}]")
 _FROM_DB = re.compile(f"{ESC}(?:{ESC}|([89a-f][0-9a-f]))")
 
 
@@ -68,8 +68,8 @@ def _unescape(match: re.Match[str]) -> str:
 def to_db(name: str) -> str:
     """The stored form of an OS path string. Raises ValueError for a surrogate the OS can
     never produce (U+D800..U+DC7F, U+DD00..U+DFFF): such a str names no file."""
-    if name.isascii():
-        return name
+    if name.isascii() or _SPECIAL.search(name) is None:
+        return name  # every UTF-8 name without ESC: the common case, stored unchanged
     if (bad := _SURROGATES.search(_TO_DB.sub("", name))) is not None:
         raise ValueError(f"not a file name: lone surrogate U+{ord(bad.group()):04X} in {name!r}")
     return _TO_DB.sub(_escape, name)
@@ -91,12 +91,6 @@ def display_path(path: str | os.PathLike[str]) -> str:
     ``café.jpg`` stays as it is, the Latin-1 name b'caf\\xe9.jpg' shows as ``caf\\xe9.jpg``."""
     text = os.fspath(path)
     return text if text.isascii() else _SURROGATES.sub(_show, text)
-
-
-def is_undecodable(path: str | os.PathLike[str]) -> bool:
-    """Whether the name holds bytes that are not UTF-8 (its display form is not the name)."""
-    text = os.fspath(path)
-    return not text.isascii() and _SURROGATES.search(text) is not None
 
 
 def displayable(data: Any) -> Any:
