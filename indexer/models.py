@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql import false
 
+from indexer.fsnames import FsPath, Message
+
 # Named constraints let Alembic's batch mode (SQLite) and PostgreSQL drop/alter them by name.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,7 +72,7 @@ class Root(Base):
     __tablename__ = "roots"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(Text, unique=True)
+    path: Mapped[str] = mapped_column(FsPath, unique=True)  # see indexer/fsnames.py
     # Watched roots are rescanned periodically and by a filesystem watcher (worker/).
     watch: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -87,7 +89,7 @@ class Image(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"))
-    rel_path: Mapped[str] = mapped_column(Text)
+    rel_path: Mapped[str] = mapped_column(FsPath)
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     # xxh3-128 of the file bytes, hex; NULL until the file has been read once.
@@ -102,7 +104,7 @@ class Image(Base):
         str_enum(ImageStatus, "image_status"),
         default=ImageStatus.PENDING,
     )
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Message)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

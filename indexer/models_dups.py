@@ -8,9 +8,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from indexer.fsnames import FsPath, Message
 from indexer.models import Base, str_enum, utcnow
 
 
@@ -55,13 +56,13 @@ class QuarantineMove(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch: Mapped[str] = mapped_column(String(32), index=True)
     image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"))
-    src_path: Mapped[str] = mapped_column(Text)
-    dst_path: Mapped[str] = mapped_column(Text)
+    src_path: Mapped[str] = mapped_column(FsPath)
+    dst_path: Mapped[str] = mapped_column(FsPath)
     state: Mapped[MoveState] = mapped_column(
         str_enum(MoveState, "move_state"),
         default=MoveState.PLANNED,
     )
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Message)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

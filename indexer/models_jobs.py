@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from indexer.fsnames import FsPathList, Message
 from indexer.models import Base, str_enum, utcnow
 
 
@@ -40,7 +41,7 @@ class Job(Base):
     state: Mapped[JobState] = mapped_column(
         str_enum(JobState, "job_state"), default=JobState.QUEUED
     )
-    paths: Mapped[list] = mapped_column(JSON, default=list)
+    paths: Mapped[list] = mapped_column(FsPathList, default=list)
     total: Mapped[int] = mapped_column(Integer, default=0)  # images queued for embedding
     new: Mapped[int] = mapped_column(Integer, default=0)
     changed: Mapped[int] = mapped_column(Integer, default=0)
@@ -50,7 +51,7 @@ class Job(Base):
     # Files left for a follow-up job because they were modified too recently (being copied).
     deferred: Mapped[int] = mapped_column(Integer, default=0)
     scan_failures: Mapped[list] = mapped_column(JSON, default=list)  # [{path, reason}]
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Message)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

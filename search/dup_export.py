@@ -1,4 +1,8 @@
-"""Duplicate groups as CSV (one row per member) and JSON (groups with their members)."""
+"""Duplicate groups as CSV (one row per member) and JSON (groups with their members).
+
+Paths are written in display form (indexer/fsnames.py): a name that is not UTF-8 shows as
+``caf\\xe9.jpg`` instead of making the whole export fail; `image_id` identifies the file exactly.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from indexer.fsnames import display_path, displayable
 from search.dup_groups import DupGroup
 
 CSV_COLUMNS = (
@@ -35,7 +40,7 @@ def write_csv(groups: Iterable[DupGroup], out: TextIO) -> int:
                 [
                     g.group,
                     m.image_id,
-                    m.path,
+                    display_path(m.path),
                     m.size,
                     _blank(m.width),
                     _blank(m.height),
@@ -57,7 +62,7 @@ def save_csv(groups: Iterable[DupGroup], path: Path) -> int:
 
 
 def to_json(data: dict) -> str:
-    return json.dumps(data, indent=2, default=str)
+    return json.dumps(displayable(data), indent=2, default=str)
 
 
 def _blank(value) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from indexer.fsnames import display_path
 from indexer.library import Library
 from indexer.models import Image, Root
 from search.files import thumbnail_file
@@ -34,12 +35,17 @@ class GridItem:
     thumb: Path | None
 
     @property
+    def shown(self) -> str:
+        """The path as people see it (a name that is not UTF-8 shows as caf\\xe9.jpg)."""
+        return display_path(self.path)
+
+    @property
     def name(self) -> str:
-        return Path(self.path).name
+        return display_path(Path(self.path).name)
 
     @property
     def folder(self) -> str:
-        return str(Path(self.path).parent)
+        return display_path(Path(self.path).parent)
 
 
 def grid_items(

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from indexer.config import Settings
 from indexer.errors import VitrieveError
+from indexer.fsnames import display_path, display_streams, displayable
 from ui import cli_dups, cli_jobs, cli_tags
 from ui.progress import RichIngestProgress
 
@@ -52,7 +53,7 @@ def _library(run_migrations: bool = True):
 
 
 def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
 
 
 def _version(value: bool) -> None:
@@ -103,7 +104,9 @@ def ingest(
     out.print(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
     for failure in summary.failures:
         out.print(
-            f"[red]failed[/] {failure.path}: {failure.reason}", highlight=False, soft_wrap=True
+            f"[red]failed[/] {display_path(failure.path)}: {failure.reason}",
+            highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -140,7 +143,7 @@ def search(
     for r in results:
         size = f"{r.width}x{r.height}" if r.width else ""
         date = r.captured_at.strftime("%Y-%m-%d") if r.captured_at else ""
-        table.add_row(f"{r.score:.4f}", r.path, size, date)
+        table.add_row(f"{r.score:.4f}", display_path(r.path), size, date)
     out.print(table)
 
 
@@ -246,6 +249,7 @@ def _quiet_libraries() -> None:
 
 
 def main() -> None:
+    display_streams()  # a non-UTF-8 file name prints as caf\xe9.jpg instead of failing
     _quiet_libraries()
     try:
         app()

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from indexer.config import Settings
 from indexer.errors import VitrieveError
+from indexer.fsnames import display_path, displayable
 
 app = typer.Typer(
     help="Find and clean up exact and near-duplicate images (docs/DUPLICATES.md).",
@@ -99,7 +100,7 @@ def _find(lib, threshold: float | None, exact_only: bool, method: str, nprobe: i
 
 
 def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
 
 
 def _mb(n: int) -> str:
@@ -159,7 +160,7 @@ def _print_group(group) -> None:
             m.format or "",
             _mb(m.size),
             m.captured_at.strftime("%Y-%m-%d") if m.captured_at else "",
-            m.path,
+            display_path(m.path),
         )
     out.print(table)
 
@@ -190,7 +191,9 @@ def quarantine(
             _emit_json({"applied": False, "moves": [m.to_dict() for m in plan]})
             return
         for m in plan:
-            out.print(f"{m.src} -> {m.dst}", highlight=False, soft_wrap=True)
+            out.print(
+                f"{display_path(m.src)} -> {display_path(m.dst)}", highlight=False, soft_wrap=True
+            )
         total = sum(m.size for m in plan)
         out.print(
             f"dry run: {len(plan)} files ({_mb(total)}) would move to {dest.resolve()}; "
@@ -209,7 +212,9 @@ def quarantine(
             highlight=False,
         )
     for path, why in result.problems:
-        err.print(f"[red]{path}[/]: {why}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[red]{display_path(path)}[/]: {display_path(why)}", highlight=False, soft_wrap=True
+        )
 
 
 @app.command()
@@ -237,7 +242,9 @@ def undo(
     else:
         out.print(f"restored {len(result.done)} files from batch {result.batch}", highlight=False)
     for path, why in result.problems:
-        err.print(f"[red]{path}[/]: {why}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[red]{display_path(path)}[/]: {display_path(why)}", highlight=False, soft_wrap=True
+        )
     if result.problems:
         raise VitrieveError(f"{len(result.problems)} files could not be restored (listed above)")
 

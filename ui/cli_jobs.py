@@ -14,6 +14,7 @@ from rich.table import Table
 
 from indexer.config import Settings
 from indexer.errors import VitrieveError
+from indexer.fsnames import display_path, displayable
 
 roots_app = typer.Typer(help="Registered (and watched) folders.", no_args_is_help=True)
 
@@ -25,7 +26,7 @@ CLI_PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 1, 
 
 
 def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
 
 
 def _settings(need_broker: bool = False) -> Settings:
@@ -169,7 +170,7 @@ def roots_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     for r in rows:
         table.add_row(
             str(r["id"]),
-            r["path"],
+            display_path(r["path"]),
             "yes" if r["watch"] else "",
             str(r["images"]),
             str(r["embedded"]),

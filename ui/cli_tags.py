@@ -14,6 +14,7 @@ from rich.table import Table
 
 from indexer.config import Settings
 from indexer.errors import ModelUnavailableError, VitrieveError
+from indexer.fsnames import displayable
 
 app = typer.Typer(help="Auto-tagging with linear probes.", no_args_is_help=True)
 
@@ -33,7 +34,7 @@ def _status(message: str):
 
 
 def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
 
 
 @app.command()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from indexer.fsnames import display_path
 from indexer.library import Library
 from indexer.models import Image, ImageStatus, utcnow
 from indexer.models_jobs import BatchState, Job, JobBatch, JobState
@@ -123,7 +124,9 @@ def record_scan(
     False when another delivery of the same scan got there first (its batches stand).
     """
     s = scan.summary
-    failures = [{"path": f.path, "reason": f.reason} for f in s.failures[:MAX_SCAN_FAILURES]]
+    failures = [  # shown only, so in display form (a JSON column holds no lone surrogate)
+        {"path": display_path(f.path), "reason": f.reason} for f in s.failures[:MAX_SCAN_FAILURES]
+    ]
     with lib.sessions.begin() as session:
         done = session.execute(
             update(Job)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from indexer.fsnames import display_path
 from indexer.library import Library
 from indexer.models import Image, ImageStatus, Root
 from indexer.models_tags import Tag, TagSource
@@ -73,7 +74,7 @@ def export_tags(
                         continue
                     out.writerow(
                         [
-                            str(Path(r.path) / r.rel_path),
+                            display_path(Path(r.path) / r.rel_path),
                             r.label,
                             f"{r.score:.4f}",
                             TagSource(r.source).value,

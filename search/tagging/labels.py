@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indexer.decode import IMAGE_EXTENSIONS
+from indexer.fsnames import display_path
 from indexer.models import Embedding, Image, ImageStatus, Root
 from indexer.scan import scan_tree
 from search.tagging.errors import LabelError, NotEmbeddedError, UnknownFilesError, listing
@@ -84,7 +85,9 @@ def build_label_set(pairs: Iterable[tuple[int, str]], source: str) -> LabelSet:
 
 
 def check_label(label: str) -> str:
-    label = label.strip()
+    """A label is text people read: one from a folder name that is not UTF-8 is kept in its
+    display form (``caf\\xe9``), which SQL can store and every screen can show."""
+    label = display_path(label.strip())
     if not label:
         raise LabelError("empty label")
     if len(label) > MAX_LABEL_LENGTH:

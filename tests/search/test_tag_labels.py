@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -33,6 +34,11 @@ def photos(tmp_path_factory) -> Path:
         colour_scene("red", 40 + i).save(photos / "one-label" / "red" / f"{i}.png")
     (photos / "flat").mkdir()
     colour_scene("blue", 50).save(photos / "flat" / "a.png")
+    for label, colour in ((b"gr\xfcn", "green"), (b"rot", "red")):  # a Latin-1 folder name
+        folder = photos / "latin1" / os.fsdecode(label)
+        folder.mkdir(parents=True)
+        for i in range(3):
+            colour_scene(colour, 60 + i).save(folder / os.fsdecode(b"\xe9t\xe9-%d.png" % i))
     return photos
 
 
@@ -54,6 +60,12 @@ def lib(settings, ingested_home):
 def write_csv(path: Path, rows: list[str]) -> Path:
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+def test_a_folder_name_that_is_not_utf8_becomes_a_readable_label(lib, photos):
+    result = train_from_folders(lib, "colours", photos / "latin1")
+    assert sorted(result.classes) == ["gr\\xfcn", "rot"]
+    assert result.counts == {"gr\\xfcn": 3, "rot": 3}
 
 
 def test_fewer_than_two_labels_is_refused(lib, photos):

@@ -108,3 +108,23 @@ def test_only_files_that_have_settled_are_cut_into_batches(settings, tmp_path):
         fresh = session.scalar(select(Image.id).where(Image.rel_path == "img0004.jpg"))
     assert fresh not in {i for b in batches for i in b}
     lib.close()
+
+
+def test_a_job_for_a_folder_whose_name_is_not_utf8(database_url, settings, tmp_path):
+    settings = Settings(**(settings.model_dump() | {"database_url": database_url}))
+    photos = make_photos(tmp_path / os.fsdecode(b"photos-\xe9"), 2)
+    os.mkfifo(photos / os.fsdecode(b"f\xefo.jpg"))  # a scan problem naming a Latin-1 file
+    lib = Library(settings)
+    job_id = jobs.create_job(lib, [photos])
+    assert jobs.active_job(lib, [photos]) == job_id  # dedupe compares the exact names
+    assert jobs.job_paths(lib, job_id) == [photos]
+    assert jobs.begin_scan(lib, job_id) == JobState.QUEUED
+    outcome = scan_roots(lib, jobs.job_paths(lib, job_id))
+    assert jobs.record_scan(lib, job_id, outcome, [], 0)
+    [shown] = list_jobs(lib, job_id=job_id)
+    assert shown["paths"] == [str(photos)] and shown["new"] == 2
+    shown_dir = str(tmp_path) + "/photos-\\xe9"
+    assert shown["scan_failures"] == [
+        {"path": f"{shown_dir}/f\\xefo.jpg", "reason": "not a regular file"}
+    ]
+    lib.close()

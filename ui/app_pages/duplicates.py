@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from indexer.errors import VitrieveError
+from indexer.fsnames import display_path
 from indexer.library import Library
 from search.dup_actions import apply_quarantine, move_batches, plan_quarantine, undo_quarantine
 from search.dup_decisions import keeper_ids
@@ -93,7 +94,7 @@ def _quarantine(lib: Library, report: DupReport) -> None:
         return
     size = sum(m.size for m in plan) / 1e6
     st.dataframe(
-        [{"from": str(m.src), "to": str(m.dst), "group": m.group} for m in plan],
+        [{"from": display_path(m.src), "to": display_path(m.dst), "group": m.group} for m in plan],
         hide_index=True,
         width="stretch",
     )
@@ -131,7 +132,7 @@ def _after(action, message) -> None:
     try:
         result = action()
     except VitrieveError as exc:
-        st.session_state[FLASH] = ("error", str(exc), [])
+        st.session_state[FLASH] = ("error", display_path(str(exc)), [])
         return
     st.session_state[FLASH] = ("success", message(result), result.problems)
     st.session_state[dups.CHANGED] = st.session_state.get(dups.CHANGED, 0) + 1
@@ -144,7 +145,7 @@ def _flash() -> None:
     elif kind == "success":
         st.success(text)
     for path, why in problems:
-        st.warning(f"{path}: {why}")
+        st.warning(display_path(f"{path}: {why}"))
 
 
 def _undo(lib: Library) -> None:

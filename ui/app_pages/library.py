@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from indexer.fsnames import display_path
 from indexer.ingest import IngestSummary, ingest
 from indexer.library import Library
 from search.tagging.apply import auto_tagger
@@ -26,7 +27,7 @@ def _roots(lib: Library) -> None:
     st.dataframe(
         [
             {
-                "folder": r.path,
+                "folder": display_path(r.path),
                 "images": r.images,
                 "searchable": r.counts["embedded"],
                 "pending": r.counts["pending"],
@@ -43,7 +44,9 @@ def _roots(lib: Library) -> None:
     )
     for r in roots:
         if not r.exists:
-            st.warning(f"{r.path} is not reachable (moved, or its disk is not mounted).")
+            st.warning(
+                f"{display_path(r.path)} is not reachable (moved, or its disk is not mounted)."
+            )
 
 
 def _add_folder(lib: Library) -> None:
@@ -90,7 +93,7 @@ def _show_summary(summary: IngestSummary) -> None:
     )
     if summary.failures:
         st.dataframe(
-            [{"file": f.path, "reason": f.reason} for f in summary.failures],
+            [{"file": display_path(f.path), "reason": f.reason} for f in summary.failures],
             hide_index=True,
             width="stretch",
         )
@@ -103,7 +106,7 @@ def _failures(lib: Library) -> None:
         st.caption("None — every file read and decoded.")
         return
     st.dataframe(
-        [{"file": f.path, "reason": f.reason, "when": f.when} for f in failed],
+        [{"file": display_path(f.path), "reason": f.reason, "when": f.when} for f in failed],
         hide_index=True,
         width="stretch",
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from indexer.decode import IMAGE_EXTENSIONS
+from indexer.fsnames import display_path
 from indexer.library import Library
 from search.files import servable_path
 from search.query import query_from_file, query_from_id
@@ -34,7 +35,7 @@ def _set_query_from_id(lib: Library, image_id: int) -> None:
     with shown_errors():
         query = query_from_id(lib, image_id)
         items = grid_items(lib, [image_id])
-        label = items[0].path if items else f"image {image_id}"
+        label = items[0].shown if items else f"image {image_id}"
         st.session_state[QUERY] = {
             "label": label,
             "query": query,
@@ -72,10 +73,10 @@ def _library_source(lib: Library, roots) -> None:
             with st.spinner("Reading the image…"):
                 query = query_from_file(lib, real)
             item = grid_items(lib, [query.image_id])[0] if query.image_id else None
-            st.session_state[QUERY] = {"label": str(real), "query": query, "item": item}
+            st.session_state[QUERY] = {"label": display_path(real), "query": query, "item": item}
     st.markdown("**…or browse**")
     c1, c2 = st.columns(2)
-    paths = {r.id: r.path for r in roots}
+    paths = {r.id: display_path(r.path) for r in roots}
     root_id = c1.selectbox(
         "Root", list(paths), format_func=paths.get, key="pick_root", on_change=_reset_pick
     )
@@ -83,7 +84,7 @@ def _library_source(lib: Library, roots) -> None:
     folder = c2.selectbox(
         "Folder",
         folders,
-        format_func=lambda f: f or "(all)",
+        format_func=lambda f: display_path(f) or "(all)",
         key="pick_folder",
         on_change=_reset_pick,
     )
@@ -151,12 +152,16 @@ def _filters(lib: Library, roots) -> tuple[SearchFilters, int]:
         k = st.slider("Results (k)", 1, 200, 20, key="k")
         paths = {r.id: r.path for r in roots}
         root_id = st.selectbox(
-            "Root", [None, *paths], format_func=lambda i: "All roots" if i is None else paths[i]
+            "Root",
+            [None, *paths],
+            format_func=lambda i: "All roots" if i is None else display_path(paths[i]),
         )
         folder = None
         if root_id is not None:
             sub = st.selectbox(
-                "Folder", list_folders(lib, root_id), format_func=lambda f: f or "(whole root)"
+                "Folder",
+                list_folders(lib, root_id),
+                format_func=lambda f: display_path(f) or "(whole root)",
             )
             folder = Path(paths[root_id]) / sub if sub else Path(paths[root_id])
         use_dates = st.checkbox("Only photos from a date range")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from indexer.fsnames import display_path
 from indexer.library import Library
 from search.dup_decisions import ignore_pairs, keeper_ids, set_keepers, unignore_pairs
 from search.dup_groups import DupGroup, DupMember
@@ -107,7 +108,7 @@ def _member(lib: Library, group: DupGroup, m: DupMember, item, chosen: set[int])
     sim = "—" if m.similarity is None else f"{m.similarity:.3f}"
     sim = "identical" if m.similarity == 1.0 else sim
     st.caption(f"similarity {sim}")
-    st.caption(m.path)
+    st.caption(display_path(m.path))
     if item is not None:
         st.caption(describe(item))
     if not m.keeper:

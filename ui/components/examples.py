@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from indexer.fsnames import display_path
 from indexer.library import Library
 from search.ui_grid import GridItem
 from search.ui_library import browse, list_folders, list_roots
@@ -52,11 +53,14 @@ def _source_items(lib: Library) -> list[GridItem]:
     if not roots:
         st.info("No roots yet — add a folder on the Library page.")
         return []
-    paths = {r.id: r.path for r in roots}
+    paths = {r.id: display_path(r.path) for r in roots}
     c1, c2, c3 = st.columns([3, 3, 1])
     root_id = c1.selectbox("Root", list(paths), format_func=paths.get, key="ex_root")
     folder = c2.selectbox(
-        "Folder", list_folders(lib, root_id), format_func=lambda f: f or "(all)", key="ex_folder"
+        "Folder",
+        list_folders(lib, root_id),
+        format_func=lambda f: display_path(f) or "(all)",
+        key="ex_folder",
     )
     page = c3.number_input("Page", min_value=1, value=1, step=1, key="ex_page")
     items, total = browse(lib, root_id, folder, limit=PAGE, offset=(page - 1) * PAGE)

@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from indexer.errors import VitrieveError
+from indexer.fsnames import display_path
 from indexer.library import Library
 from search.files import servable_path
 from search.ui_grid import GridItem
@@ -35,7 +36,7 @@ def thumbnail(item: GridItem) -> None:
     except OSError:
         st.caption(":material/hide_image: thumbnail unreadable")
         return
-    st.image(uri, alt=item.path, width="stretch")
+    st.image(uri, alt=item.shown, width="stretch")
 
 
 def describe(item: GridItem) -> str:
@@ -74,7 +75,7 @@ def thumbnail_grid(
                 else:
                     st.markdown(f"**{item.name}**")
                 if details:
-                    st.caption(item.path)
+                    st.caption(item.shown)
                     st.caption(describe(item))
                 if actions is not None:
                     actions(item, i)
@@ -84,15 +85,16 @@ def thumbnail_grid(
 def original_dialog(lib: Library, item: GridItem) -> None:
     """Metadata and a download of the original; the path is checked before a byte is read."""
     thumbnail(item)
-    st.caption(item.path)
+    st.caption(item.shown)
     st.caption(describe(item))
     try:
         real = servable_path(lib, item.path)
         data = real.read_bytes()
     except (VitrieveError, OSError) as exc:
-        st.error(str(exc))
+        st.error(display_path(str(exc)))
         return
-    st.download_button("Download original", data, file_name=real.name, icon=":material/download:")
+    name = display_path(real.name)
+    st.download_button("Download original", data, file_name=name, icon=":material/download:")
 
 
 def _size(n: int) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from indexer.errors import VitrieveError
+from indexer.fsnames import display_path
 from indexer.library import Library
 from ui.components.session import shown_errors
 
@@ -67,7 +68,7 @@ def _jobs_fragment(lib: Library) -> None:
 
 def _job(r: dict) -> None:
     with st.container(border=True, key=f"job-{r['id']}"):
-        where = ", ".join(r["paths"])
+        where = ", ".join(map(display_path, r["paths"]))
         st.markdown(f"**Job {r['id']}** · {r['state']} · {where}")
         done = r["embedded"] + r["failed"]
         total = r["total"]

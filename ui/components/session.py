@@ -9,6 +9,7 @@ import streamlit as st
 
 from indexer.config import Settings
 from indexer.errors import VitrieveError
+from indexer.fsnames import display_path
 from indexer.library import Library
 
 
@@ -30,7 +31,7 @@ def shown_errors() -> Iterator[None]:
     try:
         yield
     except VitrieveError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(display_path(str(exc)), icon=":material/error:")
 
 
 def empty_library_notice() -> None:
