@@ -71,6 +71,7 @@ def locate_model(
         )
 
     errors: list[str] = []
+    missing: set[str] = set()
     # Cached copies first: no network when the weights are already here.
     attempts = [(True, "modelscope", _from_modelscope), (True, "huggingface", _from_huggingface)]
     if not offline:
@@ -79,8 +80,14 @@ def locate_model(
             (False, "huggingface", _from_huggingface),
         ]
     for local_only, source, fetch in attempts:
+        if source in missing:
+            continue
         try:
             path = fetch(model, local_only, cache_dir)
+        except ImportError:  # an optional hub client (modelscope is the `modelscope` extra)
+            missing.add(source)
+            errors.append(f"{source}: not installed (pip install 'vitrieve[{source}]')")
+            continue
         except Exception as exc:  # hubs raise many types: any failure means "try the next"
             errors.append(f"{source}{' cache' if local_only else ''}: {type(exc).__name__}")
             log.debug("model %s not available from %s: %s", model, source, exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 import pytest
 
@@ -57,3 +58,20 @@ def test_offline_with_nothing_cached_names_vitrieve_model(empty_hub_caches):
     message = str(info.value)
     assert "VITRIEVE_MODEL" in message and "Genius-Society/ViT" in message
     assert "\n" not in message
+
+
+def test_without_the_modelscope_extra_hugging_face_still_serves_and_the_error_says_so(
+    empty_hub_caches, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "modelscope", None)  # its import raises ImportError
+    with pytest.raises(ModelUnavailableError) as info:
+        locate_model("Genius-Society/ViT", offline=True, cache_dir=empty_hub_caches)
+    assert "modelscope: not installed (pip install 'vitrieve[modelscope]')" in str(info.value)
+    assert "huggingface cache" in str(info.value)
+
+    repo = empty_hub_caches / "huggingface" / "models--Genius-Society--ViT"
+    shutil.copytree(TINY_VIT, repo / "snapshots" / "abc123")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    loc = locate_model("Genius-Society/ViT", offline=True, cache_dir=empty_hub_caches)
+    assert loc.source == "huggingface"
