@@ -171,7 +171,8 @@ def embed(
         _emit_json([r.to_dict() for r in rows])
     else:
         for r in rows:
-            out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
+            if r.vector is not None:  # failures are reported below, one line
+                out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
     if any(r.error for r in rows):
         raise VitrieveError("; ".join(f"{r.path}: {r.error}" for r in rows if r.error))
 
