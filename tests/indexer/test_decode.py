@@ -512,7 +512,7 @@ def test_pixel_limit_between_one_and_two_times_is_also_rejected() -> None:
     # Pillow only *warns* between 1x and 2x its limit; vitrieve's own check refuses those too.
     reason = reason_of(encode(Image.new("L", (40, 40)), "PNG"), max_pixels=1000)
     assert reason == (
-        "decompression bomb or oversized image: 40x40 (1600 pixels) is over the 1000 pixels "
+        "decompression bomb or oversized image: 40x40 (1,600 pixels) is over the 1,000 pixels "
         "limit (VITRIEVE_MAX_IMAGE_PIXELS)"
     )
     assert decode_image(encode(Image.new("L", (30, 30)), "PNG"), max_pixels=1000).width == 30

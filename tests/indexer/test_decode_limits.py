@@ -12,7 +12,6 @@ import json
 import struct
 import subprocess
 import sys
-import zlib
 from io import BytesIO
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from PIL import Image
 from indexer.config import Settings
 from indexer.decode import DecodeError, decode_image
 from indexer.limits import LARGE_PIXELS
+from tests.indexer.hostile import gif, png_bomb
 
 REPO = Path(__file__).parents[2]
 needs_procfs = pytest.mark.skipif(
@@ -33,32 +33,6 @@ def reason_of(payload: bytes, **kwargs: object) -> str:
     with pytest.raises(DecodeError) as info:
         decode_image(payload, **kwargs)
     return info.value.reason
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def png_bomb(side: int = 20_000) -> bytes:
-    """A complete, valid 1-bit PNG of side x side black pixels: ~50 KB that decode to 400 MP."""
-    row = b"\x00" * (1 + (side + 7) // 8)  # filter byte + packed bits
-    packer = zlib.compressobj(9)
-    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", idat)
-        + png_chunk(b"IEND", b"")
-    )
-
-
-def gif(screen: tuple[int, int], frame: tuple[int, int]) -> bytes:
-    """A GIF89a with a 2-colour palette and one frame of `frame` size at the origin. Pillow's
-    test suite has such bombs (decompression_bomb.gif); the bytes are spelled out here."""
-    header = b"GIF89a" + struct.pack("<HHBBB", *screen, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
-    descriptor = b"," + struct.pack("<HHHHB", 0, 0, *frame, 0)
-    return header + descriptor + b"\x02\x02\x44\x01\x00" + b";"
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +118,7 @@ def test_png_bomb_is_refused_before_decoding() -> None:
 def test_png_bomb_costs_no_memory() -> None:
     out = peak_rss_mb(
         "from indexer.decode import DecodeError\n"
-        "from tests.indexer.test_decode_limits import png_bomb\n"
+        "from tests.indexer.hostile import png_bomb\n"
         "try:\n    decode_image(png_bomb())\nexcept DecodeError as e:\n    out = {'r': e.reason}\n"
     )
     assert out["r"].startswith("decompression bomb or oversized image: 20000x20000")

@@ -8,18 +8,16 @@ never see each other's messages, and warnings outside a decode are left alone.
 from __future__ import annotations
 
 import logging
-import struct
 import warnings
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from indexer.decode import DecodeError, decode_image
 from indexer.decode_messages import LIBTIFF_CAPTURED, captured
+from tests.indexer.hostile import deflate_tiff, good_png, invalid_apng, tiff_cut_in_its_directory
 
 
 def outcome(payload: bytes, source: str = "") -> str:
@@ -31,58 +29,15 @@ def outcome(payload: bytes, source: str = "") -> str:
     return f"ok {decoded.width}x{decoded.height}"
 
 
-def deflate_tiff(damage: str) -> bytes:
-    """A 400x300 deflate-compressed TIFF (decoded by libtiff) with its first strip zeroed
-    ('zeroed') or its strip byte counts pointing past the end of the file ('short')."""
-    pixels = (np.random.default_rng(0).random((300, 400, 3)) * 255).astype(np.uint8)
-    buf = BytesIO()
-    Image.fromarray(pixels).save(buf, "TIFF", compression="tiff_deflate")
-    data = bytearray(buf.getvalue())
-    tags = Image.open(BytesIO(bytes(data))).tag_v2
-    offset, count = tags[273][0], tags[279][0]
-    if damage == "zeroed":
-        data[offset + 10 : offset + count - 10] = bytes(count - 20)
-    else:
-        ifd = struct.unpack("<I", data[4:8])[0]
-        for i in range(struct.unpack("<H", data[ifd : ifd + 2])[0]):
-            entry = ifd + 2 + 12 * i
-            tag, _, n, where = struct.unpack("<HHII", data[entry : entry + 12])
-            if tag == 279:  # StripByteCounts
-                data[where : where + 4 * n] = struct.pack(f"<{n}I", *[10**7] * n)
-    return bytes(data)
-
-
-def tiff_cut_in_its_directory() -> bytes:
-    buf = BytesIO()
-    Image.new("RGB", (40, 30), "red").save(buf, "TIFF")  # small: the directory comes first
-    return buf.getvalue()[:14]
-
-
-def invalid_apng() -> bytes:
-    """A good PNG with an acTL chunk declaring 0 frames: Pillow warns and shows the PNG."""
-    buf = BytesIO()
-    Image.new("RGB", (32, 24), "blue").save(buf, "PNG")
-    data = buf.getvalue()
-    body = struct.pack(">II", 0, 0)
-    actl = struct.pack(">I", 8) + b"acTL" + body + struct.pack(">I", zlib.crc32(b"acTL" + body))
-    return data[:33] + actl + data[33:]  # right after IHDR
-
-
-def good_png() -> bytes:
-    buf = BytesIO()
-    Image.new("RGB", (50, 40), "green").save(buf, "PNG")
-    return buf.getvalue()
-
-
 @pytest.mark.skipif(not LIBTIFF_CAPTURED, reason="libtiff's handlers are not reachable here")
 def test_libtiff_errors_go_into_the_reason_not_to_stderr(capfd: pytest.CaptureFixture) -> None:
     assert outcome(deflate_tiff("zeroed")) == (
-        "truncated or corrupt image data: decoder error -2 [libtiff: ZIPDecode: Decoding "
-        "error at scanline 0, invalid stored block lengths]"
+        "truncated or corrupt image data: decoder error -2; libtiff: ZIPDecode: Decoding "
+        "error at scanline 0, invalid stored block lengths"
     )
     reason = outcome(deflate_tiff("short"))
     assert reason.startswith(
-        "truncated or corrupt image data: decoder error -2 [libtiff: TIFFFillStrip: Read error "
+        "truncated or corrupt image data: decoder error -2; libtiff: TIFFFillStrip: Read error "
         "on strip 0; got "
     ), reason
     assert capfd.readouterr() == ("", "")
@@ -90,8 +45,8 @@ def test_libtiff_errors_go_into_the_reason_not_to_stderr(capfd: pytest.CaptureFi
 
 def test_pillow_warnings_go_into_the_reason(capfd: pytest.CaptureFixture) -> None:
     assert outcome(tiff_cut_in_its_directory()) == (
-        "truncated or corrupt TIFF data (14 bytes, header unreadable) "
-        "[Corrupt EXIF data. Expecting to read 12 bytes but only got 4.]"
+        "truncated or corrupt TIFF data (14 bytes, header unreadable); "
+        "Corrupt EXIF data. Expecting to read 12 bytes but only got 4."
     )
     assert capfd.readouterr() == ("", "")
 
