@@ -321,7 +321,7 @@ def _sniff(data: bytes) -> str | None:
 
 def _with_notes(reason: str, notes: Notes) -> str:
     """The reason, plus what the libraries said while failing (often the actual cause)."""
-    return f"{reason} [{notes.summary()}]" if notes else reason
+    return f"{reason}; {notes.summary()}" if notes else reason
 
 
 def _describe(exc: BaseException) -> str:

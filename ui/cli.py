@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from indexer.config import Settings
@@ -102,8 +103,10 @@ def ingest(
     out.print(f"[bold]done[/] in {summary.seconds:.1f}s: {counts}")
     out.print(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
     for failure in summary.failures:
-        out.print(
-            f"[red]failed[/] {failure.path}: {failure.reason}", highlight=False, soft_wrap=True
+        out.print(  # escaped: '[draft] a.jpg' or a reason's brackets are not markup
+            f"[red]failed[/] {escape(failure.path)}: {escape(failure.reason)}",
+            highlight=False,
+            soft_wrap=True,
         )
 
 
