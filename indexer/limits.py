@@ -88,15 +88,18 @@ def bomb_reason(message: str, max_pixels: int) -> str:
 def too_many_pixels(pixels: int, max_pixels: int, dimensions: str = "") -> str:
     """'decompression bomb or oversized image: 20000x20000 (400.0 MP) is over the 300.0 MP
     limit (VITRIEVE_MAX_IMAGE_PIXELS)': what it is, and which setting would admit it."""
-    size = f"{dimensions} ({_mp(pixels)})" if dimensions else _mp(pixels)
+    count, limit = _amount(pixels), _amount(max_pixels)
+    if count == limit:  # 300.04 MP over 300.0 MP: exact counts tell them apart
+        count, limit = f"{pixels:,} pixels", f"{max_pixels:,} pixels"
+    size = f"{dimensions} ({count})" if dimensions else count
     return (
-        f"decompression bomb or oversized image: {size} is over the {_mp(max_pixels)} limit "
+        f"decompression bomb or oversized image: {size} is over the {limit} limit "
         "(VITRIEVE_MAX_IMAGE_PIXELS)"
     )
 
 
-def _mp(pixels: int) -> str:
-    return f"{pixels / 1e6:.1f} MP" if pixels >= 100_000 else f"{pixels} pixels"
+def _amount(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 10_000_000 else f"{pixels:,} pixels"
 
 
 @contextmanager
