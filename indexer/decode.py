@@ -121,8 +121,9 @@ class DecodeError(Exception):
 class DecodedImage:
     """A decoded image plus the facts the index records about the original file.
 
-    ``image`` may be smaller than the file (JPEG draft decoding), which is why the full,
-    orientation-corrected ``width``/``height`` are carried separately.
+    ``image`` may be smaller than the file (JPEG draft decoding, or the reduction of an image
+    over ``limits.LARGE_PIXELS``), which is why the full, orientation-corrected
+    ``width``/``height`` are carried separately.
     """
 
     image: Image.Image

@@ -32,8 +32,9 @@ DEFAULT_MAX_PIXELS: int = Settings.model_fields["max_image_pixels"].default
 DEFAULT_MAX_FILE_SIZE: int = Settings.model_fields["max_file_size"].default
 
 LARGE_PIXELS = 64_000_000
-"""Above every single-shot 35 mm sensor (61 MP): only medium format, phones' 108/200 MP modes,
-scans and panoramas take the gate, so ordinary libraries never wait on it."""
+"""Above every single-shot 35 mm sensor (61 MP). Baseline JPEGs of any size are drafted far below
+it; only big PNG/TIFF/WebP (scans, panoramas) and big progressive JPEGs take the gate, so
+ordinary libraries never wait on it."""
 
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 _large_gate = threading.Lock()
