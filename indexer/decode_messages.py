@@ -56,7 +56,7 @@ class Notes:
         self.dropped = 0
 
     def add(self, text: str) -> None:
-        text = " ".join(text.split())  # libtiff ends lines with '.\n'; reasons are one line
+        text = " ".join(text.split())  # a message may span lines; a reason is one line
         if not text or text in self.messages:
             return
         if len(self.messages) < KEPT:
