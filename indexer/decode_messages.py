@@ -101,7 +101,7 @@ def _deliver(text: str) -> bool:
 
 # -- Python warnings ----------------------------------------------------------------------------
 
-_show_elsewhere = warnings._showwarnmsg
+_show_elsewhere = getattr(warnings, "_showwarnmsg", None)
 
 
 def _showwarnmsg(msg: warnings.WarningMessage) -> None:
@@ -113,7 +113,10 @@ def _showwarnmsg(msg: warnings.WarningMessage) -> None:
 
 def _install_warnings_hook() -> None:
     global _show_elsewhere
-    current = warnings._showwarnmsg
+    current = getattr(warnings, "_showwarnmsg", None)
+    if current is None:  # not CPython's warnings module: Pillow's warnings print as before
+        log.debug("Python warnings are not captured: warnings._showwarnmsg is missing")
+        return
     _show_elsewhere = getattr(current, "original", current)  # not our own (importlib.reload)
     _showwarnmsg.original = _show_elsewhere  # type: ignore[attr-defined]
     warnings._showwarnmsg = _showwarnmsg
