@@ -11,6 +11,7 @@ from sqlalchemy import String, cast, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from indexer.errors import VitrieveError
 from indexer.model_source import ModelInfo
 from indexer.models import Embedding, EmbeddingModel, Image, ImageStatus, Root
 
@@ -38,6 +39,18 @@ class RootTarget:
     root_id: int
     root_path: Path
     subdir: str
+
+
+def refuse_data_dir(path: Path, data_dir: Path) -> None:
+    """A folder inside the data directory (or the directory itself) is not a photo folder:
+    ingesting $VITRIEVE_HOME/thumbs would index thumbnails, then thumbnails of those, on every
+    run. A folder *containing* the data directory is fine: the scan skips it."""
+    resolved, home = path.expanduser().resolve(), data_dir.expanduser().resolve()
+    if resolved == home or home in resolved.parents:
+        raise VitrieveError(
+            f"{path}: is inside the vitrieve data directory {home} (catalog, index and "
+            "thumbnails live there); choose a folder of your photos"
+        )
 
 
 def resolve_target(session: Session, path: Path) -> RootTarget:

@@ -3,14 +3,17 @@
 Everything that can go wrong with a user's photo folder (empty files, half-copied JPEGs, text
 files named ``.jpg``, decompression bombs, exotic pixel modes) ends here as a ``DecodeError``
 whose ``reason`` is shown to the user, so the indexer can record the failure and move on
-instead of crashing a worker.
+instead of crashing a worker. What Pillow and libtiff say on the way is part of that reason
+(or, for a file that decoded, an INFO log line), never terminal noise (see decode_messages).
+
+The pixel limit is ours (``max_pixels``, from Settings.max_image_pixels), checked on the
+header before any pixel is decoded, so real 100-250 MP photos pass while bombs are refused.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 import struct
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -18,6 +21,19 @@ from io import BytesIO
 import numpy as np
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
+
+from indexer.decode_messages import Notes, captured
+from indexer.limits import (
+    DEFAULT_MAX_PIXELS,
+    TooManyPixels,
+    admit_in_pillow,
+    bomb_reason,
+    check_pixels,
+    large_decode,
+    shrink,
+)
+
+log = logging.getLogger(__name__)
 
 # Done once at import: registering is global to Pillow, and HEIC is what phones produce.
 pillow_heif.register_heif_opener()
@@ -34,9 +50,11 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 """Lowercase extensions (with the dot) the scanner should pick up."""
 
 # Everything Pillow or its plugins are known to raise on malformed input. UnidentifiedImageError
-# is an OSError; the bomb error and (promoted) warning are handled separately for their reason.
+# is an OSError; the bomb error is handled separately for its reason. Warning: what Pillow says
+# about a damaged file, raised when the user runs with `-W error`.
 _DECODER_FAILURES: tuple[type[BaseException], ...] = (
     OSError,
+    Warning,
     SyntaxError,
     ValueError,
     TypeError,
@@ -82,7 +100,7 @@ _EXIF_DATETIME_FORMATS = (
     ("%Y-%m-%d %H:%M:%S", 19),
     ("%Y:%m:%d %H:%M", 16),
 )
-_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
+KEPT_IN_LOG = 10  # messages in the log line of a file that decoded despite them
 
 
 class DecodeError(Exception):
@@ -103,8 +121,9 @@ class DecodeError(Exception):
 class DecodedImage:
     """A decoded image plus the facts the index records about the original file.
 
-    ``image`` may be smaller than the file (JPEG draft decoding), which is why the full,
-    orientation-corrected ``width``/``height`` are carried separately.
+    ``image`` may be smaller than the file (JPEG draft decoding, or the reduction of an image
+    over ``limits.LARGE_PIXELS``), which is why the full, orientation-corrected
+    ``width``/``height`` are carried separately.
     """
 
     image: Image.Image
@@ -114,28 +133,43 @@ class DecodedImage:
     captured_at: datetime | None
 
 
-def decode_image(data: bytes, *, target_size: int = 224, source: str = "") -> DecodedImage:
+def decode_image(
+    data: bytes,
+    *,
+    target_size: int = 224,
+    source: str = "",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> DecodedImage:
     """Decode ``data`` (a whole file's bytes) into an upright RGB image.
 
     ``target_size`` is the model's input side: large JPEGs are decoded at a reduced scale that
     still leaves at least twice that many pixels per side, which is nearly as good as a full
-    decode for a downscale and several times faster. Raises ``DecodeError`` for any bad input.
+    decode for a downscale and several times faster (a 150 MP JPEG costs a few MB, not 450).
+    Images over ``max_pixels`` are refused before decoding. Raises ``DecodeError`` for any
+    bad input, its reason including what Pillow or libtiff said about the file.
     """
     if target_size < 1:
         raise ValueError(f"target_size must be positive, got {target_size}")
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be positive, got {max_pixels}")
     if not data:
         raise DecodeError("empty file (0 bytes)", source)
-    try:
-        # Local only: Pillow merely *warns* between 1x and 2x MAX_IMAGE_PIXELS; for untrusted
-        # folders we want both levels to be refusals, without touching global filters.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return _decode(data, target_size, source)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DecodeError(_bomb_reason(str(exc)), source) from exc
+    admit_in_pillow(max_pixels)
+    with captured() as notes:
+        try:
+            decoded = _decode(data, target_size, source, max_pixels)
+        except Image.DecompressionBombError as exc:  # Pillow's own check, inside Image.open
+            raise DecodeError(bomb_reason(str(exc), max_pixels), source) from exc
+        except TooManyPixels as exc:
+            raise DecodeError(exc.reason, source) from exc
+        except DecodeError as exc:
+            raise DecodeError(_with_notes(exc.reason, notes), source) from exc
+    if notes:
+        log.info("%s: decoded, but: %s", source or "image", notes.summary(KEPT_IN_LOG))
+    return decoded
 
 
-def _decode(data: bytes, target_size: int, source: str) -> DecodedImage:
+def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> DecodedImage:
     try:
         im = Image.open(BytesIO(data))
     except UnidentifiedImageError as exc:
@@ -153,35 +187,36 @@ def _decode(data: bytes, target_size: int, source: str) -> DecodedImage:
     fmt = im.format or "unknown"
     if fmt not in SUPPORTED_FORMATS:
         raise DecodeError(f"unsupported format: {fmt}", source)
-    # Belt and braces for the bomb check: warnings filters are process-global, so another
-    # thread leaving its own catch_warnings() could have re-enabled plain warnings.
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and im.width * im.height > limit:
-        pixels = im.width * im.height
-        raise DecodeError(f"decompression bomb: {pixels} pixels exceeds limit {limit}", source)
+    check_pixels(im, max_pixels)  # from the header: nothing is decoded yet
 
     try:
         im.seek(0)  # animated GIF/WebP, multi-page TIFF, MPO: the first frame is the picture
+        check_pixels(im, max_pixels)  # a GIF frame may enlarge the logical screen
         full_width, full_height = im.size
+        # A progressive JPEG's decoder buffers the whole image's coefficients at any scale.
+        held = full_width * full_height if im.info.get("progressive") else 0
         if fmt in ("JPEG", "MPO") and min(im.size) >= 4 * target_size:
             im.draft("RGB", (2 * target_size, 2 * target_size))
-        im.load()  # forced here so truncation surfaces now, not later in a resize
     except _DECODER_FAILURES as exc:
         raise DecodeError(f"truncated or corrupt image data: {_describe(exc)}", source) from exc
-
-    try:
-        exif = im.getexif()
-    except _DECODER_FAILURES:  # broken metadata must not cost us the pixels
-        exif = Image.Exif()
-    orientation = _orientation(exif)
-    try:
-        if orientation in _TRANSPOSE_FOR_ORIENTATION:
-            im = im.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
-        rgb = _to_rgb(im)
-    except _DECODER_FAILURES as exc:
-        raise DecodeError(
-            f"cannot convert {im.mode} pixels to RGB: {_describe(exc)}", source
-        ) from exc
+    with large_decode(max(held, im.width * im.height)):
+        try:
+            im.load()  # forced here so truncation surfaces now, not later in a resize
+        except _DECODER_FAILURES as exc:
+            raise DecodeError(f"truncated or corrupt image data: {_describe(exc)}", source) from exc
+        try:
+            exif = im.getexif()
+        except _DECODER_FAILURES:  # broken metadata must not cost us the pixels
+            exif = Image.Exif()
+        orientation = _orientation(exif)
+        try:
+            if orientation in _TRANSPOSE_FOR_ORIENTATION:
+                im = im.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+            rgb = shrink(_to_rgb(im), target_size)  # the full-size image never leaves here
+        except _DECODER_FAILURES as exc:
+            raise DecodeError(
+                f"cannot convert {im.mode} pixels to RGB: {_describe(exc)}", source
+            ) from exc
     if orientation >= 5:  # these orientations rotate by 90 degrees: sides swap
         full_width, full_height = full_height, full_width
     return DecodedImage(rgb, full_width, full_height, fmt, _captured_at(exif))
@@ -285,12 +320,9 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _bomb_reason(message: str) -> str:
-    """'decompression bomb: N pixels exceeds limit M', M being the limit we actually enforce."""
-    match = _BOMB_PIXELS.search(message)
-    if match is None:
-        return f"decompression bomb: {message}"
-    return f"decompression bomb: {match.group(1)} pixels exceeds limit {Image.MAX_IMAGE_PIXELS}"
+def _with_notes(reason: str, notes: Notes) -> str:
+    """The reason, plus what the libraries said while failing (often the actual cause)."""
+    return f"{reason}; {notes.summary()}" if notes else reason
 
 
 def _describe(exc: BaseException) -> str:

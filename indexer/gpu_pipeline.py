@@ -7,8 +7,9 @@ flight), so `write_batch` and the catalog see identical statuses, failures and m
 - reader threads: read the bytes, xxh3 content hash, parse the JPEG header with Pillow (no
   pixel decode): format, size, EXIF orientation and capture time, exactly as `decode` does.
 - anything the GPU should not try (not a baseline/progressive RGB or grey JPEG, no end marker,
-  over the pixel limit) goes to the CPU path (`pipeline.prepare`, draft decode) in the same
-  pool, as does any image nvJPEG rejects: its errors are the CPU path's errors.
+  over the pixel limit or `limits.LARGE_PIXELS`: a 150 MP JPEG is 450 MB of GPU memory in
+  full, a few MB in draft decoding) goes to the CPU path (`pipeline.prepare`, draft decode) in
+  the same pool, as does any image nvJPEG rejects: its errors are the CPU path's errors.
 - one decode thread, own CUDA stream: `torchvision.io.decode_jpeg(list, device="cuda")`,
   orientation as tensor flips/rotations, 224x224 and thumbnail-size copies by bilinear
   antialiased interpolation (batched per source size), a pixel hash on the GPU; one download
@@ -44,6 +45,7 @@ import torch
 from PIL import Image
 
 from indexer.decode import _captured_at, _orientation
+from indexer.decode_messages import captured
 from indexer.gpu_transforms import (
     orient,
     resize_many,
@@ -51,6 +53,7 @@ from indexer.gpu_transforms import (
     tensor_pixel_hashes,
     thumb_size,
 )
+from indexer.limits import DEFAULT_MAX_PIXELS, LARGE_PIXELS, InputLimits, admit_in_pillow
 from indexer.pipeline import Prepared, StageTimes, WorkItem, prepare, prepared_stream
 from indexer.preprocess import PreprocessSpec
 from indexer.reader import ReadError, content_hash, read_file
@@ -108,19 +111,26 @@ class Header:
     captured_at: datetime | None
 
 
-def read_header(data: bytes) -> Header | None:
+def read_header(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header | None:
     """What the catalog records, from the JPEG header alone; None: leave it to the CPU path."""
     if not data.startswith(b"\xff\xd8\xff") or not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
         return None  # not a JPEG, or truncated: the CPU path words the failure
-    try:
-        im = Image.open(BytesIO(data))
-        fmt, mode, (w, h) = im.format, im.mode, im.size
-        limit = Image.MAX_IMAGE_PIXELS
-        if fmt not in GPU_FORMATS or mode not in GPU_MODES or (limit and w * h > limit):
+    admit_in_pillow(max_pixels)
+    with captured() as notes:  # what Pillow says about the header, logged, never printed
+        try:
+            im = Image.open(BytesIO(data))
+            fmt, mode, (w, h) = im.format, im.mode, im.size
+            if (
+                fmt not in GPU_FORMATS
+                or mode not in GPU_MODES
+                or w * h > min(max_pixels, LARGE_PIXELS)
+            ):
+                return None
+            exif = im.getexif()
+        except Exception:  # anything odd in the header: the CPU path decides and explains
             return None
-        exif = im.getexif()
-    except Exception:  # anything odd in the header: the CPU path decides and explains
-        return None
+    if notes:
+        log.info("JPEG header: %s", notes.summary())
     orientation = _orientation(exif)
     if orientation >= 5:
         w, h = h, w
@@ -185,6 +195,7 @@ def gpu_prepared_stream(
     decoder: Decoder | None = None,
     batch: int = DECODE_BATCH,
     stats: GpuStats | None = None,
+    limits: InputLimits = InputLimits(),
 ) -> Iterator[Prepared]:
     """Yields a Prepared per item (completion order, not input order), <= `window` in flight."""
     global LAST_STATS
@@ -193,7 +204,7 @@ def gpu_prepared_stream(
     if decoder is None:
         raise RuntimeError("no GPU JPEG decoder: use indexer.pipeline.prepared_stream")
     stats = LAST_STATS = stats or GpuStats()
-    run = _Run(spec, device, decoder, max(1, batch), times, thumb_dir, stats, window)
+    run = _Run(spec, device, decoder, max(1, batch), times, thumb_dir, stats, window, limits)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gpu-read") as pool:
         run.pool = pool
         threads = [
@@ -214,9 +225,9 @@ def gpu_prepared_stream(
 class _Run:
     """State of one stream: the threads talk through two queues and a window semaphore."""
 
-    def __init__(self, spec, device, decoder, batch, times, thumb_dir, stats, window) -> None:
+    def __init__(self, spec, device, decoder, batch, times, thumb_dir, stats, window, limits):
         self.spec, self.device, self.decoder, self.batch = spec, device, decoder, batch
-        self.times, self.thumb_dir, self.stats = times, thumb_dir, stats
+        self.times, self.thumb_dir, self.stats, self.limits = times, thumb_dir, stats, limits
         self.slots = threading.Semaphore(max(1, window))
         self.jobs: queue.Queue[Any] = queue.Queue()
         self.out: queue.Queue[Any] = queue.Queue()
@@ -265,12 +276,12 @@ class _Run:
     def _read(self, item: WorkItem) -> None:
         t0 = time.perf_counter()
         try:
-            data = read_file(item.path)
+            data = read_file(item.path, max_size=self.limits.max_file_size)
         except ReadError:
             self._cpu(item)  # words the read failure exactly as the CPU path does
             return
         digest = content_hash(data)
-        header = read_header(data)
+        header = read_header(data, self.limits.max_image_pixels)
         dt = time.perf_counter() - t0
         self.stats.add("read", dt)
         if self.times:
@@ -282,7 +293,7 @@ class _Run:
 
     def _cpu(self, item: WorkItem) -> None:
         t0 = time.perf_counter()
-        prepared = prepare(item, self.spec, self.times, self.thumb_dir)
+        prepared = prepare(item, self.spec, self.times, self.thumb_dir, self.limits)
         self.stats.add("cpu_decode", time.perf_counter() - t0, cpu_images=1)
         self.out.put(prepared)
 

@@ -22,6 +22,7 @@ from indexer.catalog import (
     RootTarget,
     decode_vectors,
     mark_stale_for_model,
+    refuse_data_dir,
     resolve_target,
     searchable_filter,
     under_folder,
@@ -29,6 +30,7 @@ from indexer.catalog import (
 from indexer.decode import IMAGE_EXTENSIONS
 from indexer.errors import VitrieveError
 from indexer.library import Library
+from indexer.limits import InputLimits
 from indexer.models import Embedding, Image, ImageStatus, Root
 from indexer.pipeline import StageTimes, WorkItem, batched
 from indexer.reconcile import reconcile
@@ -98,9 +100,7 @@ def scan_roots(
     """Registers/resolves roots, reconciles each with its scan, re-queues stale vectors."""
     progress = progress or _Silent()
     times = times or StageTimes()
-    for p in paths:
-        if not Path(p).is_dir():
-            raise VitrieveError(f"{p}: not a directory")
+    check_folders(lib, paths)
     model = lib.model_row
     with lib.sessions.begin() as session:
         targets = [resolve_target(session, Path(p)) for p in paths]
@@ -121,7 +121,9 @@ def scan_roots(
                 progress,
                 seen,
             )
-            result = reconcile(session, target, files, model.id)
+            result = reconcile(
+                session, target, files, model.id, max_file_size=lib.settings.max_file_size
+            )
             seen += result.new + result.changed + result.moved + result.unchanged
         times.add("scan", time.perf_counter() - t0)
         for name in ("new", "changed", "moved", "missing", "unchanged"):
@@ -134,6 +136,14 @@ def scan_roots(
     with lib.sessions.begin() as session:
         mark_stale_for_model(session, model.id, [t.root_id for t in targets])
     return out
+
+
+def check_folders(lib: Library, paths: Sequence[Path]) -> None:
+    """Raises a one-line VitrieveError for a path that cannot be an ingest root."""
+    for p in paths:
+        if not Path(p).is_dir():
+            raise VitrieveError(f"{p}: not a directory")
+        refuse_data_dir(Path(p), lib.settings.home)
 
 
 def apply_scan_to_index(lib: Library, index: VectorIndex, scan: ScanOutcome) -> None:
@@ -166,6 +176,7 @@ def embed_items(
         window=max(2 * embedder.batch_size, 4 * workers),
         times=times,
         thumb_dir=lib.settings.thumb_dir,
+        limits=InputLimits.of(lib.settings),
     )
     for batch in batched(stream, embedder.batch_size):
         t0 = time.perf_counter()
@@ -189,6 +200,7 @@ def ingest(
     """The in-process pipeline: scan, reconcile, embed pending, keep the index in step."""
     progress = progress or _Silent()
     started = time.perf_counter()
+    check_folders(lib, paths)  # before the model loads: a wrong path fails at once
     lib.embedder  # noqa: B018 -- fail on a missing model before touching anything
     times = StageTimes()
     scan = scan_roots(lib, paths, progress, times)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.decode import DecodeError, decode_image
+from indexer.limits import InputLimits
 from indexer.preprocess import PreprocessSpec
 from indexer.reader import ReadError, content_hash, pixel_hash, read_file
 from indexer.thumbnails import write_thumbnail
@@ -68,12 +69,13 @@ def prepare(
     spec: PreprocessSpec,
     times: StageTimes | None = None,
     thumb_dir: Path | None = None,
+    limits: InputLimits = InputLimits(),
 ) -> Prepared:
     """Never raises for bad input: a broken file becomes a Prepared with `error` set."""
     out = Prepared(item.image_id, item.path)
     t0 = time.perf_counter()
     try:
-        data = read_file(item.path)
+        data = read_file(item.path, max_size=limits.max_file_size)
         out.content_hash = content_hash(data)
     except ReadError as exc:
         out.error = exc.reason
@@ -83,7 +85,12 @@ def prepare(
         if times:
             times.add("read", t1 - t0)
     try:
-        decoded = decode_image(data, target_size=spec.target_size, source=str(item.path))
+        decoded = decode_image(
+            data,
+            target_size=spec.target_size,
+            source=str(item.path),
+            max_pixels=limits.max_image_pixels,
+        )
         out.pixel_hash = pixel_hash(decoded.image)
         out.pixels = spec.resize(decoded.image)
         if thumb_dir is not None:
@@ -110,12 +117,13 @@ def prepared_stream(
     window: int,
     times: StageTimes | None = None,
     thumb_dir: Path | None = None,
+    limits: InputLimits = InputLimits(),
 ) -> Iterator[Prepared]:
     """Yields Prepared in input order with at most `window` items in flight."""
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode") as pool:
         pending: deque[Future[Prepared]] = deque()
         for item in items:
-            pending.append(pool.submit(prepare, item, spec, times, thumb_dir))
+            pending.append(pool.submit(prepare, item, spec, times, thumb_dir, limits))
             if len(pending) >= window:
                 yield pending.popleft().result()
         while pending:

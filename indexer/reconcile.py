@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indexer.catalog import RootTarget, under_folder
+from indexer.limits import DEFAULT_MAX_FILE_SIZE
 from indexer.models import Embedding, Image, ImageStatus
 from indexer.reader import ReadError, content_hash, read_file
 from indexer.scan import ScannedFile
@@ -50,7 +51,12 @@ class _Row:
 
 
 def reconcile(
-    session: Session, target: RootTarget, scanned: Iterable[ScannedFile], model_id: int
+    session: Session,
+    target: RootTarget,
+    scanned: Iterable[ScannedFile],
+    model_id: int,
+    *,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> ReconcileResult:
     result = ReconcileResult()
     rows = {
@@ -97,7 +103,7 @@ def reconcile(
                 result.changed += 1
 
     gone = {p: r for p, r in rows.items() if r.status != ImageStatus.MISSING}
-    moved, hashes = _detect_moves(session, target, fresh, gone, model_id, result)
+    moved, hashes = _detect_moves(session, target, fresh, gone, model_id, result, max_file_size)
     for f in fresh:
         if f.rel_path not in moved:
             session.add(
@@ -127,6 +133,7 @@ def _detect_moves(
     gone: dict[str, _Row],
     model_id: int,
     result: ReconcileResult,
+    max_file_size: int,
 ) -> tuple[set[str], dict[str, str]]:
     """Matches new files to missing rows by size, then by content hash.
 
@@ -163,7 +170,7 @@ def _detect_moves(
         if f.size not in candidate_sizes:
             continue
         try:
-            h = content_hash(read_file(target.root_path / f.rel_path))
+            h = content_hash(read_file(target.root_path / f.rel_path, max_size=max_file_size))
         except ReadError:
             continue  # the embed stage will record the reason
         hashes[f.rel_path] = h

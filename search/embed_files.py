@@ -24,11 +24,18 @@ class FileVector:
 
 
 def embed_files(lib: Library, paths: list[Path]) -> list[FileVector]:
-    embedder = lib.embedder
+    settings = lib.settings
     out: list[FileVector] = []
     for path in paths:
         try:
-            decoded = decode_image(read_file(path), target_size=embedder.spec.target_size)
+            data = read_file(path, max_size=settings.max_file_size)
+            embedder = lib.embedder  # loaded once, after the first file proved readable
+            decoded = decode_image(
+                data,
+                target_size=embedder.spec.target_size,
+                source=str(path),
+                max_pixels=settings.max_image_pixels,
+            )
         except (ReadError, DecodeError) as exc:
             out.append(FileVector(str(path), None, exc.reason))
             continue

@@ -65,10 +65,16 @@ def query_from_file(lib: Library, path: Path) -> Query:
             return query_from_id(lib, catalog_id)
         except NotIndexedError:
             pass  # known but not embedded yet (or stale): embed it from the file below
+    settings = lib.settings
     try:
-        data = read_file(path)
+        data = read_file(path, max_size=settings.max_file_size)
         embedder = lib.embedder
-        decoded = decode_image(data, target_size=embedder.spec.target_size, source=str(path))
+        decoded = decode_image(
+            data,
+            target_size=embedder.spec.target_size,
+            source=str(path),
+            max_pixels=settings.max_image_pixels,
+        )
     except (ReadError, DecodeError) as exc:
         raise VitrieveError(f"{path}: {exc.reason}") from None
     # Round through the stored precision so a query and its indexed copy compare exactly.

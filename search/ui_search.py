@@ -42,7 +42,12 @@ def query_from_upload(lib: Library, data: bytes, name: str) -> Query:
         return Query(decode_vectors(list(known.values()), model.dim)[0], None)
     embedder = lib.embedder
     try:
-        decoded = decode_image(data, target_size=embedder.spec.target_size, source=name)
+        decoded = decode_image(
+            data,
+            target_size=embedder.spec.target_size,
+            source=name,
+            max_pixels=lib.settings.max_image_pixels,
+        )
     except DecodeError as exc:
         raise VitrieveError(f"{name}: {exc.reason}") from None
     stored = encode_vector(embedder.embed_images([decoded.image])[0])

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from indexer.config import Settings
@@ -103,8 +104,8 @@ def ingest(
     out.print(f"[bold]done[/] in {summary.seconds:.1f}s: {counts}")
     out.print(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
     for failure in summary.failures:
-        out.print(
-            f"[red]failed[/] {display_path(failure.path)}: {failure.reason}",
+        out.print(  # escaped: '[draft] a.jpg' or a reason's brackets are not markup
+            f"[red]failed[/] {escape(display_path(failure.path))}: {escape(failure.reason)}",
             highlight=False,
             soft_wrap=True,
         )
@@ -174,7 +175,8 @@ def embed(
         _emit_json([r.to_dict() for r in rows])
     else:
         for r in rows:
-            out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
+            if r.vector is not None:  # failures are reported below, one line
+                out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
     if any(r.error for r in rows):
         raise VitrieveError("; ".join(f"{r.path}: {r.error}" for r in rows if r.error))
 

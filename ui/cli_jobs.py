@@ -65,11 +65,14 @@ def queue_scan(settings: Settings, lib, paths: list[Path], kind: str) -> int:
 
 def ingest_background(paths: list[Path], as_json: bool) -> None:
     """`vitrieve ingest PATH... --background`: queue a job, print its id, return at once."""
+    from indexer.catalog import refuse_data_dir
+
     settings = _settings(need_broker=True)
     resolved = []
     for p in paths:
         if not p.is_dir():
             raise VitrieveError(f"{p}: not a directory")
+        refuse_data_dir(p, settings.home)
         resolved.append(p.expanduser().resolve())
     job_id = queue_scan(settings, _library(settings), resolved, "ingest")
     if as_json:

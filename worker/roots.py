@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import case, delete, func, select
 
-from indexer.catalog import resolve_target
+from indexer.catalog import refuse_data_dir, resolve_target
 from indexer.errors import ModelUnavailableError, VitrieveError
 from indexer.library import Library
 from indexer.models import Image, ImageStatus, Root
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 def add_root(lib: Library, path: Path, watch: bool | None) -> tuple[Path, bool]:
     """Registers `path` (or finds the root containing it); `watch` None leaves the flag as is."""
+    refuse_data_dir(path, lib.settings.home)
     with lib.sessions.begin() as session:
         target = resolve_target(session, path)
         root = session.get(Root, target.root_id)

@@ -8,6 +8,7 @@ orientation, no draft), and everything after decoding is the real code on device
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from io import BytesIO
 from pathlib import Path
@@ -31,6 +32,7 @@ from indexer.gpu_transforms import (
 )
 from indexer.ingest import ingest
 from indexer.library import Library
+from indexer.limits import InputLimits
 from indexer.models import Image as ImageRow
 from indexer.pipeline import WorkItem, prepare, prepared_stream
 from indexer.preprocess import PreprocessSpec
@@ -210,6 +212,30 @@ def test_header_gives_upright_size_orientation_and_capture_time(folder: Path) ->
     assert read_header((folder / "grey.jpg").read_bytes()) is not None
     for name in ("cmyk.jpg", "noise.png", "cut.jpg", "text.jpg", "empty.jpg"):
         assert read_header((folder / name).read_bytes()) is None, name
+
+
+def test_huge_and_over_limit_jpegs_go_to_the_cpu_path() -> None:
+    # 20000x12500 declared in the header of a small JPEG: 750 MB on the GPU in full, a few MB
+    # as a CPU draft decode; and anything over the configured pixel limit is the CPU's to refuse.
+    buf = BytesIO()
+    Image.new("RGB", (64, 64), "red").save(buf, "JPEG")
+    huge = bytearray(buf.getvalue())
+    sof = huge.index(b"\xff\xc0")
+    huge[sof + 5 : sof + 9] = (12_500).to_bytes(2, "big") + (20_000).to_bytes(2, "big")
+    assert read_header(bytes(huge)) is None
+    assert read_header(buf.getvalue(), max_pixels=64 * 64) is not None
+    assert read_header(buf.getvalue(), max_pixels=64 * 64 - 1) is None
+
+
+def test_stream_fails_fifos_and_oversized_files_like_the_cpu_path(
+    tmp_path: Path, folder: Path
+) -> None:
+    os.mkfifo(folder / "pipe.jpg")
+    limits = InputLimits(max_file_size=(folder / "astronaut.jpg").stat().st_size - 1)
+    got = run_gpu(items_of(folder), tmp_path, limits=limits)
+    assert got["pipe.jpg"].error == "not a regular file (FIFO)"
+    assert got["astronaut.jpg"].error.startswith("file too large: ")
+    assert got["rotated.jpg"].error is None
 
 
 def test_stream_gives_the_catalog_what_the_cpu_path_gives(folder: Path, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.ui.conftest import texts
 
 
@@ -40,6 +42,32 @@ def test_ingesting_a_folder_in_process_reports_counts_and_failures(app_env, libr
 def test_a_folder_that_does_not_exist_is_refused_with_its_path(app_env, open_page, tmp_path):
     at = ingest_form(open_page("library"), tmp_path / "nope")
     assert texts(at.error) == [f"{tmp_path / 'nope'}: not a directory"]
+
+
+def test_a_folder_inside_the_data_directory_is_refused(app_env, open_page):
+    thumbs = app_env.home / "thumbs"
+    at = ingest_form(open_page("library"), thumbs)
+    assert texts(at.error) == [
+        f"{thumbs}: is inside the vitrieve data directory {app_env.home} (catalog, index and "
+        "thumbnails live there); choose a folder of your photos"
+    ]
+    assert "No roots yet — add a folder below." in texts(at.info)
+
+
+@pytest.mark.parametrize("watch", [False, True])
+def test_queueing_a_folder_inside_the_data_directory_is_refused(
+    app_env, open_page, redis_url, monkeypatch, watch
+):
+    monkeypatch.setenv("VITRIEVE_BROKER_URL", redis_url)
+    at = open_page("library")
+    if watch:
+        at.checkbox[0].check()
+    at = ingest_form(at, app_env.home / "index", "Queue in the background")
+    assert texts(at.error) == [
+        f"{app_env.home / 'index'}: is inside the vitrieve data directory {app_env.home} "
+        "(catalog, index and thumbnails live there); choose a folder of your photos"
+    ]
+    assert not texts(at.success)
 
 
 def test_failed_files_are_listed_with_their_reasons(catalog, open_page):

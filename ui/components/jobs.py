@@ -29,12 +29,14 @@ def submit(lib: Library, paths: Sequence[Path]) -> int:
     """Queues an ingest job for the workers; returns its id."""
     from kombu.exceptions import OperationalError
 
+    from indexer.catalog import refuse_data_dir
     from worker.app import make_app
     from worker.jobs import enqueue_scan
 
     for p in paths:
         if not p.is_dir():
             raise VitrieveError(f"{p}: not a directory")
+        refuse_data_dir(p, lib.settings.home)
     resolved = [p.expanduser().resolve() for p in paths]
     try:
         return enqueue_scan(
