@@ -23,6 +23,7 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from indexer.config import Settings
+from indexer.fsnames import display_path
 from indexer.ingest import ingest
 from indexer.library import Library
 from indexer.models import Image, ImageStatus
@@ -103,12 +104,12 @@ CORPUS: list[CorpusFile] = [
     ),
 ]
 
-# More entries for the same run, for inputs whose support lands separately.
-# TODO(lead): after merging the non-UTF-8 names branch, add its cases here, e.g. a good photo
-# and a broken file whose names are not valid UTF-8:
-#   CorpusFile(os.fsdecode(b"caf\xe9.jpg"), photo("coffee")),
-#   CorpusFile(os.fsdecode(b"\xff\xfe-broken.png"), data(b"\x89PNG\r\n\x1a\n"), "truncated "),
-EXTRA_FILES: list[CorpusFile] = []
+# Names that are not valid UTF-8 (a Latin-1 share): a good photo in a folder named in bytes, and
+# a broken file whose own name is not UTF-8. Reported paths show undecodable bytes as \xNN.
+EXTRA_FILES: list[CorpusFile] = [
+    CorpusFile(os.fsdecode(b"dir-\xff/caf\xe9.jpg"), photo("coffee")),
+    CorpusFile(os.fsdecode(b"\xff\xfe-broken.png"), data(b"\x89PNG\r\n\x1a\n"), "truncated "),
+]
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ def test_hostile_collection_ingests_to_the_end_with_one_reason_per_bad_file(corp
     first = json.loads(proc.stdout)
 
     reasons = {str(Path(f["path"]).relative_to(corpus)): f["reason"] for f in first["failures"]}
-    bad = {e.name: e.reason for e in entries if e.reason is not None}
+    bad = {display_path(e.name): e.reason for e in entries if e.reason is not None}
     assert sorted(reasons) == sorted(bad)  # exactly one failure per bad file, nothing else
     for name, expected in bad.items():
         assert reasons[name].startswith(expected), (name, reasons[name])
