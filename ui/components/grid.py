@@ -17,6 +17,7 @@ from indexer.errors import VitrieveError
 from indexer.library import Library
 from search.files import servable_path
 from search.ui_grid import GridItem
+from ui.components.download import download_link
 
 Actions = Callable[[GridItem, int], None]
 
@@ -82,17 +83,16 @@ def thumbnail_grid(
 
 @st.dialog("Original file", width="large")
 def original_dialog(lib: Library, item: GridItem) -> None:
-    """Metadata and a download of the original; the path is checked before a byte is read."""
+    """Metadata and a download link for the original (served only after servable_path)."""
     thumbnail(item)
     st.caption(item.path)
     st.caption(describe(item))
     try:
         real = servable_path(lib, item.path)
-        data = real.read_bytes()
-    except (VitrieveError, OSError) as exc:
+    except VitrieveError as exc:
         st.error(str(exc))
         return
-    st.download_button("Download original", data, file_name=real.name, icon=":material/download:")
+    download_link(real)
 
 
 def _size(n: int) -> str:
