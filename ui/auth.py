@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from indexer.config import Settings
 from ui.components.download import end_session_downloads
@@ -35,6 +36,10 @@ _NOTICE = "_vitrieve_password_notice"
 # One ledger per backoff in this server process, shared by every session (ui/throttle.py).
 _THROTTLES: dict[Backoff, LoginThrottle] = {}
 _THROTTLES_LOCK = threading.Lock()
+# Sessions past the gate on their latest run, for ui/stream_guard.py (which lets only them
+# ask for upload URLs and backend operations).
+_ADMITTED: set[str] = set()
+_ADMITTED_LOCK = threading.Lock()
 
 
 def _secrets() -> Mapping[str, Any]:
@@ -58,6 +63,26 @@ def has_access() -> bool:
     if secrets.get("password"):
         return bool(st.session_state.get(_PASSWORD_OK))
     return True
+
+
+def gate() -> bool:
+    """has_access() for this run, remembered per session for the websocket guard."""
+    ok = has_access()
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        with _ADMITTED_LOCK:
+            (_ADMITTED.add if ok else _ADMITTED.discard)(ctx.session_id)
+    return ok
+
+
+def is_admitted(session_id: str) -> bool:
+    with _ADMITTED_LOCK:
+        return session_id in _ADMITTED
+
+
+def forget_session(session_id: str) -> None:
+    with _ADMITTED_LOCK:
+        _ADMITTED.discard(session_id)
 
 
 def login_page() -> None:

@@ -3,8 +3,9 @@ security needs at the HTTP level (docs/UI.md, Safety):
 
 - the route that serves "Download original" links (ui/originals.py), instead of Streamlit's
   `/media` endpoint, which serves to anyone holding a URL;
-- a guard on the websocket (ui/stream_guard.py): no server path in `new_session`, and no
-  `clear_cache` / `load_git_info` / debug messages from any client;
+- a guard on the websocket (ui/stream_guard.py): no server path in `new_session`, no
+  `clear_cache` / `load_git_info` / debug messages from any client, and no uploads or backend
+  operations from a visitor who is not past the login gate;
 - `on_script_error`: a visitor who is not past the login gate gets no error display at all (a
   forged widget state that breaks a run is ignored quietly); users get Streamlit's generic
   notice, since `vitrieve ui` sets `client.showErrorDetails` to "none". Details go to the log.
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from streamlit import config
 
 from ui import originals
+from ui.auth import forget_session, is_admitted
 from ui.stream_guard import StreamGuard
 
 APP_SCRIPT = Path(__file__).with_name("app.py")
@@ -82,6 +84,10 @@ originals.mark_mounted()
 app = st.App(
     str(APP_SCRIPT),
     routes=[Route(_route_path(), serve_original, methods=["GET", "HEAD"])],
-    middleware=[Middleware(StreamGuard, script_name=APP_SCRIPT.name)],
+    middleware=[
+        Middleware(
+            StreamGuard, script_name=APP_SCRIPT.name, admitted=is_admitted, forget=forget_session
+        )
+    ],
     on_script_error=_quiet_for_visitors,
 )

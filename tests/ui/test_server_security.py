@@ -99,6 +99,30 @@ def test_git_details_and_cache_clearing_are_not_served_to_anyone(server):
     assert "dropped a websocket message" in server.output()
 
 
+def upload_urls_request() -> BackMsg:
+    msg = BackMsg()
+    msg.file_urls_request.request_id = "r1"
+    msg.file_urls_request.file_names.append("big.jpg")
+    return msg
+
+
+def test_only_a_logged_in_session_gets_upload_urls(server):
+    """A visitor could otherwise park uploads (50 MB each) in server memory, with no uploader
+    on their page to ever drop them."""
+    with server.client() as visitor:
+        visitor.rerun()
+        asked = visitor.send(upload_urls_request(), timeout=3)
+        assert not [m for m in asked.messages if m.HasField("file_urls_response")]
+    with server.client() as user:
+        unlock(user, PASSWORD)
+        asked = user.send(upload_urls_request(), timeout=10)
+        [answer] = [
+            m.file_urls_response for m in asked.messages if m.HasField("file_urls_response")
+        ]
+        assert answer.response_id == "r1" and answer.file_urls[0].upload_url
+    assert "dropped a websocket message (file_urls_request)" in server.output()
+
+
 def test_a_frame_that_is_not_a_message_closes_the_connection_without_a_traceback(server):
     with server.client() as visitor:
         visitor.rerun()
