@@ -1,6 +1,7 @@
 """Who may use the UI: OIDC through `st.login` when `[auth]` is configured in Streamlit
 secrets, else a shared password when `password` is set there, else anyone who can reach the
-port (which is localhost by default).
+port (which is localhost by default). Password tries are throttled per client: each wrong one
+doubles the wait before that client's next (ui/throttle.py).
 
 `.streamlit/secrets.toml` (next to where `vitrieve ui` runs, or in ~/.streamlit/):
 
