@@ -85,6 +85,26 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         0, ge=0, description="Worker processes for scan/embed; 0: one per GPU, else one."
     )
+    # -- the web UI (docs/UI.md) --
+    ui_login_delay: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds a client waits after a wrong password; doubles with each further one.",
+    )
+    ui_login_delay_max: float = Field(
+        300.0, gt=0, description="The longest wait between password tries of one client."
+    )
+    ui_client_ip_header: str | None = Field(
+        None,
+        description="Behind a reverse proxy: the header holding the client's address (e.g. "
+        "X-Forwarded-For; its last entry is used). Unset: the connection's own address.",
+    )
+    ui_download_ttl: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds a 'Download original' link works (only for the browser it was "
+        "shown to, and only while its session is logged in and has not moved on).",
+    )
 
     @field_validator("home")
     @classmethod

@@ -3,9 +3,14 @@
 Every path the UI reads bytes from (an "open original" view, a download, a query picked by
 path) passes through `servable_path` first. The check works on the *resolved* path, so a
 symlink inside a root that points outside it is refused, and any `..` component is refused
-before resolving, so a request never even probes what lies outside. The data directory is
-refused even when a root contains it (the catalog and caches are not photos), and so are
-hidden files and non-image files, which ingest never catalogs either.
+before resolving. The data directory is refused even when a root contains it (the catalog and
+caches are not photos), and so are hidden files and non-image files, which ingest never
+catalogs either.
+
+A refusal must not tell a visitor anything about the disk outside the roots: a path that is
+not under a root (as typed, or once its symlinks are resolved) gets the same message as a
+file that does not exist, and a path that is not under a root as typed is refused before the
+file system is touched at all, so not even the time it takes depends on what lies outside.
 """
 
 from __future__ import annotations
@@ -31,15 +36,20 @@ class PathRefusedError(VitrieveError):
 
 
 def registered_roots(lib: Library) -> list[Path]:
-    """Roots as they resolve now (a root may itself sit behind a symlinked mount)."""
+    """Roots as registered (resolved when they were added)."""
     with lib.sessions() as session:
         paths = session.scalars(select(Root.path)).all()
-    return [Path(p).resolve() for p in paths]
+    return [Path(p) for p in paths]
 
 
 def servable_path(lib: Library, path: str | os.PathLike[str]) -> Path:
     """The resolved path of an image file under a registered root, or PathRefusedError."""
     return check_servable(path, registered_roots(lib), lib.settings.home)
+
+
+def not_found(text: str) -> PathRefusedError:
+    """The one refusal for "missing" and "outside the roots", so neither can be told apart."""
+    return PathRefusedError(f"refused: {text}: no such image under the registered roots")
 
 
 def check_servable(path: str | os.PathLike[str], roots: Iterable[Path], home: Path) -> Path:
@@ -52,19 +62,24 @@ def check_servable(path: str | os.PathLike[str], roots: Iterable[Path], home: Pa
         raise PathRefusedError(f"refused: {text} is not an absolute path")
     if ".." in given.parts:
         raise PathRefusedError(f"refused: {text} contains '..' (path traversal)")
+    roots = list(roots)
+    resolved_roots = [_resolved(r) for r in roots]  # a root may now sit behind a symlink
+    if _containing_root(given, roots + resolved_roots) is None:
+        raise not_found(text)  # decided without a single system call on the path itself
     try:
-        real = Path(text).resolve(strict=True)
-    except (OSError, RuntimeError):  # missing, permission denied, symlink loop
-        raise PathRefusedError(f"refused: {text} does not exist or cannot be read") from None
-    root = _containing_root(real, roots)
+        real = Path(text).resolve()  # not strict: a missing file is judged like any other
+    except (OSError, RuntimeError):  # permission denied, symlink loop
+        raise not_found(text) from None
+    root = _containing_root(real, resolved_roots)
     if root is None:
-        what = "links outside" if real != Path(text) else "is not under"
-        raise PathRefusedError(f"refused: {text} {what} the registered roots")
+        raise not_found(text)  # a symlink out of the roots, whether its target exists or not
     home = home.resolve()
     if real == home or home in real.parents:
         raise PathRefusedError(f"refused: {text} is inside the vitrieve data directory")
     if any(part.startswith(".") for part in real.relative_to(root).parts):
         raise PathRefusedError(f"refused: {text} is a hidden file or folder")
+    if not real.exists():
+        raise not_found(text)
     if not real.is_file():
         raise PathRefusedError(f"refused: {text} is not a regular file")
     if real.suffix.lower() not in IMAGE_EXTENSIONS:
@@ -72,9 +87,16 @@ def check_servable(path: str | os.PathLike[str], roots: Iterable[Path], home: Pa
     return real
 
 
-def _containing_root(real: Path, roots: Iterable[Path]) -> Path | None:
+def _resolved(root: Path) -> Path:
+    try:
+        return root.resolve()
+    except (OSError, RuntimeError):
+        return root
+
+
+def _containing_root(path: PurePath, roots: Iterable[Path]) -> Path | None:
     for root in roots:
-        if real == root or root in real.parents:
+        if path == root or root in path.parents:
             return root
     return None
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.auth import has_access, login_page, logout_control
+from ui.auth import gate, login_page, logout_control
+from ui.components.download import end_session_downloads
 
 st.set_page_config(page_title="vitrieve", page_icon=":material/image_search:", layout="wide")
+end_session_downloads()  # a download link lives only as long as the view that showed it
 
-if has_access():
+if gate():
     pages = [
         st.Page(
             "app_pages/search.py", title="Search", icon=":material/image_search:", default=True

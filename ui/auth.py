@@ -1,6 +1,7 @@
 """Who may use the UI: OIDC through `st.login` when `[auth]` is configured in Streamlit
 secrets, else a shared password when `password` is set there, else anyone who can reach the
-port (which is localhost by default).
+port (which is localhost by default). Password tries are throttled per client: each wrong one
+doubles the wait before that client's next (ui/throttle.py).
 
 `.streamlit/secrets.toml` (next to where `vitrieve ui` runs, or in ~/.streamlit/):
 
@@ -19,12 +20,27 @@ or, for OIDC (see Streamlit's st.login documentation for the provider keys):
 from __future__ import annotations
 
 import hmac
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from indexer.config import Settings
+from ui.components.download import end_session_downloads
+from ui.throttle import Backoff, LoginThrottle, client_key, describe_wait
 
 _PASSWORD_OK = "_vitrieve_password_ok"
+_PASSWORD = "_vitrieve_password"
+_NOTICE = "_vitrieve_password_notice"
+# One ledger per backoff in this server process, shared by every session (ui/throttle.py).
+_THROTTLES: dict[Backoff, LoginThrottle] = {}
+_THROTTLES_LOCK = threading.Lock()
+# Sessions past the gate on their latest run, for ui/stream_guard.py (which lets only them
+# ask for upload URLs and backend operations).
+_ADMITTED: set[str] = set()
+_ADMITTED_LOCK = threading.Lock()
 
 
 def _secrets() -> Mapping[str, Any]:
@@ -50,6 +66,26 @@ def has_access() -> bool:
     return True
 
 
+def gate() -> bool:
+    """has_access() for this run, remembered per session for the websocket guard."""
+    ok = has_access()
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        with _ADMITTED_LOCK:
+            (_ADMITTED.add if ok else _ADMITTED.discard)(ctx.session_id)
+    return ok
+
+
+def is_admitted(session_id: str) -> bool:
+    with _ADMITTED_LOCK:
+        return session_id in _ADMITTED
+
+
+def forget_session(session_id: str) -> None:
+    with _ADMITTED_LOCK:
+        _ADMITTED.discard(session_id)
+
+
 def login_page() -> None:
     """The only page a visitor without access can reach."""
     st.title("vitrieve")
@@ -63,20 +99,52 @@ def login_page() -> None:
             st.button(f"Log in with {name}", on_click=st.login, args=(name,), key=f"login-{name}")
         return
     with st.form("password-form"):
-        st.text_input("Password", type="password", key="_vitrieve_password")
+        st.text_input("Password", type="password", key=_PASSWORD)
         st.form_submit_button("Unlock", on_click=_check_password, icon=":material/lock_open:")
-    if st.session_state.pop("_vitrieve_password_wrong", False):
-        st.error("Wrong password.")
+    notice = st.session_state.pop(_NOTICE, None)
+    if isinstance(notice, str):
+        st.error(notice)
+
+
+def login_throttle(settings: Settings) -> LoginThrottle:
+    backoff = Backoff(settings.ui_login_delay, settings.ui_login_delay_max)
+    with _THROTTLES_LOCK:
+        return _THROTTLES.setdefault(backoff, LoginThrottle(backoff))
+
+
+def current_client(settings: Settings) -> str:
+    """The throttle's key for this session's client (ui/throttle.py: client_key)."""
+    headers = st.context.headers if settings.ui_client_ip_header else None
+    return client_key(st.context.ip_address, headers, settings.ui_client_ip_header)
 
 
 def _check_password() -> None:
-    """Form callback: runs before the script, so a right password opens the app in this run."""
-    given = st.session_state.pop("_vitrieve_password", "") or ""
+    """Form callback: runs before the script, so a right password opens the app in this run.
+
+    Every submission is one try for the throttle. A value that is not a string (a forged
+    widget state) is a wrong password like any other, not an error."""
+    try:
+        given = st.session_state.pop(_PASSWORD, "")
+    except Exception:  # a forged widget state Streamlit cannot deserialize
+        given = None
+    given = given if isinstance(given, str) else None
     expected = str(_secrets().get("password", ""))
-    if expected and password_matches(given, expected):
+    settings = Settings()
+    attempt = login_throttle(settings).attempt(
+        current_client(settings),
+        lambda: bool(expected) and given is not None and password_matches(given, expected),
+    )
+    if attempt.ok:
         st.session_state[_PASSWORD_OK] = True
+    elif not attempt.checked:
+        st.session_state[_NOTICE] = (
+            f"Too many wrong passwords: try again in {describe_wait(attempt.wait_s)}. "
+            "This try was not checked."
+        )
     else:
-        st.session_state["_vitrieve_password_wrong"] = True
+        st.session_state[_NOTICE] = (
+            f"Wrong password. The next try is possible in {describe_wait(attempt.wait_s)}."
+        )
 
 
 def logout_control() -> None:
@@ -85,13 +153,19 @@ def logout_control() -> None:
     if "auth" in secrets and st.user.is_logged_in:
         who = st.user.get("email") or st.user.get("name") or "signed in"
         st.sidebar.caption(f"Signed in as {who}")
-        st.sidebar.button("Log out", on_click=st.logout, icon=":material/logout:")
+        st.sidebar.button("Log out", on_click=_logout, icon=":material/logout:")
     elif secrets.get("password") and st.session_state.get(_PASSWORD_OK):
         st.sidebar.button("Lock", on_click=_lock, key="lock", icon=":material/lock:")
 
 
 def _lock() -> None:
     st.session_state.pop(_PASSWORD_OK, None)
+    end_session_downloads()
+
+
+def _logout() -> None:
+    end_session_downloads()
+    st.logout()
 
 
 def _providers(auth: Any) -> list[str]:

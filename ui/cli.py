@@ -191,9 +191,10 @@ def ui_command(
     """Start the web UI (Streamlit) on HOST:PORT."""
     from search.ui_search import MAX_UPLOAD_MB
 
-    app_path = Path(__file__).with_name("app.py")
+    # ui/server.py wraps ui/app.py in st.App: the download route and the websocket guard.
+    server_path = Path(__file__).with_name("server.py")
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app_path),
+        sys.executable, "-m", "streamlit", "run", str(server_path),
         "--server.address", host,
         "--server.port", str(port),
         "--server.headless", "true",
@@ -201,6 +202,10 @@ def ui_command(
         "--server.maxUploadSize", str(MAX_UPLOAD_MB),
         "--server.fileWatcherType", "none",
         "--client.toolbarMode", "minimal",
+        # Browsers get a generic notice for an error, never its message, type or traceback
+        # (they go to this process's log).
+        "--client.showErrorDetails", "none",
+        "--server.enableXsrfProtection", "true",  # its cookie ties download links to a browser
     ]  # fmt: skip
     err.print(f"vitrieve UI on http://{host}:{port}", highlight=False)
     sys.stderr.flush()

@@ -28,6 +28,7 @@ from indexer.library import Library
 from indexer.models import Image, ImageStatus, Root
 from indexer.models_jobs import BatchState, JobState
 from indexer.pipeline import WorkItem
+from search.tagging.apply import auto_tagger
 from worker import jobs
 from worker.app import app
 from worker.roots import watched_roots
@@ -158,7 +159,9 @@ def run_embed(lib: Library, job_id: int, seq: int) -> None:
         computed = 0
         items = _still_pending(lib, batch.image_ids)
         if items:
-            for outcome in embed_items(lib, items):
+            # The hook in-process ingest uses: active probes tag new images in the transaction
+            # that stores their vectors (a rerun replaces a probe's rows, never duplicates).
+            for outcome in embed_items(lib, items, on_embedded=auto_tagger(lib)):
                 computed += outcome.computed
         jobs.finish_batch(lib, job_id, seq, batch.image_ids, computed)
     send("vitrieve.index_add", job_id, seq)

@@ -35,10 +35,38 @@ def test_an_image_under_a_root_is_served_as_its_resolved_path(lib, photos):
 
 
 def test_a_file_outside_every_root_is_refused(lib, outside):
-    with pytest.raises(PathRefusedError, match="not under the registered roots"):
+    with pytest.raises(PathRefusedError, match="no such image under the registered roots"):
         servable_path(lib, outside / "secret.jpg")
     with pytest.raises(PathRefusedError):
         servable_path(lib, "/etc/passwd")
+
+
+def refusal(lib, path) -> str:
+    with pytest.raises(PathRefusedError) as caught:
+        servable_path(lib, path)
+    return str(caught.value).replace(str(path), "PATH")
+
+
+def test_a_refusal_never_tells_whether_a_file_exists_outside_the_roots(lib, photos, outside):
+    """A visitor probing the disk learns nothing: outside the roots, an existing file, a
+    missing one, a folder, and symlinks inside a root to any of them all read the same as a
+    file missing inside a root."""
+    os.symlink(outside / "secret.jpg", photos / "to-secret.jpg")
+    os.symlink(outside / "nothing.jpg", photos / "to-nothing.jpg")
+    os.symlink(outside, photos / "linked-folder")
+    probes = [
+        outside / "secret.jpg",  # exists
+        outside / "nothing.jpg",  # does not
+        outside,  # a folder
+        outside / "secret.jpg" / "x.jpg",  # under a file
+        photos / "to-secret.jpg",
+        photos / "to-nothing.jpg",
+        photos / "linked-folder" / "secret.jpg",
+        photos / "linked-folder" / "nothing.jpg",
+        photos / "nope.jpg",  # missing inside the root
+    ]
+    messages = {refusal(lib, p) for p in probes}
+    assert messages == {"refused: PATH: no such image under the registered roots"}
 
 
 def test_dot_dot_traversal_is_refused_even_when_it_would_land_inside(lib, photos, outside):
@@ -52,9 +80,9 @@ def test_dot_dot_traversal_is_refused_even_when_it_would_land_inside(lib, photos
 def test_a_symlink_inside_a_root_pointing_outside_is_refused(lib, photos, outside):
     os.symlink(outside / "secret.jpg", photos / "innocent.jpg")
     os.symlink(outside, photos / "linked-folder")
-    with pytest.raises(PathRefusedError, match="links outside"):
+    with pytest.raises(PathRefusedError, match="no such image under the registered roots"):
         servable_path(lib, photos / "innocent.jpg")
-    with pytest.raises(PathRefusedError, match="links outside"):
+    with pytest.raises(PathRefusedError, match="no such image under the registered roots"):
         servable_path(lib, photos / "linked-folder" / "secret.jpg")
 
 
@@ -74,7 +102,7 @@ def test_missing_files_folders_and_non_images_under_a_root_are_refused(lib, phot
     (photos / ".hidden").mkdir()
     (photos / ".hidden" / "a.jpg").write_bytes((photos / "coffee.jpg").read_bytes())
     cases = {
-        photos / "nope.jpg": "does not exist",
+        photos / "nope.jpg": "no such image under the registered roots",
         photos / "trip": "not a regular file",
         photos / "notes.txt": "not an image",
         photos / ".hidden" / "a.jpg": "hidden",

@@ -14,6 +14,7 @@ from indexer.config import Settings
 from indexer.ingest import ingest
 from indexer.library import Library
 from tests.conftest import TINY_VIT, noise_image, real_photo
+from ui import auth
 
 APP = Path(__file__).parents[2] / "ui" / "app.py"
 TIMEOUT = 120  # a first upload imports torch and loads the model inside the run
@@ -32,6 +33,8 @@ def app_env(settings: Settings, monkeypatch) -> Iterator[Settings]:
     monkeypatch.setenv("VITRIEVE_PRECISION", "fp32")
     monkeypatch.setenv("VITRIEVE_BATCH_SIZE", "4")
     monkeypatch.setenv("VITRIEVE_DECODE_WORKERS", "2")
+    # Password tries are counted per client for the whole process; every test starts afresh.
+    monkeypatch.setattr(auth, "_THROTTLES", {})
     yield settings
     st.cache_resource.clear()
 

@@ -8,11 +8,7 @@ is skipped locally and fails under CI, so CI can never silently skip it. The scr
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +16,8 @@ import pytest
 
 from indexer.ingest import ingest
 from indexer.library import Library
-from tests.conftest import TINY_VIT, noise_image, real_photo
+from tests.conftest import noise_image, real_photo
+from tests.ui.live import run_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).parents[2]
@@ -43,62 +40,20 @@ def _need_chromium() -> None:
         pytest.skip(f"{CHROMIUM} not installed (scripts/test.sh installs it)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"vitrieve ui exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"vitrieve ui did not answer within {timeout:.0f} s:\n{log.read_text()}")
-
-
 @pytest.fixture
-def server(settings, photos, tmp_path) -> Iterator[str]:
+def library_home(settings, photos) -> Path:
+    """The six real photos and four generated ones, ingested; returns VITRIEVE_HOME."""
     for i in range(4):
         noise_image(i).save(photos / f"generated-{i}.jpg", quality=90)
     with Library(settings) as lib:
         ingest(lib, [photos])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VITRIEVE_", "STREAMLIT_"))}
-    env |= {
-        "VITRIEVE_HOME": str(settings.home),
-        "VITRIEVE_MODEL": str(TINY_VIT),
-        "VITRIEVE_PRECISION": "fp32",
-        "HOME": str(tmp_path / "user"),  # no ~/.streamlit secrets or config of the developer
-    }
-    (tmp_path / "user").mkdir()
-    port = _free_port()
-    log = tmp_path / "ui.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return settings.home
+
+
+@pytest.fixture
+def server(library_home, tmp_path) -> Iterator[str]:
+    with run_server(library_home, tmp_path) as live:
+        yield live.url
 
 
 def test_uploading_a_reencoded_photo_shows_its_original_first(server, photos, tmp_path):
@@ -135,3 +90,103 @@ def test_uploading_a_reencoded_photo_shows_its_original_first(server, photos, tm
             browser.close()
     print(f"\nscreenshot: {shot}")
     assert shot.stat().st_size > 10_000
+
+
+PASSWORD = "s3cret-phrase"
+
+
+def _log_in(page, url: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("heading", name="Search by example")).to_be_visible(timeout=60_000)
+
+
+def _open_first_result(page, query: Path) -> tuple[str, Path]:
+    """Searches with a library file and opens the first hit: its download link and file."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Pick from the library").click()
+    page.get_by_label("Path of an image inside a registered root").fill(str(query))
+    page.get_by_role("button", name="Search with this file").click()
+    first = page.locator(".st-key-result-0")
+    expect(first).to_be_visible(timeout=60_000)
+    first.get_by_role("button", name="Open").click()
+    dialog = page.get_by_role("dialog")
+    link = dialog.locator("a", has_text="Download original")
+    expect(link).to_be_visible(timeout=30_000)
+    shown = dialog.get_by_test_id("stCaptionContainer").first.inner_text()
+    return link.get_attribute("href"), Path(shown.strip())
+
+
+def test_download_original_serves_this_browser_only_while_the_view_lasts(
+    library_home, photos, tmp_path
+):
+    """The file reaches the logged-in browser it was offered to, and nobody else: not a plain
+    request, not another browser, not this one after the page moved on or the tab closed.
+    Nothing of it ever goes through Streamlit's open /media endpoint."""
+    _need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    secrets = f'password = "{PASSWORD}"\n'
+    with run_server(library_home, tmp_path, secrets=secrets) as server, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(accept_downloads=True)
+            page = context.new_page()
+            media: list[bytes] = []
+            page.on(
+                "response",
+                lambda r: media.append(r.body()) if "/media/" in r.url else None,
+            )
+            _log_in(page, server.url)
+            href, original = _open_first_result(page, photos / "coffee.jpg")
+            OUTPUT.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(OUTPUT / "download-dialog.png"))
+            assert original.is_file() and original.parent.is_relative_to(photos)
+            data = original.read_bytes()
+
+            # This browser: the file, as an attachment (a real click downloads it too).
+            got = context.request.get(server.url + href)
+            assert (got.status, got.body()) == (200, data)
+            assert got.headers["content-disposition"].startswith("attachment")
+            with page.expect_popup() as popup, context.expect_event("download") as dl:
+                page.get_by_role("dialog").locator("a", has_text="Download original").click()
+            saved = tmp_path / "downloaded"
+            dl.value.save_as(saved)
+            assert saved.read_bytes() == data
+            popup.value.close()
+
+            # Anyone else with the URL: a plain request, another browser's cookie.
+            refusal = server.get(href)
+            assert refusal[0] == 404
+            stranger = browser.new_context()
+            other_page = stranger.new_page()
+            other_page.goto(server.url, wait_until="domcontentloaded")
+            expect(other_page.get_by_label("Password", exact=True)).to_be_visible(timeout=60_000)
+            assert stranger.cookies() and stranger.request.get(server.url + href).status == 404
+            assert stranger.request.get(server.url + href).body() == refusal[1]
+            stranger.close()
+
+            # This browser once the page moved on (a new run ends the view's links).
+            page.keyboard.press("Escape")
+            page.get_by_role("button", name="Clear query").click()
+            expect(page.locator(".st-key-result-0")).to_have_count(0, timeout=30_000)
+            gone = context.request.get(server.url + href)
+            assert (gone.status, gone.body()) == refusal
+
+            # ... and once its tab is closed (the session ends), even within the TTL.
+            href2, _ = _open_first_result(page, photos / "coffee.jpg")
+            assert context.request.get(server.url + href2).status == 200
+            page.close()
+            deadline = time.monotonic() + 20  # the server notices the closed websocket
+            while context.request.get(server.url + href2).status != 404:
+                assert time.monotonic() < deadline, "the link outlived its tab"
+                time.sleep(0.2)
+            assert all(body != data for body in media)
+        finally:
+            browser.close()

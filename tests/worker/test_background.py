@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from indexer.models import Image
+from search.tagging.query import image_tags
 from tests.conftest import real_photo
+from tests.search.test_tag_apply import write_scenes
 from tests.worker.stack import index_file_ids, make_photos
 
 
@@ -99,3 +101,32 @@ def test_background_ingest_without_a_broker_is_a_clear_error(stack_factory, tmp_
     proc = stack.vitrieve("ingest", str(folder), "--background", ok=False)
     assert proc.returncode == 1 and "cannot reach the broker" in proc.stderr
     assert Path(folder).is_dir()
+
+
+@pytest.mark.postgres
+def test_images_embedded_by_a_worker_are_tagged_by_the_active_probe(
+    stack_factory, postgres_url, redis_url, tmp_path
+):
+    """The embed task runs the same auto-tag hook as in-process ingest, so a background (or
+    watched-folder) ingest leaves new images tagged, in the transaction of their vectors."""
+    stack = stack_factory(postgres_url, redis_url)
+    train = write_scenes(tmp_path / "train", 6, seed=0, by_folder=True)
+    stack.vitrieve("ingest", str(train))  # in-process
+    stack.vitrieve("tag", "train", "colours", "--folders", str(train))  # active, never applied
+    later = write_scenes(tmp_path / "later", 3, seed=900, by_folder=False)
+
+    queued = json.loads(stack.vitrieve("ingest", str(later), "--background", "--json").stdout)
+    stack.worker("w1")
+    stack.wait_job(queued["job_id"])
+
+    with stack.lib.sessions() as session:
+        rows = session.execute(select(Image.id, Image.rel_path)).all()
+        tops = {}
+        for image_id, rel in rows:
+            tags = [t for t in image_tags(session, image_id) if t.source == "probe"]
+            tops[rel] = max(tags, key=lambda t: t.score).label if tags else None
+    new = {rel: top for rel, top in tops.items() if (later / rel).exists()}
+    assert sorted(new) == sorted(p.name for p in later.iterdir()) and len(new) == 9
+    assert new == {rel: rel.split("-")[0] for rel in new}, stack.logs()
+    trained = [top for rel, top in tops.items() if rel not in new]
+    assert trained == [None] * 18  # the probe was never applied to its own training images

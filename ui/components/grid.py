@@ -18,6 +18,7 @@ from indexer.fsnames import display_path
 from indexer.library import Library
 from search.files import servable_path
 from search.ui_grid import GridItem
+from ui.components.download import download_link
 
 Actions = Callable[[GridItem, int], None]
 
@@ -83,18 +84,16 @@ def thumbnail_grid(
 
 @st.dialog("Original file", width="large")
 def original_dialog(lib: Library, item: GridItem) -> None:
-    """Metadata and a download of the original; the path is checked before a byte is read."""
+    """Metadata and a download link for the original (served only after servable_path)."""
     thumbnail(item)
     st.caption(item.shown)
     st.caption(describe(item))
     try:
         real = servable_path(lib, item.path)
-        data = real.read_bytes()
-    except (VitrieveError, OSError) as exc:
+    except VitrieveError as exc:
         st.error(display_path(str(exc)))
         return
-    name = display_path(real.name)
-    st.download_button("Download original", data, file_name=name, icon=":material/download:")
+    download_link(real)
 
 
 def _size(n: int) -> str:
