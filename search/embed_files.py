@@ -27,6 +27,9 @@ def embed_files(lib: Library, paths: list[Path]) -> list[FileVector]:
     embedder = lib.embedder
     out: list[FileVector] = []
     for path in paths:
+        if not path.exists():  # the reader would call it vanished, but it was never there
+            out.append(FileVector(str(path), None, "no such file"))
+            continue
         try:
             decoded = decode_image(read_file(path), target_size=embedder.spec.target_size)
         except (ReadError, DecodeError) as exc:
