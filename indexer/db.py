@@ -43,6 +43,9 @@ class CatalogUnreachableError(DatabaseURLError, OperationalError):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self):  # a worker's pool sends exceptions between processes pickled
+        return (self.__class__, (self.message, self.orig))
+
 
 def make_engine(url: str, *, setting: str = "database URL") -> Engine:
     """`setting` names where the URL came from (e.g. VITRIEVE_DATABASE_URL) in error messages."""

@@ -191,6 +191,7 @@ def ui_command(
     """Start the web UI (Streamlit) on HOST:PORT."""
     from search.ui_search import MAX_UPLOAD_MB
 
+    Settings()  # a bad VITRIEVE_* variable fails here in one line, not in the server's log
     app_path = Path(__file__).with_name("app.py")
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(app_path),
