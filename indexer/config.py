@@ -8,16 +8,25 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indexer.errors import VitrieveError
+from indexer.redact import redact
+
 DEFAULT_MODEL = "Genius-Society/ViT"
+ENV_PREFIX = "VITRIEVE_"
+
+
+class InvalidSettingError(VitrieveError, ValueError):
+    """A VITRIEVE_* value vitrieve cannot use; the message names the variable and the rule, e.g.
+    'VITRIEVE_BATCH_SIZE=-3: must be >= 0'. (A ValueError too, like pydantic's own error.)"""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VITRIEVE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     home: Path = Field(Path(".vitrieve"), description="Data directory: catalog, index, caches.")
     database_url: str | None = Field(
@@ -106,6 +115,14 @@ class Settings(BaseSettings):
         "shown to, and only while its session is logged in and has not moved on).",
     )
 
+    def __init__(self, **values: Any) -> None:
+        # Every process (CLI, workers, UI) builds its Settings here, so this is the one place a
+        # bad variable becomes a one-line message instead of pydantic's multi-line report.
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise InvalidSettingError(describe_invalid(exc)) from None
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
@@ -117,6 +134,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'catalog.db'}"
+
+    @property
+    def catalog_url_setting(self) -> str:
+        """What to blame in a message about `catalog_url`: the variable the user set."""
+        return "VITRIEVE_DATABASE_URL" if self.database_url else "catalog in VITRIEVE_HOME"
 
     @property
     def index_dir(self) -> Path:
@@ -132,4 +154,47 @@ class Settings(BaseSettings):
 
     def ensure_home(self) -> None:
         for d in (self.home, self.index_dir, self.cache_dir, self.thumb_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+            except FileExistsError:
+                raise InvalidSettingError(
+                    f"VITRIEVE_HOME={self.home}: {d} is not a directory"
+                ) from None
+            except OSError as exc:
+                raise InvalidSettingError(
+                    f"VITRIEVE_HOME={self.home}: cannot create {d}: {exc.strerror}"
+                ) from None
+
+
+_RULES = {
+    "greater_than_equal": "must be >= {ge}",
+    "greater_than": "must be > {gt}",
+    "less_than_equal": "must be <= {le}",
+    "less_than": "must be < {lt}",
+    "literal_error": "must be one of {expected}",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_parsing": "must be true or false (1/0, yes/no, on/off)",
+}
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """'VITRIEVE_BATCH_SIZE=-3: must be >= 0', one clause per bad variable, on one line."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = ENV_PREFIX + field.upper()
+        rule = _RULES.get(error["type"])
+        ctx = {k: _plain(v) for k, v in error.get("ctx", {}).items()}
+        text = rule.format(**ctx) if rule else error["msg"]
+        value = error.get("input")
+        shown = f"{name}={value}" if isinstance(value, str | int | float | Path) else name
+        problems.append(f"{shown}: {text}")
+    return redact("; ".join(problems)).replace("\n", " ")
+
+
+def _plain(value: object) -> object:
+    """1.0 -> 1, so a bound reads as written in the Field."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value

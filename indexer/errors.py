@@ -11,3 +11,9 @@ class ModelUnavailableError(VitrieveError):
 
 class NotIndexedError(VitrieveError):
     pass
+
+
+#: The largest id a catalog row can have (SQL BIGINT, SQLite INTEGER). Ids from users are checked
+#: against it, so `--id 99999999999999999999` says "no such image" instead of a driver's
+#: OverflowError.
+MAX_ID = 2**63 - 1

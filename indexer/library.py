@@ -33,7 +33,7 @@ class Library:
     def __init__(self, settings: Settings, *, run_migrations: bool = True) -> None:
         self.settings = settings
         settings.ensure_home()
-        self.engine = make_engine(settings.catalog_url)
+        self.engine = make_engine(settings.catalog_url, setting=settings.catalog_url_setting)
         if run_migrations and not migrate.is_current(self.engine):
             migrate.upgrade(self.engine)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)

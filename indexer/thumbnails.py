@@ -1,7 +1,9 @@
 """256 px WebP thumbnails, made at ingest from the already-decoded image.
 
 The UI draws grids from these and never decodes a full photo. They are keyed by content hash,
-so byte-identical copies share one file and a moved file keeps its thumbnail.
+so byte-identical copies share one file and a moved file keeps its thumbnail. They are derived
+files: one that is missing or does not decode is made again from the original
+(indexer.thumb_repair), so `thumbnail_ok` is the test of "this thumbnail exists".
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image
@@ -20,10 +23,35 @@ def thumbnail_path(thumb_dir: Path, content_hash: str) -> Path:
     return thumb_dir / content_hash[:2] / f"{content_hash}.webp"
 
 
-def write_thumbnail(image: Image.Image, thumb_dir: Path, content_hash: str) -> Path:
-    """Writes once (temp file + rename, so a reader never sees half a file)."""
+def thumbnail_ok(path: Path) -> bool:
+    """Whether `path` is a whole WebP that decodes. Checked once per (size, mtime): a grid asks
+    for the same thumbnails on every redraw, and a rewritten file has a new mtime."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return _decodes(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=65_536)
+def _decodes(path: str, size: int, mtime_ns: int) -> bool:
+    try:
+        with Image.open(path) as im:
+            if im.format != "WEBP":
+                return False
+            im.load()  # a truncated file fails here ("could not create decoder object")
+    except Exception:  # any failure to decode means "make it again", never a crash
+        return False
+    return True
+
+
+def write_thumbnail(
+    image: Image.Image, thumb_dir: Path, content_hash: str, *, replace: bool = False
+) -> Path:
+    """Writes once (temp file + rename, so a reader never sees half a file); a damaged file in
+    the way is replaced, and `replace` remakes even a good one."""
     path = thumbnail_path(thumb_dir, content_hash)
-    if path.exists():
+    if not replace and thumbnail_ok(path):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     thumb = image.copy()

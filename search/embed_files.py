@@ -27,6 +27,9 @@ def embed_files(lib: Library, paths: list[Path]) -> list[FileVector]:
     settings = lib.settings
     out: list[FileVector] = []
     for path in paths:
+        if not path.exists():  # the reader would call it vanished, but it was never there
+            out.append(FileVector(str(path), None, "no such file"))
+            continue
         try:
             data = read_file(path, max_size=settings.max_file_size)
             embedder = lib.embedder  # loaded once, after the first file proved readable

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from indexer.catalog import decode_vectors, encode_vector
 from indexer.decode import DecodeError, decode_image
-from indexer.errors import NotIndexedError, VitrieveError
+from indexer.errors import MAX_ID, NotIndexedError, VitrieveError
 from indexer.library import Library
 from indexer.models import Embedding, Image, ImageStatus, Root
 from indexer.reader import ReadError, read_file
@@ -45,16 +45,23 @@ class Query:
 
 
 def query_from_id(lib: Library, image_id: int) -> Query:
+    if not 1 <= image_id <= MAX_ID:  # a driver would raise OverflowError for the query
+        raise NotIndexedError(f"no image with id {image_id} in the catalog")
     model = lib.model_row
     with lib.sessions() as session:
-        row = session.execute(
-            select(Embedding.vector, Image.status)
-            .join(Image)
-            .where(Embedding.image_id == image_id, Embedding.model_id == model.id)
-        ).first()
-    if row is None or row[1] != ImageStatus.EMBEDDED:
-        raise NotIndexedError(f"image id {image_id} has no vector for the current model")
-    return Query(decode_vectors([row[0]], model.dim)[0], image_id)
+        status = session.scalar(select(Image.status).where(Image.id == image_id))
+        vector = session.scalar(
+            select(Embedding.vector).where(
+                Embedding.image_id == image_id, Embedding.model_id == model.id
+            )
+        )
+    if status is None:
+        raise NotIndexedError(f"no image with id {image_id} in the catalog")
+    if vector is None or status != ImageStatus.EMBEDDED:
+        raise NotIndexedError(
+            f"image id {image_id} is {status}: it has no vector for the current model"
+        )
+    return Query(decode_vectors([vector], model.dim)[0], image_id)
 
 
 def query_from_file(lib: Library, path: Path) -> Query:
@@ -66,6 +73,8 @@ def query_from_file(lib: Library, path: Path) -> Query:
         except NotIndexedError:
             pass  # known but not embedded yet (or stale): embed it from the file below
     settings = lib.settings
+    if not path.exists():  # the reader would call it vanished, but it was never there
+        raise VitrieveError(f"{path}: no such file")
     try:
         data = read_file(path, max_size=settings.max_file_size)
         embedder = lib.embedder
@@ -95,6 +104,25 @@ def _catalog_id(lib: Library, path: Path) -> int | None:
                     )
                 )
     return None
+
+
+def check_folder(lib: Library, folder: Path | None) -> Path | None:
+    """A folder filter, resolved, or VitrieveError when it cannot match anything: a folder that
+    is a file, or one neither inside nor around a registered root (an empty result would look
+    like 'no similar images')."""
+    if folder is None:
+        return None
+    folder = folder.expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise VitrieveError(f"folder {folder}: not a directory")
+    with lib.sessions() as session:
+        stored = session.scalars(select(Root.path)).all()
+    roots = {Path(p) for p in stored} | {Path(p).resolve() for p in stored}
+    if not any(r == folder or r in folder.parents or folder in r.parents for r in roots):
+        raise VitrieveError(
+            f"folder {folder}: not inside any registered root (see `vitrieve roots list`)"
+        )
+    return folder
 
 
 def search(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from indexer.redact import hide_password
+
 # kombu's Redis transport keeps a queue's messages in a list named after the queue, plus one
 # list per priority step ("<queue>\x06\x16<n>") when priorities are used; taken but not yet
 # acknowledged messages sit in the "unacked" hash.
@@ -38,7 +40,7 @@ class BrokerStatus:
 
 
 def broker_status(url: str, queues: Sequence[str], timeout: float = 0.5) -> BrokerStatus:
-    status = BrokerStatus(_hide_password(url), reachable=False)
+    status = BrokerStatus(hide_password(url), reachable=False)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         status.error = f"only a Redis broker is supported, not {url.split(':', 1)[0]}"
         return status
@@ -97,12 +99,3 @@ def _workers(status: BrokerStatus, url: str, timeout: float) -> None:
         )
         for name in names
     ]
-
-
-def _hide_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]

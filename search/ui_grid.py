@@ -1,7 +1,9 @@
 """What a thumbnail grid needs per image, in one query: path, metadata, date and thumbnail.
 
-The grid never touches the original photo: `thumb` is the 256 px WebP made at ingest (None when
-there is none, e.g. the file failed to decode), found by content hash under the data directory.
+The grid never decodes an original photo to draw itself: `thumb` is the 256 px WebP made at
+ingest, found by content hash under the data directory. One that was deleted or damaged is made
+again from the original here, once, before the grid is drawn (None when it cannot be, e.g. the
+file is gone or failed to decode).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from sqlalchemy import select
 from indexer.fsnames import display_path
 from indexer.library import Library
 from indexer.models import Image, Root
+from indexer.thumb_repair import HEALABLE, ensure_thumbnails
+from indexer.thumbnails import thumbnail_ok
 from search.files import thumbnail_file
 
 _CHUNK = 500
@@ -67,11 +71,16 @@ def grid_items(
                     Image.mtime_ns,
                     Image.captured_at,
                     Image.content_hash,
+                    Image.status,
                 )
                 .join(Root)
                 .where(Image.id.in_(ids[i : i + _CHUNK]))
             ):
                 rows[r.id] = r
+    healed = ensure_thumbnails(
+        lib.settings.thumb_dir,
+        ((r.content_hash, Path(r.root) / r.rel_path) for r in rows.values() if _healable(r)),
+    )
     out = []
     for image_id in ids:
         r = rows.get(image_id)
@@ -89,10 +98,19 @@ def grid_items(
                 size=r.size,
                 date=taken,
                 date_is_exif=r.captured_at is not None,
-                thumb=thumbnail_file(lib, r.content_hash),
+                thumb=healed.get(r.content_hash) if _healable(r) else _made(lib, r.content_hash),
             )
         )
     return out
+
+
+def _healable(row) -> bool:
+    return row.status in HEALABLE and row.content_hash is not None
+
+
+def _made(lib: Library, content_hash: str | None) -> Path | None:
+    thumb = thumbnail_file(lib, content_hash)
+    return thumb if thumb is not None and thumbnail_ok(thumb) else None
 
 
 def day_bounds(date_from: date | None, date_to: date | None) -> tuple[datetime, datetime]:

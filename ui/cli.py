@@ -1,7 +1,7 @@
 """The `vitrieve` command line.
 
-Exit codes: 0 success, 1 a one-line error on stderr (set VITRIEVE_DEBUG=1 for the traceback),
-2 usage errors (from typer/click). Progress goes to stderr so `--json` output stays parseable.
+Exit codes: 0 success, 1 an error, 2 a usage error; either is one line on stderr (ui/errors.py;
+set VITRIEVE_DEBUG=1 for the traceback). Progress goes to stderr so `--json` stays parseable.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from indexer.config import Settings
-from indexer.errors import VitrieveError
+from indexer.errors import MAX_ID, VitrieveError
 from indexer.fsnames import display_path, display_streams, displayable
-from ui import cli_dups, cli_jobs, cli_tags
+from ui import cli_dups, cli_jobs, cli_tags, cli_thumbs, errors
 from ui.progress import RichIngestProgress
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ app.add_typer(cli_dups.eval_app, name="eval")
 app.add_typer(cli_tags.app, name="tag")
 app.add_typer(cli_jobs.roots_app, name="roots")
 cli_jobs.register(app)  # jobs, worker, beat
+cli_thumbs.register(app)  # thumbs
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
@@ -114,7 +115,9 @@ def ingest(
 @app.command()
 def search(
     image: Annotated[Path | None, typer.Argument(help="Query image file.")] = None,
-    image_id: Annotated[int | None, typer.Option("--id", help="Query by catalog id.")] = None,
+    image_id: Annotated[
+        int | None, typer.Option("--id", min=1, max=MAX_ID, help="Query by catalog id.")
+    ] = None,
     k: Annotated[int, typer.Option("-k", "--top", min=1, help="Number of results.")] = 10,
     folder: Annotated[Path | None, typer.Option(help="Only results under this folder.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only images with this tag.")] = None,
@@ -124,12 +127,13 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Find the images most similar to an example."""
-    from search.query import query_from_file, query_from_id
+    from search.query import check_folder, query_from_file, query_from_id
     from search.query import search as run_search
 
     if (image is None) == (image_id is None):
-        raise typer.BadParameter("give an IMAGE file or --id, not both")
+        raise typer.BadParameter("give an IMAGE file or --id (one of them)")
     lib = _library()
+    folder = check_folder(lib, folder)
     query = query_from_id(lib, image_id) if image_id is not None else query_from_file(lib, image)
     if tag is not None:
         from search.tagging.query import search_tagged
@@ -175,7 +179,7 @@ def embed(
         _emit_json([r.to_dict() for r in rows])
     else:
         for r in rows:
-            if r.vector is not None:  # failures are reported below, one line
+            if r.vector is not None:  # failures are the one error line below
                 out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
     if any(r.error for r in rows):
         raise VitrieveError("; ".join(f"{r.path}: {r.error}" for r in rows if r.error))
@@ -191,6 +195,7 @@ def ui_command(
     """Start the web UI (Streamlit) on HOST:PORT."""
     from search.ui_search import MAX_UPLOAD_MB
 
+    Settings()  # a bad VITRIEVE_* variable fails here in one line, not in the server's log
     # ui/server.py wraps ui/app.py in st.App: the download route and the websocket guard.
     server_path = Path(__file__).with_name("server.py")
     cmd = [
@@ -258,19 +263,7 @@ def _quiet_libraries() -> None:
 def main() -> None:
     display_streams()  # a non-UTF-8 file name prints as caf\xe9.jpg instead of failing
     _quiet_libraries()
-    try:
-        app()
-    except VitrieveError as exc:
-        err.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted; work committed so far is kept, rerun to continue")
-        sys.exit(130)
-    except Exception as exc:
-        if os.environ.get("VITRIEVE_DEBUG"):
-            raise
-        err.print(f"error: {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+    sys.exit(errors.run(app))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from indexer.config import Settings
-from indexer.errors import VitrieveError
+from indexer.errors import MAX_ID, VitrieveError
 from indexer.fsnames import display_path, displayable
 
 app = typer.Typer(
@@ -42,7 +42,8 @@ ExactOnly = Annotated[
     bool, typer.Option("--exact-only", help="Only identical bytes or identical pixels.")
 ]
 Method = Annotated[
-    str, typer.Option(help="Pair search: auto, exact, ivf or knn.", show_default=True)
+    Literal["auto", "exact", "ivf", "knn"],
+    typer.Option(help="Pair search: auto, exact, ivf or knn.", show_default=True),
 ]
 Nprobe = Annotated[int, typer.Option(min=1, help="IVF cells probed per vector (recall knob).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
@@ -251,9 +252,12 @@ def undo(
 
 @app.command()
 def ignore(
-    ids: Annotated[list[int] | None, typer.Argument(help="Image ids: all their pairs.")] = None,
+    ids: Annotated[
+        list[int] | None, typer.Argument(min=1, max=MAX_ID, help="Image ids: all their pairs.")
+    ] = None,
     group: Annotated[
-        list[int] | None, typer.Option("--group", help="A group id: all pairs of its members.")
+        list[int] | None,
+        typer.Option("--group", min=1, max=MAX_ID, help="A group id: all pairs of its members."),
     ] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Take the decision back.")] = False,
     threshold: Threshold = None,
@@ -281,7 +285,7 @@ def ignore(
 
 @app.command()
 def keep(
-    ids: Annotated[list[int], typer.Argument(help="Image ids to keep.")],
+    ids: Annotated[list[int], typer.Argument(min=1, max=MAX_ID, help="Image ids to keep.")],
     remove: Annotated[bool, typer.Option("--remove", help="Take the decision back.")] = False,
 ) -> None:
     """Mark images as keepers: never suggested for quarantine (survives re-ingests)."""

@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from indexer.config import Settings
-from indexer.errors import VitrieveError
+from indexer.errors import MAX_ID, VitrieveError
 from indexer.fsnames import display_path, displayable
+from indexer.redact import hide_password
 
 roots_app = typer.Typer(help="Registered (and watched) folders.", no_args_is_help=True)
 
@@ -60,7 +61,9 @@ def queue_scan(settings: Settings, lib, paths: list[Path], kind: str) -> int:
     try:
         return enqueue_scan(_celery(settings), lib, paths, kind, retry_policy=CLI_PUBLISH_RETRY)
     except (OperationalError, OSError) as exc:
-        raise VitrieveError(f"cannot reach the broker at {settings.broker_url}: {exc}") from None
+        raise VitrieveError(
+            f"cannot reach the broker at {hide_password(settings.broker_url)}: {exc}"
+        ) from None
 
 
 def ingest_background(paths: list[Path], as_json: bool) -> None:
@@ -82,8 +85,10 @@ def ingest_background(paths: list[Path], as_json: bool) -> None:
 
 
 def jobs(
-    job_id: Annotated[int | None, typer.Argument(help="Show only this job.")] = None,
-    limit: Annotated[int, typer.Option(help="How many recent jobs.", min=1)] = 20,
+    job_id: Annotated[
+        int | None, typer.Argument(min=1, max=MAX_ID, help="Show only this job.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many recent jobs.", min=1, max=MAX_ID)] = 20,
     wait: Annotated[
         bool, typer.Option("--wait", help="With JOB_ID: wait until it is done or failed.")
     ] = False,

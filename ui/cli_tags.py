@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from indexer.config import Settings
-from indexer.errors import ModelUnavailableError, VitrieveError
+from indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
 from indexer.fsnames import displayable
 
 app = typer.Typer(help="Auto-tagging with linear probes.", no_args_is_help=True)
@@ -185,7 +185,9 @@ def list_probes(
 @app.command()
 def show(
     image: Annotated[Path | None, typer.Argument(help="An image file in the catalog.")] = None,
-    image_id: Annotated[int | None, typer.Option("--id", help="Catalog id instead.")] = None,
+    image_id: Annotated[
+        int | None, typer.Option("--id", min=1, max=MAX_ID, help="Catalog id instead.")
+    ] = None,
     min_score: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.5,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -193,7 +195,7 @@ def show(
     from search.tagging.query import image_id_of_path, image_tags
 
     if (image is None) == (image_id is None):
-        raise typer.BadParameter("give an IMAGE file or --id, not both")
+        raise typer.BadParameter("give an IMAGE file or --id (one of them)")
     lib = _library()
     with lib.sessions() as session:
         if image is not None:

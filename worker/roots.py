@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import case, delete, func, select
 
 from indexer.catalog import refuse_data_dir, resolve_target
-from indexer.errors import ModelUnavailableError, VitrieveError
+from indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
 from indexer.library import Library
 from indexer.models import Image, ImageStatus, Root
 from worker.indexing import index_lock
@@ -61,7 +61,7 @@ def list_roots(lib: Library) -> list[dict]:
 def find_root(lib: Library, spec: str) -> Root:
     with lib.sessions() as session:
         root = None
-        if spec.isdigit():
+        if spec.isdigit() and int(spec) <= MAX_ID:
             root = session.get(Root, int(spec))
         if root is None:
             path = str(Path(spec).expanduser().resolve())

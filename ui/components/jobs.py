@@ -14,6 +14,7 @@ import streamlit as st
 from indexer.errors import VitrieveError
 from indexer.fsnames import display_path
 from indexer.library import Library
+from indexer.redact import hide_password
 from ui.components.session import shown_errors
 
 # The UI gives up on an unreachable broker after a few seconds (the workers' policy waits ~2 min).
@@ -44,7 +45,7 @@ def submit(lib: Library, paths: Sequence[Path]) -> int:
         )
     except (OperationalError, OSError) as exc:
         raise VitrieveError(
-            f"cannot reach the broker at {lib.settings.broker_url}: {exc}"
+            f"cannot reach the broker at {hide_password(lib.settings.broker_url)}: {exc}"
         ) from None
 
 
