@@ -90,7 +90,8 @@ class MemoryIndex:
         self._use_gpu = use_gpu and index_factory.gpu_available()
         self._gpu: Any = None  # search copy on the GPU, rebuilt after any change
         self.on_change: Callable[[MemoryIndex], None] | None = None
-        """Called (outside the lock) after add/remove; the library hangs its rebuild check here."""
+        """Called (outside the lock) after add/remove; the library hangs its rebuild check here.
+        Not after top-ups copied from SQL, so only processes that change the index rebuild."""
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Upsert: ids already present are removed first, so an id never has two vectors."""
@@ -115,7 +116,8 @@ class MemoryIndex:
             self._index.remove_ids(faiss.IDSelectorBatch(ids))
             self._index.add_with_ids(vectors, ids)
             self._changed(ids, local)
-        self._notify()
+        if local:  # a reader's top-ups from SQL must not start rebuilds: writers do those
+            self._notify()
 
     def _remove(self, ids: np.ndarray, *, local: bool) -> int:
         ids = check_ids(ids)
@@ -124,7 +126,8 @@ class MemoryIndex:
         with self._lock:
             removed = int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
             self._changed(ids, local, effective=removed > 0)
-        self._notify()
+        if local:
+            self._notify()
         return removed
 
     def search(

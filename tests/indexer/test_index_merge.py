@@ -199,3 +199,23 @@ def test_the_lock_is_reentrant_within_a_thread_and_shared_by_threads(tmp_path: P
     other.join(60)
     assert order == ["task done", "thread saved"]
     assert_serves(sql.open(tmp_path / "vectors.faiss")[0], sql)
+
+
+def test_only_changes_of_its_own_start_a_rebuild_check_not_top_ups_from_sql(
+    tmp_path: Path,
+) -> None:
+    """A reader (the UI) tops up from SQL on refresh; that must not make it rebuild the index
+    (train an IVF) next to the writer: only processes that change the index rebuild."""
+    sql = filled(10)
+    path = tmp_path / "vectors.faiss"
+    reader, _ = sql.open(path)
+    checks: list[int] = []
+    reader.on_change = lambda index: checks.append(len(index))
+    writer, _ = sql.open(path)
+    ingest(sql, writer, np.arange(100, 140), seed=4)
+    assert writer.save()
+    sql.put([500], unit_vectors(1, seed=5))
+    assert reader.refresh() and len(reader) == 51
+    assert checks == []
+    ingest(sql, reader, [600], seed=6)
+    assert checks == [52]
