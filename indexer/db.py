@@ -7,10 +7,17 @@ the writer, a long busy timeout so a second writer waits instead of failing with
 A URL that cannot work (unparsable, an unsupported database, a driver not installed, a server
 that refuses the connection) raises DatabaseURLError: one line naming the setting and the URL
 with its password masked, never SQLAlchemy's multi-line report.
+
+A catalog in a read-only data directory (a frozen library on a read-only mount, another user's
+home) cannot even be read the usual way, because WAL readers need to create the `-shm` file.
+It is opened as an immutable snapshot instead, so commands that only read work; the first
+write fails with one line naming the file.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from indexer.errors import VitrieveError
 from indexer.redact import hide_password, redact
 
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 _EXAMPLES = "sqlite:///PATH or postgresql://USER@HOST/DATABASE"
@@ -30,6 +39,10 @@ _EXAMPLES = "sqlite:///PATH or postgresql://USER@HOST/DATABASE"
 
 class DatabaseURLError(VitrieveError):
     """The catalog URL cannot be used; the message names the setting and hides the password."""
+
+
+class CatalogReadOnlyError(VitrieveError):
+    """A write to a catalog opened read-only (see the module docstring)."""
 
 
 class CatalogUnreachableError(DatabaseURLError, OperationalError):
@@ -64,7 +77,7 @@ def make_engine(url: str, *, setting: str = "database URL") -> Engine:
     except ImportError as exc:
         raise DatabaseURLError(
             f"{where}: database driver {parsed.drivername!r} is not installed ({exc.name}); "
-            "postgresql:// uses psycopg 3, which vitrieve ships"
+            "postgresql:// uses psycopg 3: pip install 'vitrieve[postgres]'"
         ) from None
     except OSError as exc:  # the SQLite file's folder cannot be created
         raise DatabaseURLError(f"{where}: {exc.filename}: {exc.strerror}") from None
@@ -89,6 +102,8 @@ def _refused(ctx: ExceptionContext, where: str) -> CatalogUnreachableError | Non
 def _create(parsed: URL) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
+            if _sqlite_read_only(Path(parsed.database)):
+                return _read_only_sqlite_engine(parsed, Path(parsed.database))
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, future=True
@@ -107,6 +122,49 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_read_only(path: Path) -> bool:
+    """True when the catalog exists but cannot be opened for writing (file or folder)."""
+    if not path.is_file():
+        return False
+    try:
+        conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        return "readonly" in str(exc) or "unable to open" in str(exc)
+    return False
+
+
+def _read_only_sqlite_engine(url: URL, path: Path) -> Engine:
+    """`immutable=1`: SQLite reads without locks or a -shm file. Nobody can write the catalog
+    through this folder, so a snapshot is what there is to read."""
+    log.info("catalog %s is read-only: opened as an immutable snapshot", path)
+    uri = f"{path.absolute().as_uri()}?mode=ro&immutable=1"
+    engine = create_engine(
+        url, creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+    )
+
+    @event.listens_for(engine, "handle_error")
+    def _read_only_write(context) -> None:
+        if isinstance(context.original_exception, sqlite3.OperationalError) and "readonly" in str(
+            context.original_exception
+        ):
+            raise CatalogReadOnlyError(
+                f"cannot write the catalog {path}: it is read-only"
+            ) from None
+
+    event.listen(engine, "connect", _sqlite_read_pragmas)
+    return engine
+
+
+def _sqlite_read_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 

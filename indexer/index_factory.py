@@ -205,12 +205,12 @@ def empty_flat(dim: int) -> Any:
 
 
 def build_flat(dim: int, load_vectors: VectorsLoader) -> Any:
-    from indexer.vector_index import _check_ids, _check_vectors  # shared input checks
+    from indexer.memory_index import check_ids, check_vectors  # shared input checks
 
     index = empty_flat(dim)
     for chunk_ids, chunk_vectors in load_vectors():
-        ids = _check_ids(chunk_ids)
-        vectors = _check_vectors(chunk_vectors, dim)
+        ids = check_ids(chunk_ids)
+        vectors = check_vectors(chunk_vectors, dim)
         if ids.shape[0] != vectors.shape[0]:
             raise ValueError(f"{ids.shape[0]} ids for {vectors.shape[0]} vectors")
         if ids.size:

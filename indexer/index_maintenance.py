@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexer.catalog import decode_vectors, iter_vectors, searchable_filter, searchable_ids
+from indexer.db import CatalogReadOnlyError
 from indexer.index_factory import (
     BuildReport,
     IndexBuildRefused,
@@ -72,6 +73,10 @@ class IndexMaintainer:
                 or 0
             )
 
+    def expected_ids(self) -> np.ndarray:
+        with self.sessions() as session:
+            return searchable_ids(session, self.model_id)
+
     def load_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         return iter_vectors(self.sessions, self.model_id, self.dim)
 
@@ -95,6 +100,14 @@ class IndexMaintainer:
         return np.asarray(got, dtype=np.int64), decode_vectors(blobs, self.dim)
 
     def record(self, report: BuildReport) -> None:
+        """Adds the build to `index_builds`; a read-only catalog only logs it (the index built
+        from it is still served, from memory)."""
+        try:
+            self._record(report)
+        except CatalogReadOnlyError as exc:
+            log.info("%s; index build not recorded: %s", exc, report.kind)
+
+    def _record(self, report: BuildReport) -> None:
         with self.sessions.begin() as session:
             session.add(
                 IndexBuild(
@@ -177,8 +190,7 @@ class IndexMaintainer:
             log.error("%s", exc)
             return False
         self._refused_at = None
-        self.reconcile(index)
-        index.save()
+        index.save()  # under the writer lock, first made equal to SQL (others' changes too)
         log.info(
             "index %s is now %s (%d vectors) after %.1fs",
             self.path,
@@ -187,30 +199,6 @@ class IndexMaintainer:
             time.perf_counter() - t0,
         )
         return True
-
-    def reconcile(self, index: VectorIndex) -> tuple[int, int]:
-        """Top up after a swap: changes another process made (in SQL, not in our journal) while
-        we built. Each difference is re-checked against SQL, so a change this process makes
-        meanwhile (SQL first, then the index) is not undone. Returns (added, removed)."""
-        with self.sessions() as session:
-            want = searchable_ids(session, self.model_id)
-        have = index.ids()
-        extra = np.setdiff1d(have, want, assume_unique=True)
-        missing = np.setdiff1d(want, have, assume_unique=True)
-        still = set(self.load_by_ids(extra)[0].tolist()) if extra.size else set()
-        gone = np.asarray([i for i in extra.tolist() if i not in still], dtype=np.int64)
-        removed = index.remove(gone) if gone.size else 0
-        added_ids, vectors = self.load_by_ids(missing) if missing.size else ([], None)
-        if len(added_ids):
-            index.add(added_ids, vectors)
-        if removed or len(added_ids):
-            log.info(
-                "index %s topped up from SQL: %d added, %d removed",
-                self.path,
-                len(added_ids),
-                removed,
-            )
-        return len(added_ids), removed
 
     def _rebuild(self, index: VectorIndex) -> None:
         try:

@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexer import migrate
-from indexer.catalog import get_or_create_model, iter_vectors, searchable_ids
+from indexer.catalog import get_or_create_model, iter_vectors
 from indexer.config import Settings
 from indexer.db import make_engine, session_factory
 from indexer.index_factory import IndexPolicy
+from indexer.index_lock import index_lock
 from indexer.index_maintenance import IndexMaintainer
 from indexer.model_source import ModelInfo, ModelLocation, locate_model, read_model_info
 from indexer.models import EmbeddingModel
-from indexer.vector_index import VectorIndex
+from indexer.vector_index import SqlSource, VectorIndex
 
 if TYPE_CHECKING:
     from indexer.embedder import Embedder
@@ -80,10 +81,12 @@ class Library:
         return IndexMaintainer(self.sessions, model.id, model.dim, self.index_path, policy)
 
     def index(self) -> VectorIndex:
-        """The current model's index, checked against SQL on first open, fresh on every call.
+        """The current model's index, checked against SQL on first open, fresh on every call
+        (`refresh`: another process's save is merged in, with SQL's ids).
 
         Changes through it (ingest, the index writer) may start a background rebuild into the
-        type the collection's size calls for (docs/INDEXING.md).
+        type the collection's size calls for (docs/INDEXING.md). Its saves take the index
+        folder's writer lock and write what SQL says.
         """
         if self._index is None:
             self._index, rebuilt = self._open_index()
@@ -99,6 +102,8 @@ class Library:
         nothing (IndexBuildRefused is a VitrieveError)."""
         maintainer = self.index_maintainer
         maintainer.wait()
+        with index_lock(self.settings.index_dir):
+            pass  # a read-only home fails here, before a build that could take minutes
         raw, info = maintainer.build_raw()
         index = VectorIndex(
             self.index_path,
@@ -107,25 +112,23 @@ class Library:
             self._index.generation if self._index is not None else 0,
             build_info=info,
             use_gpu=self.settings.index_gpu,
+            source=SqlSource(maintainer.expected_ids, maintainer.load_by_ids),
         )
         index.on_change = maintainer.check
-        index.save()
+        index.save()  # raises IndexWriteError (naming the path) in a read-only home
         self._index = index
         return index
 
     def _open_index(self) -> tuple[VectorIndex, bool]:
         model = self.model_row
-
-        def expected():
-            with self.sessions() as session:
-                return searchable_ids(session, model.id)
-
+        maintainer = self.index_maintainer
         return VectorIndex.open(
             self.index_path,
             model.dim,
-            expected,
+            maintainer.expected_ids,
             lambda: iter_vectors(self.sessions, model.id, model.dim),
-            rebuild=self.index_maintainer.build,
+            load_by_ids=maintainer.load_by_ids,
+            rebuild=maintainer.build,
             use_gpu=self.settings.index_gpu,
         )
 

@@ -7,22 +7,21 @@ whenever the queue is idle. SQL is the truth: when the file changes under the wr
 process saved it) or when asked to (`sync`), the in-memory index is reconciled with SQL, so a
 lost message or a crash costs a diff, never a wrong index.
 
-A file lock in the index folder serialises writers that share it (a second `index` consumer by
-mistake, `vitrieve roots remove`), so their saves cannot interleave.
+Each task runs under the index folder's writer lock (`indexer.index_lock`), the one every
+writer takes (in-process ingest, quarantine, `roots remove`, rebuilds), so saves never
+interleave, and each save first merges with SQL.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
-from indexer.catalog import searchable_ids
+from indexer.index_lock import index_lock
 from indexer.ingest import SAVE_EVERY_S, add_from_sql
 from indexer.library import Library
 from indexer.vector_index import VectorIndex
@@ -31,24 +30,16 @@ from worker import jobs
 log = logging.getLogger(__name__)
 
 
-@contextmanager
-def index_lock(index_dir: Path) -> Iterator[None]:
-    """Exclusive advisory lock held while changing the index file (released if we die)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".writer.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 class IndexWriter:
     def __init__(self, lib: Library) -> None:
         self.lib = lib
         self._index: VectorIndex | None = None
-        self.dirty = False
         self.last_save = time.monotonic()
+
+    @property
+    def dirty(self) -> bool:
+        """The in-memory index holds changes its file lacks."""
+        return self._index is not None and self._index.unsaved
 
     @contextmanager
     def locked(self) -> Iterator[VectorIndex]:
@@ -58,40 +49,22 @@ class IndexWriter:
     def _current(self) -> VectorIndex:
         if self._index is None:
             self._index = self.lib.index()  # checked against SQL, rebuilt on any difference
-            self.dirty, self.last_save = False, time.monotonic()
+            self.last_save = time.monotonic()
         elif self._index.refresh():
-            # Someone else saved: their file may lack what we applied (or they removed ids).
-            log.info("index file changed by another process; reconciling with SQL")
-            self.dirty = False
-            self.sync()
+            # Someone else saved: their file became the base, with our unsaved changes
+            # replayed onto it and its ids made SQL's.
+            log.info("index file changed by another process; merged with SQL")
         return self._index
 
     def add(self, ids: Sequence[int]) -> int:
-        added = add_from_sql(self.lib, self._index, list(ids))
-        self.dirty = True
-        return added
+        return add_from_sql(self.lib, self._index, list(ids))
 
     def remove(self, ids: Sequence[int]) -> int:
-        removed = self._index.remove(np.asarray(list(ids), dtype=np.int64))
-        self.dirty = True
-        return removed
+        return self._index.remove(np.asarray(list(ids), dtype=np.int64))
 
     def sync(self) -> tuple[int, int]:
         """Makes the in-memory index hold exactly SQL's searchable set; returns (added, removed)."""
-        model = self.lib.model_row
-        with self.lib.sessions() as session:
-            want = searchable_ids(session, model.id)
-        have = self._index.ids()
-        extra = np.setdiff1d(have, want, assume_unique=True)
-        missing = np.setdiff1d(want, have, assume_unique=True)
-        if extra.size:
-            self._index.remove(extra)
-        if missing.size:
-            add_from_sql(self.lib, self._index, missing.tolist())
-        if extra.size or missing.size:
-            self.dirty = True
-            log.info("index sync: %d added, %d removed", missing.size, extra.size)
-        return int(missing.size), int(extra.size)
+        return self._index.sync_with_sql()
 
     def maybe_save(self, force: bool = False) -> bool:
         if not self.dirty:
@@ -100,6 +73,6 @@ class IndexWriter:
             with self.lib.sessions() as session:
                 if jobs.waiting_batches(session):
                     return False  # more batches are coming: save once for several
-        self._index.save()
-        self.dirty, self.last_save = False, time.monotonic()
-        return True
+        saved = self._index.save()
+        self.last_save = time.monotonic()
+        return saved

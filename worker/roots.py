@@ -10,9 +10,9 @@ from sqlalchemy import case, delete, func, select
 
 from indexer.catalog import refuse_data_dir, resolve_target
 from indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
+from indexer.index_lock import index_lock
 from indexer.library import Library
 from indexer.models import Image, ImageStatus, Root
-from worker.indexing import index_lock
 
 log = logging.getLogger(__name__)
 

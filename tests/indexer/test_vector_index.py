@@ -3,6 +3,7 @@ against) SQL, with upsert, exclusion-aware search, atomic saves and cross-proces
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from indexer.index_factory import IndexPolicy, build_index
+from indexer.index_lock import IndexWriteError
 from indexer.vector_index import SearchHit, VectorIndex
 
 DIM = 16
@@ -246,6 +248,7 @@ def test_atomic_save_leaves_no_temp_files_and_old_readers_keep_working(tmp_path:
         writer.save()
         assert held.read() == old_bytes  # replaced by rename, never rewritten in place
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".writer.lock",
         "vectors.faiss",
         "vectors.faiss.meta.json",
     ]
@@ -261,20 +264,26 @@ def test_failed_save_keeps_old_file_and_leaves_no_temp(
 ) -> None:
     index = built(tmp_path, make_sql(5))
     index.save()
-    before = index.path.read_bytes()
+    before = index.path.read_bytes(), index.meta_path.read_bytes()
+    index.add(np.array([9_999]), unit_vectors(1, seed=3))
+    real_write = faiss.write_index
 
-    def boom(_index: object, _path: str) -> None:
-        Path(_path).write_bytes(b"half")
-        raise RuntimeError("disk full")
+    def disk_full(raw: object, writer: object) -> None:
+        real_write(raw, writer)  # the bytes reach the temp file, then the disk fills up
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(faiss, "write_index", boom)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(faiss, "write_index", disk_full)
+    with pytest.raises(IndexWriteError, match=f"{index.path}.*No space left on device"):
         index.save()
-    assert index.path.read_bytes() == before
+    assert (index.path.read_bytes(), index.meta_path.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".writer.lock",
         "vectors.faiss",
         "vectors.faiss.meta.json",
     ]
+    monkeypatch.setattr(faiss, "write_index", real_write)
+    assert index.unsaved and index.save() is True  # nothing was lost in memory
+    assert faiss.read_index(str(index.path)).ntotal == 6
 
 
 def test_generation_increases_on_every_save_and_sidecar_matches(tmp_path: Path) -> None:

@@ -22,11 +22,12 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from indexer import index_file
 from indexer.catalog import searchable_ids
 from indexer.config import Settings
 from indexer.library import Library
+from indexer.memory_index import all_ids
 from indexer.models import Embedding, Image
-from indexer.vector_index import VectorIndex
 from tests.conftest import noise_image
 from worker.jobs import FINISHED
 from worker.report import list_jobs
@@ -132,10 +133,9 @@ def wait_for(check: Callable, timeout: float, what: str, stack: Stack | None = N
 def index_file_ids(lib: Library) -> np.ndarray:
     """The ids in the FAISS file as saved (not via Library.index(), which would repair it)."""
     model = lib.model_row
-    raw = VectorIndex._read(lib.index_path, model.dim)
-    assert raw is not None, f"no readable index file at {lib.index_path}"
-    ids = VectorIndex(lib.index_path, model.dim, raw).ids()
-    return ids
+    loaded = index_file.read_index(lib.index_path, model.dim)
+    assert loaded is not None, f"no verified index file at {lib.index_path}"
+    return np.sort(all_ids(loaded.index))
 
 
 def make_photos(folder: Path, n: int, size: tuple[int, int] = (320, 240), start: int = 0) -> Path:
