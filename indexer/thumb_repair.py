@@ -23,6 +23,7 @@ from sqlalchemy import func, select, tuple_
 
 from indexer.decode import DecodeError, decode_image
 from indexer.library import Library
+from indexer.limits import InputLimits
 from indexer.models import Image, ImageStatus, Root
 from indexer.reader import ReadError, content_hash, read_file
 from indexer.thumbnails import THUMB_SIZE, thumbnail_ok, thumbnail_path, write_thumbnail
@@ -73,16 +74,22 @@ class ThumbReport:
         }
 
 
-def remake_thumbnail(path: Path, thumb_dir: Path, digest: str) -> Path:
-    """The thumbnail of `digest` made from `path`, or ThumbnailError saying why it cannot be."""
+def remake_thumbnail(
+    path: Path, thumb_dir: Path, digest: str, limits: InputLimits = InputLimits()
+) -> Path:
+    """The thumbnail of `digest` made from `path`, or ThumbnailError saying why it cannot be.
+    The original was admitted at ingest, but it is read and decoded under the same limits: it
+    may have been swapped for a FIFO or a bomb since."""
     try:
-        data = read_file(path)
+        data = read_file(path, max_size=limits.max_file_size)
     except ReadError as exc:
         raise ThumbnailError(exc.reason) from None
     if content_hash(data) != digest:
         raise ThumbnailError("changed since it was indexed (run vitrieve ingest on it)")
     try:
-        decoded = decode_image(data, target_size=THUMB_SIZE, source=str(path))
+        decoded = decode_image(
+            data, target_size=THUMB_SIZE, source=str(path), max_pixels=limits.max_image_pixels
+        )
     except DecodeError as exc:
         raise ThumbnailError(exc.reason) from None
     except MemoryError:
