@@ -7,9 +7,8 @@ current and go on, instead of failing with "table ... already exists".
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Callable
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
