@@ -24,11 +24,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 # In-memory SQLite is private to one process: a lock per name in this process is enough.
 _local_locks: dict[str, threading.Lock] = {}
 _local_guard = threading.Lock()
+# PostgreSQL locks hold a connection each, opened apart from the catalog's pool so that an
+# ingest of many roots cannot exhaust it.
+_lock_engines: dict[str, Engine] = {}
 
 
 def advisory_key(name: str) -> int:
@@ -90,7 +94,7 @@ class CatalogLock:
             local.release()
 
     def _acquire_pg(self, blocking: bool) -> bool:
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        conn = _lock_engine(self.engine).connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             key = {"k": advisory_key(self.name)}
             if blocking:
@@ -138,6 +142,14 @@ class CatalogLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _lock_engine(engine: Engine) -> Engine:
+    key = engine.url.render_as_string(hide_password=False)
+    with _local_guard:
+        if key not in _lock_engines:
+            _lock_engines[key] = create_engine(engine.url, poolclass=NullPool)
+        return _lock_engines[key]
 
 
 @contextmanager
