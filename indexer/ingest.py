@@ -23,7 +23,6 @@ from indexer.catalog import (
     decode_vectors,
     mark_stale_for_model,
     refuse_data_dir,
-    resolve_target,
     searchable_filter,
     under_folder,
 )
@@ -34,6 +33,7 @@ from indexer.limits import InputLimits
 from indexer.models import Embedding, Image, ImageStatus, Root
 from indexer.pipeline import StageTimes, WorkItem, batched
 from indexer.reconcile import reconcile
+from indexer.root_locks import locked_targets
 from indexer.scan import ScannedFile, ScanProblem, scan_tree
 from indexer.vector_index import VectorIndex
 from indexer.writer import BatchOutcome, write_batch
@@ -97,13 +97,26 @@ def scan_roots(
     progress: IngestProgress | None = None,
     times: StageTimes | None = None,
 ) -> ScanOutcome:
-    """Registers/resolves roots, reconciles each with its scan, re-queues stale vectors."""
+    """Registers/resolves roots, reconciles each with its scan, re-queues stale vectors.
+
+    Holds the roots' locks while reconciling (indexer/root_locks.py): a second scan or ingest
+    of the same root waits instead of inserting the same new files.
+    """
+    check_folders(lib, paths)
+    with locked_targets(lib, paths) as targets:
+        return scan_targets(lib, targets, progress, times)
+
+
+def scan_targets(
+    lib: Library,
+    targets: list[RootTarget],
+    progress: IngestProgress | None = None,
+    times: StageTimes | None = None,
+) -> ScanOutcome:
+    """`scan_roots` for resolved targets whose root locks the caller holds."""
     progress = progress or _Silent()
     times = times or StageTimes()
-    check_folders(lib, paths)
     model = lib.model_row
-    with lib.sessions.begin() as session:
-        targets = [resolve_target(session, Path(p)) for p in paths]
     out = ScanOutcome(targets, IngestSummary())
     seen = 0
     for target in targets:
@@ -197,13 +210,28 @@ def ingest(
     *,
     on_embedded: EmbeddedHook | None = None,
 ) -> IngestSummary:
-    """The in-process pipeline: scan, reconcile, embed pending, keep the index in step."""
+    """The in-process pipeline: scan, reconcile, embed pending, keep the index in step.
+
+    Holds the roots' locks throughout, so a second ingest of the same root (or of a folder in
+    it) waits for this one and then finds nothing left to embed.
+    """
     progress = progress or _Silent()
     started = time.perf_counter()
     check_folders(lib, paths)  # before the model loads: a wrong path fails at once
     lib.embedder  # noqa: B018 -- fail on a missing model before touching anything
+    with locked_targets(lib, paths) as targets:
+        return _ingest_locked(lib, targets, progress, on_embedded, started)
+
+
+def _ingest_locked(
+    lib: Library,
+    targets: list[RootTarget],
+    progress: IngestProgress,
+    on_embedded: EmbeddedHook | None,
+    started: float,
+) -> IngestSummary:
     times = StageTimes()
-    scan = scan_roots(lib, paths, progress, times)
+    scan = scan_targets(lib, targets, progress, times)
     summary = scan.summary
     index = lib.index()
     apply_scan_to_index(lib, index, scan)

@@ -35,10 +35,14 @@ class Library:
         self.settings = settings
         settings.ensure_home()
         self.engine = make_engine(settings.catalog_url, setting=settings.catalog_url_setting)
-        if run_migrations and not migrate.is_current(self.engine):
-            migrate.upgrade(self.engine)
+        if run_migrations:
+            migrate.ensure_current(self.engine, on_wait=self._waiting_for_migration)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self._index: VectorIndex | None = None
+
+    @staticmethod
+    def _waiting_for_migration() -> None:
+        log.warning("another vitrieve process is migrating the catalog; waiting for it")
 
     @cached_property
     def model_location(self) -> ModelLocation:

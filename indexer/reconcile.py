@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from indexer.catalog import RootTarget, under_folder
@@ -104,19 +106,19 @@ def reconcile(
 
     gone = {p: r for p, r in rows.items() if r.status != ImageStatus.MISSING}
     moved, hashes = _detect_moves(session, target, fresh, gone, model_id, result, max_file_size)
-    for f in fresh:
-        if f.rel_path not in moved:
-            session.add(
-                Image(
-                    root_id=target.root_id,
-                    rel_path=f.rel_path,
-                    size=f.size,
-                    mtime_ns=f.mtime_ns,
-                    status=ImageStatus.PENDING,
-                    content_hash=hashes.get(f.rel_path),
-                )
-            )
-            result.new += 1
+    new_rows = [
+        {
+            "root_id": target.root_id,
+            "rel_path": f.rel_path,
+            "size": f.size,
+            "mtime_ns": f.mtime_ns,
+            "status": ImageStatus.PENDING,
+            "content_hash": hashes.get(f.rel_path),
+        }
+        for f in fresh
+        if f.rel_path not in moved
+    ]
+    result.new += _insert_new(session, new_rows)
     for row in gone.values():
         if row.status == ImageStatus.EMBEDDED:
             result.removed_ids.append(row.id)
@@ -219,6 +221,23 @@ def _restore(
     )
     if has_vector:
         result.restored_ids.append(row_id)
+
+
+def _insert_new(session: Session, rows: list[dict]) -> int:
+    """Inserts new rows, skipping paths another process inserted meanwhile; returns how many
+    were inserted. Concurrent scans of a root take its lock (indexer/root_locks.py), so this
+    is the safety net that keeps a race from ever ending in an IntegrityError."""
+    dialects = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+    insert = dialects[session.get_bind().dialect.name]
+    inserted = 0
+    for i in range(0, len(rows), _CHUNK):
+        stmt = (
+            insert(Image)
+            .on_conflict_do_nothing(index_elements=["root_id", "rel_path"])
+            .returning(Image.id)
+        )
+        inserted += len(session.execute(stmt, rows[i : i + _CHUNK]).all())
+    return inserted
 
 
 def _set(session: Session, row_id: int, **values) -> None:

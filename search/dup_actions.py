@@ -8,11 +8,17 @@ existing one, in either direction.
 
 A quarantined image is marked `missing` and leaves the vector index at once; undo puts the
 file back at the same path with its modification time, so the row becomes searchable again
-with the vector it had.
+with the vector it had, in the same transaction that records the file as restored: an undo
+killed midway and run again leaves every restored image searchable.
+
+Moving runs under the catalog's `quarantine` lock (indexer/locks.py), so two quarantines (or
+undos) at once take turns: the second finds what the first moved already gone and skips it,
+and never mistakes the first's in-flight `planned` rows for a crash's.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,10 +30,15 @@ from sqlalchemy import func, select, update
 
 from indexer.errors import VitrieveError
 from indexer.library import Library
-from indexer.models import Embedding, Image, ImageStatus, Root
+from indexer.locks import CatalogLock, catalog_lock
+from indexer.models import Image, ImageStatus, Root
 from indexer.models_dups import MoveState, QuarantineMove
 from search.dup_files import exists, move_file, same_file
 from search.dup_groups import DupGroup
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_LOCK = "quarantine"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,8 @@ class PlannedMove:
     dst: Path
     size: int
     mtime_ns: int
+    # The group's keepers when planned: a move is skipped if none of them is left in place.
+    keepers: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -73,7 +86,7 @@ def plan_quarantine(lib: Library, groups: Iterable[DupGroup], dest: Path) -> lis
         roots = {r.id: Path(r.path) for r in session.scalars(select(Root))}
         _check_destination(dest, roots.values())
         labels = _root_labels(roots)
-        wanted = {m.image_id: g.group for g in groups for m in g.others}
+        wanted = {m.image_id: g for g in groups for m in g.others}
         rows = []
         ids = sorted(wanted)
         for i in range(0, len(ids), 500):
@@ -87,9 +100,10 @@ def plan_quarantine(lib: Library, groups: Iterable[DupGroup], dest: Path) -> lis
     for r in sorted(rows, key=lambda r: r.id):
         dst = _free_name(dest / labels[r.root_id] / r.rel_path, taken)
         taken.add(dst)
-        plan.append(
-            PlannedMove(r.id, wanted[r.id], roots[r.root_id] / r.rel_path, dst, r.size, r.mtime_ns)
-        )
+        group = wanted[r.id]
+        keepers = tuple(k.image_id for k in group.keepers)
+        src = roots[r.root_id] / r.rel_path
+        plan.append(PlannedMove(r.id, group.group, src, dst, r.size, r.mtime_ns, keepers))
     return plan
 
 
@@ -122,14 +136,40 @@ def _free_name(path: Path, taken: set[Path]) -> Path:
 # -- moving -------------------------------------------------------------------------------------
 
 
+def quarantine_lock(lib: Library):
+    """Held while files move to or from quarantine (see the module doc)."""
+
+    def waiting() -> None:
+        log.warning("another vitrieve process is moving duplicates; waiting for it")
+
+    return catalog_lock(lib.engine, QUARANTINE_LOCK, on_wait=waiting)
+
+
 def apply_quarantine(lib: Library, plan: list[PlannedMove]) -> MoveReport:
-    """Moves the planned files, recording each move before and after it happens."""
-    reconcile_moves(lib)
-    if not plan:
-        return MoveReport()
+    """Moves the planned files, recording each move before and after it happens.
+
+    A plan may be stale (made before another quarantine ran): a file already quarantined, or
+    whose group's keepers are all gone meanwhile, is left alone and reported.
+    """
+    with quarantine_lock(lib):
+        settle_planned(lib)
+        if not plan:
+            return MoveReport()
+        return _apply_locked(lib, plan)
+
+
+def _apply_locked(lib: Library, plan: list[PlannedMove]) -> MoveReport:
     index = _open_index(lib)
     report = MoveReport(batch=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8])
+    present = _present_ids(lib, {i for m in plan for i in (m.image_id, *m.keepers)})
     for move in plan:
+        if move.image_id not in present:
+            report.problems.append((str(move.src), "not moved: already quarantined or gone"))
+            continue
+        if move.keepers and present.isdisjoint(move.keepers):
+            why = "not moved: the copy its group keeps is gone since planning; plan again"
+            report.problems.append((str(move.src), why))
+            continue
         try:
             st = move.src.stat()
         except OSError as exc:
@@ -164,54 +204,23 @@ def apply_quarantine(lib: Library, plan: list[PlannedMove]) -> MoveReport:
     return report
 
 
-def undo_quarantine(lib: Library, batch: str | None = None) -> MoveReport:
-    """Puts back every file of a quarantine batch (default: the latest one still moved)."""
-    reconcile_moves(lib)
-    with lib.sessions() as session:
-        if batch is None:
-            batch = session.scalar(
-                select(QuarantineMove.batch)
-                .where(QuarantineMove.state == MoveState.MOVED)
-                .order_by(QuarantineMove.id.desc())
-                .limit(1)
-            )
-            if batch is None:
-                raise VitrieveError("nothing to undo: no file is in quarantine")
-        rows = session.scalars(
-            select(QuarantineMove)
-            .where(QuarantineMove.batch == batch, QuarantineMove.state == MoveState.MOVED)
-            .order_by(QuarantineMove.id.desc())
-        ).all()
-    if not rows:
-        raise VitrieveError(f"nothing to undo in batch {batch!r}")
-    index = _open_index(lib)
-    report = MoveReport(batch=batch)
-    for row in rows:
-        src, dst = Path(row.src_path), Path(row.dst_path)
-        if not exists(dst):
-            if exists(src):  # put back by hand, or by an undo that stopped before recording it
-                _set_state(lib, row.id, MoveState.RESTORED, None)
-                report.done.append(_as_move(row))
-            else:
-                report.problems.append((str(dst), "not found in quarantine nor at its origin"))
-            continue
-        if exists(src):
-            report.problems.append((str(dst), f"left in quarantine: {src} exists again"))
-            continue
-        try:
-            move_file(dst, src)
-        except OSError as exc:
-            report.problems.append((str(dst), f"not restored: {exc.strerror or exc}"))
-            continue
-        _set_state(lib, row.id, MoveState.RESTORED, None)
-        report.done.append(_as_move(row))
-    restored = _restore_images(lib, [m for m in report.done if m.image_id >= 0])
-    _sync_index(lib, index, restored=restored)
-    return report
-
-
 def reconcile_moves(lib: Library) -> list[str]:
-    """Settles moves a crash left `planned`, by where the file is now; returns what it did."""
+    """Settles moves a crash left `planned`, by where the file is now; returns what it did.
+
+    Skipped while another process holds the quarantine lock: its planned rows are moves in
+    flight, not a crash's leftovers, and it settles any left by a crash itself.
+    """
+    lock = CatalogLock(lib.engine, QUARANTINE_LOCK)
+    if not lock.acquire(blocking=False):
+        return []
+    try:
+        return settle_planned(lib)
+    finally:
+        lock.release()
+
+
+def settle_planned(lib: Library) -> list[str]:
+    """`reconcile_moves` for a caller that holds the quarantine lock."""
     with lib.sessions() as session:
         rows = session.scalars(
             select(QuarantineMove).where(QuarantineMove.state == MoveState.PLANNED)
@@ -284,38 +293,19 @@ def _as_move(row: QuarantineMove) -> PlannedMove:
     )
 
 
-def _restore_images(lib: Library, moves: list[PlannedMove]) -> list[int]:
-    """Rows of files back at their path become searchable again (their vector still matches);
-    returns the ids now embedded. Anything unsure goes to pending for the next ingest."""
-    model_id = _model_id(lib)
-    embedded = []
-    with lib.sessions.begin() as session:
-        for move in moves:
-            row = session.execute(
-                select(Image, Root.path).join(Root).where(Image.id == move.image_id)
-            ).first()
-            if row is None or row[0].status != ImageStatus.MISSING:
-                continue
-            image, root = row
-            if Path(root) / image.rel_path != move.src:
-                continue  # the row followed another copy meanwhile; the next ingest adds this one
-            st = move.src.stat()
-            same = (st.st_size, st.st_mtime_ns) == (image.size, image.mtime_ns)
-            has_vector = model_id is not None and session.scalar(
-                select(func.count())
-                .select_from(Embedding)
-                .where(
-                    Embedding.image_id == image.id,
-                    Embedding.model_id == model_id,
-                    Embedding.content_hash == image.content_hash,
+def _present_ids(lib: Library, ids: Iterable[int]) -> set[int]:
+    """Which of `ids` are in the catalog and not missing (in quarantine, or gone)."""
+    wanted, present = sorted(ids), set()
+    with lib.sessions() as session:
+        for i in range(0, len(wanted), 500):
+            present.update(
+                session.scalars(
+                    select(Image.id).where(
+                        Image.id.in_(wanted[i : i + 500]), Image.status != ImageStatus.MISSING
+                    )
                 )
             )
-            if same and has_vector:
-                image.status = ImageStatus.EMBEDDED
-                embedded.append(image.id)
-            else:
-                image.status = ImageStatus.PENDING
-    return embedded
+    return present
 
 
 def _model_id(lib: Library) -> int | None:

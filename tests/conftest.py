@@ -64,6 +64,29 @@ def run_cli_json(env: dict[str, str], *args: str):
     return json.loads(run_cli(env, *args, "--json").stdout)
 
 
+def run_cli_together(
+    env: dict[str, str], *commands: list[str]
+) -> list[subprocess.CompletedProcess]:
+    """Several `vitrieve` commands started at the same moment, as two terminals would; waits
+    for all of them (no exit code checked)."""
+    procs = [
+        subprocess.Popen(
+            [*VITRIEVE_CLI, *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parents[1],
+        )
+        for args in commands
+    ]
+    done = []
+    for args, proc in zip(commands, procs, strict=True):
+        out, err = proc.communicate(timeout=300)
+        done.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
+    return done
+
+
 @pytest.fixture(scope="session")
 def tiny_vit() -> Path:
     return TINY_VIT

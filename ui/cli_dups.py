@@ -225,7 +225,8 @@ def undo(
     as_json: AsJson = False,
 ) -> None:
     """Put quarantined files back where they were."""
-    from search.dup_actions import move_batches, undo_quarantine
+    from search.dup_actions import move_batches
+    from search.dup_undo import undo_quarantine
 
     lib = _library()
     if list_batches:

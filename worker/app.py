@@ -53,6 +53,10 @@ def celery_config(settings: Settings) -> dict:
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": restore_every,
             "unacked_restore_throttle": 1,
+            # The mutex a restore sweep takes expires after this long: a worker killed while
+            # holding it (kill -9 of the whole worker) would otherwise stall redelivery for
+            # kombu's default of 5 minutes after the restart.
+            "unacked_mutex_expire": max(10, 2 * restore_every),
             # A broker that is down must not hang a publish forever; the retry policy applies.
             "socket_connect_timeout": 10,
         },

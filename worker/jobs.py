@@ -4,6 +4,12 @@ Celery messages can be delivered twice (acks_late, visibility timeout) and in an
 redelivery, so every state change here is a guarded UPDATE (`... WHERE state = <expected>`)
 whose rowcount says whether this call made the change. Counts are taken from SQL, never
 accumulated, so running a task twice can never count an image twice.
+
+An image in a queued batch of a live job is that job's: a scan of an overlapping job (a
+follow-up for files still being copied, a rescan, the same folder queued again while workers
+were down) leaves it out of its own batches, so two jobs never both count one image and each
+job's embedded + failed adds up to its total. Cutting and recording batches runs under a
+catalog lock, so two scans at once cannot both claim an image.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from indexer.fsnames import display_path
 from indexer.library import Library
+from indexer.locks import catalog_lock
 from indexer.models import Image, ImageStatus, utcnow
 from indexer.models_jobs import BatchState, Job, JobBatch, JobState
 
@@ -28,6 +35,7 @@ if TYPE_CHECKING:  # the CLI imports this module and must not pay for torch
 ACTIVE = (JobState.QUEUED, JobState.SCANNING, JobState.EMBEDDING)
 FINISHED = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 MAX_SCAN_FAILURES = 1000  # kept per job; the count of problems is what matters beyond that
+BATCHES_LOCK = "job-batches"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +118,41 @@ def begin_scan(lib: Library, job_id: int) -> JobState | None:
 def job_paths(lib: Library, job_id: int) -> list[Path]:
     with lib.sessions() as session:
         return [Path(p) for p in session.scalar(select(Job.paths).where(Job.id == job_id))]
+
+
+def cutting_batches(lib: Library):
+    """Held from listing a scan's pending images to recording its batches."""
+    return catalog_lock(lib.engine, BATCHES_LOCK)
+
+
+def claim_window_s(lib: Library) -> float:
+    """A job that neither started nor finished a batch for this long (its messages were lost)
+    no longer holds its queued images: a later scan may take them."""
+    return max(3600.0, lib.settings.visibility_timeout)
+
+
+def unclaimed(lib: Library, job_id: int | None, ids: Sequence[int]) -> list[int]:
+    """`ids` without those in a queued batch of another live job (see the module doc)."""
+    wanted = set(ids)
+    if not wanted:
+        return []
+    cutoff = utcnow() - timedelta(seconds=claim_window_s(lib))
+    progressed = exists().where(JobBatch.job_id == Job.id, JobBatch.finished_at >= cutoff)
+    live = select(Job.id).where(
+        Job.state == JobState.EMBEDDING,
+        Job.id != (job_id if job_id is not None else -1),
+        or_(Job.created_at >= cutoff, progressed),
+    )
+    claimed: set[int] = set()
+    with lib.sessions() as session:
+        rows = session.execute(
+            select(JobBatch.image_ids).where(
+                JobBatch.job_id.in_(live), JobBatch.state == BatchState.QUEUED
+            )
+        )
+        for (batch_ids,) in rows:
+            claimed.update(i for i in batch_ids if i in wanted)
+    return [i for i in ids if i not in claimed]
 
 
 def record_scan(

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import case, delete, func, select
 
-from indexer.catalog import refuse_data_dir, resolve_target
+from indexer.catalog import refuse_data_dir
 from indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
 from indexer.index_lock import index_lock
 from indexer.library import Library
 from indexer.models import Image, ImageStatus, Root
+from indexer.root_locks import resolve_targets, root_lock
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,8 @@ log = logging.getLogger(__name__)
 def add_root(lib: Library, path: Path, watch: bool | None) -> tuple[Path, bool]:
     """Registers `path` (or finds the root containing it); `watch` None leaves the flag as is."""
     refuse_data_dir(path, lib.settings.home)
+    (target,) = resolve_targets(lib, [path])  # under the roots lock, like ingest
     with lib.sessions.begin() as session:
-        target = resolve_target(session, path)
         root = session.get(Root, target.root_id)
         if watch is not None:
             root.watch = watch
@@ -74,11 +75,12 @@ def find_root(lib: Library, spec: str) -> Root:
 def remove_root(lib: Library, spec: str) -> tuple[Path, int]:
     """Deletes the root's rows (images, vectors cascade) and takes its ids out of the index.
 
-    Under the index writer's lock, so a running index worker cannot save over the removal; it
-    notices the file changed and reconciles with SQL.
+    Under the root's lock (an ingest of it finishes first) and the index writer's lock, so a
+    running index worker cannot save over the removal; it notices the file changed and
+    reconciles with SQL.
     """
     root = find_root(lib, spec)
-    with index_lock(lib.settings.index_dir):
+    with root_lock(lib, root.id, f"ingesting {root.path}"), index_lock(lib.settings.index_dir):
         try:
             index = lib.index()  # opened before the delete, so it agrees with SQL
         except ModelUnavailableError as exc:

@@ -35,7 +35,7 @@ def library() -> Library:
     global _library
     if _library is None:
         lib = Library(worker_settings(), run_migrations=False)
-        if not migrate.is_current(lib.engine):
+        if not migrate.wait_current(lib.engine):
             lib.close()
             raise VitrieveError("the catalog schema is not current: run `vitrieve db upgrade`")
         _share_cpu(lib.settings)

@@ -85,8 +85,10 @@ def run_scan(lib: Library, job_id: int) -> None:
         return
     if entry in (JobState.QUEUED, JobState.SCANNING):
         outcome = scan_roots(lib, jobs.job_paths(lib, job_id))
-        batches, deferred = _cut_batches(lib, outcome)
-        if jobs.record_scan(lib, job_id, outcome, batches, deferred):
+        with jobs.cutting_batches(lib):  # two overlapping scans never claim one image
+            batches, deferred = _cut_batches(lib, outcome, job_id)
+            recorded = jobs.record_scan(lib, job_id, outcome, batches, deferred)
+        if recorded:
             if entry == JobState.QUEUED:
                 _send_index_changes(job_id, outcome.removed_ids, outcome.restored_ids)
             else:  # an earlier delivery died mid-scan: its deletions are unknown, diff with SQL
@@ -99,8 +101,11 @@ def run_scan(lib: Library, job_id: int) -> None:
         send("vitrieve.embed" if state == BatchState.QUEUED else "vitrieve.index_add", job_id, seq)
 
 
-def _cut_batches(lib: Library, outcome: ScanOutcome) -> tuple[list[list[int]], int]:
-    """Pending images of the job's folders in batches; too-recent files are deferred."""
+def _cut_batches(
+    lib: Library, outcome: ScanOutcome, job_id: int | None = None
+) -> tuple[list[list[int]], int]:
+    """Pending images of the job's folders in batches; too-recent files are deferred, and
+    images already in another live job's queued batches are left to that job."""
     settle = lib.settings.settle_seconds
     settled_before = time.time_ns() - int(settle * 1e9) if settle > 0 else None
     ids = [
@@ -111,6 +116,7 @@ def _cut_batches(lib: Library, outcome: ScanOutcome) -> tuple[list[list[int]], i
     if settled_before is not None:
         with lib.sessions() as session:
             deferred = count_pending(session, outcome.targets) - len(ids)
+    ids = jobs.unclaimed(lib, job_id, ids)
     size = lib.settings.job_batch_size
     return [ids[i : i + size] for i in range(0, len(ids), size)], max(0, deferred)
 

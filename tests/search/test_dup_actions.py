@@ -20,12 +20,8 @@ from indexer.library import Library
 from indexer.models import Image, ImageStatus
 from indexer.models_dups import MoveState, QuarantineMove
 from search import dup_files
-from search.dup_actions import (
-    apply_quarantine,
-    plan_quarantine,
-    reconcile_moves,
-    undo_quarantine,
-)
+from search.dup_actions import apply_quarantine, plan_quarantine, reconcile_moves
+from search.dup_undo import undo_quarantine
 from search.duplicates import find_duplicates
 from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
 

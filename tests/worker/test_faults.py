@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from indexer.models import Image, ImageStatus
 from indexer.models_jobs import BatchState, JobBatch
-from tests.worker.stack import REPO, Stack, make_photos, wait_for
+from tests.worker.stack import REPO, VITRIEVE, Stack, make_photos, wait_for
 
 
 def queue(stack: Stack, folder) -> int:
@@ -130,3 +130,40 @@ def test_two_workers_on_one_folder_neither_duplicate_nor_lose_images(
     logs = {name: stack.log(name) for name in ("a", "b")}
     assert all("vitrieve.embed[" in text for text in logs.values())  # both really embedded
     assert not any("database is locked" in text for text in logs.values())
+
+
+def done_batches(stack: Stack, job_id: int) -> int:
+    with stack.lib.sessions() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(JobBatch)
+            .where(JobBatch.job_id == job_id, JobBatch.state != BatchState.QUEUED)
+        )
+
+
+def test_a_whole_worker_killed_and_restarted_keeps_every_jobs_counts_exact(
+    stack_factory, database_url, redis_url, tmp_path
+):
+    """`vitrieve worker` (supervisor, embed pool and index writer) SIGKILLed as a whole three
+    times mid-job and started again, and the folder queued a second time meanwhile, as a user
+    whose job seemed stuck would: each image is counted once, by one job, and each job's
+    embedded + failed adds up to its total."""
+    stack = stack_factory(database_url, redis_url, job_batch_size=4)
+    photos = make_photos(tmp_path / "photos", 40)
+    first = queue(stack, photos)
+    again = None
+    for trial, batches_done in enumerate((1, 4, 7)):
+        worker = stack.spawn(f"worker{trial}", [*VITRIEVE, "worker"])
+        wait_for(lambda n=batches_done: done_batches(stack, first) >= n, 240, "batches", stack)
+        stack.kill(worker)  # the whole process group at once
+        if again is None:
+            again = queue(stack, photos)
+    stack.spawn("last", [*VITRIEVE, "worker"])
+    counts = [stack.wait_job(job_id, 300) for job_id in (first, again)]
+
+    assert [(j["embedded"] + j["failed"], j["queued"]) for j in counts] == [
+        (j["total"], 0) for j in counts
+    ]
+    assert (counts[0]["total"], counts[0]["embedded"]) == (40, 40)
+    assert counts[1]["total"] == 0  # every pending image was still in the first job's batches
+    stack.assert_consistent(40)

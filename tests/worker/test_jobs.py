@@ -127,4 +127,39 @@ def test_a_job_for_a_folder_whose_name_is_not_utf8(database_url, settings, tmp_p
     assert shown["scan_failures"] == [
         {"path": f"{shown_dir}/f\\xefo.jpg", "reason": "not a regular file"}
     ]
+
+
+def _embedding_job(lib: Library, batches: list[list[int]], **values) -> int:
+    job_id = jobs.create_job(lib, ["/p"])
+    with lib.sessions.begin() as session:
+        session.execute(
+            Job.__table__.update()
+            .where(Job.id == job_id)
+            .values(state=JobState.EMBEDDING, total=sum(map(len, batches)), **values)
+        )
+        session.execute(
+            insert(JobBatch),
+            [{"job_id": job_id, "seq": s, "image_ids": ids} for s, ids in enumerate(batches)],
+        )
+    return job_id
+
+
+def test_images_in_a_live_jobs_queued_batches_are_left_to_that_job(database_url, settings):
+    """A later overlapping scan (follow-up, rescan, the folder queued again) must not count
+    the same images a second time; a job whose messages were lost long ago lets go of them."""
+    lib = Library(Settings(**(settings.model_dump() | {"database_url": database_url})))
+    live = _embedding_job(lib, [[1, 2], [3, 4], [5, 6]])
+    jobs.finish_batch(lib, live, 1, [3, 4], computed=0)  # done: its images are free again
+    long_ago = datetime.now(UTC) - timedelta(seconds=jobs.claim_window_s(lib) + 60)
+    _embedding_job(lib, [[7, 8]], created_at=long_ago)  # its messages were lost long ago
+    finished = _embedding_job(lib, [[9]])
+    with lib.sessions.begin() as session:
+        session.execute(
+            Job.__table__.update().where(Job.id == finished).values(state=JobState.DONE)
+        )
+
+    everything = list(range(1, 11))
+    assert jobs.unclaimed(lib, None, everything) == [3, 4, 7, 8, 9, 10]
+    assert jobs.unclaimed(lib, live, everything) == everything  # its own batches do not count
+    assert jobs.unclaimed(lib, None, []) == []
     lib.close()

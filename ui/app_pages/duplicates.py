@@ -15,9 +15,10 @@ import streamlit as st
 from indexer.errors import VitrieveError
 from indexer.fsnames import display_path
 from indexer.library import Library
-from search.dup_actions import apply_quarantine, move_batches, plan_quarantine, undo_quarantine
+from search.dup_actions import apply_quarantine, move_batches, plan_quarantine
 from search.dup_decisions import keeper_ids
 from search.dup_export import to_json, write_csv
+from search.dup_undo import undo_quarantine
 from search.duplicates import DEFAULT_THRESHOLD, DupReport, find_duplicates
 from search.ui_library import list_roots
 from ui.components import dups
