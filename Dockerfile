@@ -30,7 +30,8 @@ COPY search ./search
 COPY worker ./worker
 COPY ui ./ui
 COPY migrations ./migrations
-RUN pip install . \
+COPY vitrieve ./vitrieve
+RUN pip install ".[postgres,modelscope]" \
     && if [ "$VARIANT" = "gpu" ]; then \
         pip uninstall -y faiss-cpu && pip install faiss-gpu; \
     fi

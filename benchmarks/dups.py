@@ -121,8 +121,8 @@ class _LogProgress:
 
 
 def child_vitrieve(args) -> dict:
-    from search.dup_graph import Edges, components
-    from search.dup_pairs import similar_pairs
+    from vitrieve.search.duplicates.graph import Edges, components
+    from vitrieve.search.duplicates.pairs import similar_pairs
 
     x = clustered_vectors(args.n, seed=args.seed)
     data_rss = _vm_kib("VmRSS") / 1024

@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> dict:
     from transformers import AutoImageProcessor, ViTModel
     from transformers.utils import logging as hf_logging
 
-    from indexer.embedder import Embedder
-    from indexer.model_source import locate_model
+    from vitrieve.indexer.embedder import Embedder
+    from vitrieve.indexer.model_source import locate_model
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()

@@ -256,11 +256,11 @@ def _ram_dir(n: int) -> str | None:
 
 
 def run(args: argparse.Namespace, dry: bool, device: torch.device, work: Path) -> dict:
-    from indexer import gpu_pipeline
-    from indexer.config import Settings
-    from indexer.ingest import ingest
-    from indexer.library import Library
-    from indexer.pipeline import prepared_stream
+    from vitrieve.indexer import gpu_pipeline
+    from vitrieve.indexer.config import Settings
+    from vitrieve.indexer.ingest import ingest
+    from vitrieve.indexer.library import Library
+    from vitrieve.indexer.pipeline import prepared_stream
 
     result: dict = {"benchmark": "gpu_check", "dry_run": dry, "n": args.n, "batch": args.batch}
     if device.type == "cuda":
@@ -342,8 +342,8 @@ def run(args: argparse.Namespace, dry: bool, device: torch.device, work: Path) -
 
 def embedder_check(model_dir: Path, device, args, base_rate: float, dry: bool) -> dict:
     """vitrieve's Embedder on host uint8 batches (its ingest path) and on device tensors."""
-    from indexer.embedder import Embedder
-    from indexer.model_source import locate_model
+    from vitrieve.indexer.embedder import Embedder
+    from vitrieve.indexer.model_source import locate_model
 
     log("vitrieve Embedder on pre-decoded batches")
     emb = Embedder(
@@ -438,9 +438,9 @@ def timed_ingest(Library, ingest, settings, folder: Path, front, gpu_pipeline) -
 def preprocess_cosine(emb, dry: bool) -> dict:
     """Embeddings of photos preprocessed on the GPU (nvJPEG + orient + torch resize) vs the
     CPU path (Pillow draft decode + resize): how far the two front ends move a vector."""
-    from indexer.decode import decode_image
-    from indexer.gpu_pipeline import read_header, torchvision_decoder
-    from indexer.gpu_transforms import orient, resize_many
+    from vitrieve.indexer.decode import decode_image
+    from vitrieve.indexer.gpu_pipeline import read_header, torchvision_decoder
+    from vitrieve.indexer.gpu_transforms import orient, resize_many
 
     photos, kind = real_photos()
     decoder = None if dry else torchvision_decoder(emb.device)
@@ -491,7 +491,7 @@ def faiss_check() -> dict:
         import faiss
     except ImportError:
         return {"installed": False}
-    from indexer.index_factory import gpu_available, to_gpu
+    from vitrieve.indexer.index.policy import gpu_available, to_gpu
 
     out: dict = {"installed": True, "version": faiss.__version__, "gpu": gpu_available()}
     if not out["gpu"]:

@@ -113,9 +113,9 @@ class _Progress:
 
 
 def child(args: argparse.Namespace) -> None:
-    from indexer.config import Settings
-    from indexer.ingest import ingest
-    from indexer.library import Library
+    from vitrieve.indexer.config import Settings
+    from vitrieve.indexer.ingest import ingest
+    from vitrieve.indexer.library import Library
 
     settings = Settings(
         home=args.home,

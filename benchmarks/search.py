@@ -92,7 +92,7 @@ def loaded(path: Path, index) -> tuple[object, float]:
     What a library holds after opening its index file; build-time slack is not counted."""
     import faiss
 
-    from indexer.vector_index import VectorIndex
+    from vitrieve.indexer.index.store import VectorIndex
 
     faiss.write_index(index, str(path))
     del index
@@ -138,8 +138,8 @@ def measure(index, queries: np.ndarray, single: int, truth: np.ndarray | None) -
 
 def run_size(n: int, n_queries: int, single: int, flat_single: int, work: Path) -> list[dict]:
 
-    from indexer.index_factory import IndexPolicy, build_index, serialized_mb
-    from indexer.vector_index import VectorIndex
+    from vitrieve.indexer.index.policy import IndexPolicy, build_index, serialized_mb
+    from vitrieve.indexer.index.store import VectorIndex
 
     log(f"n={n}: generating {n} clustered vectors + {n_queries} held-out queries")
     vectors, queries = clustered(n, n_queries)

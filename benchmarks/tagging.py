@@ -56,7 +56,7 @@ def make_model(out: Path) -> Path:
 
 
 def settings_for(home: Path, model: Path):
-    from indexer.config import Settings
+    from vitrieve.indexer.config import Settings
 
     return Settings(home=home, model=str(model), offline=True)
 
@@ -75,7 +75,7 @@ def fill(lib, start: int, stop: int, classes: int) -> None:
     """Inserts images start+1..stop (embedded) with their vectors, in bulk."""
     from datetime import UTC, datetime
 
-    from indexer.models import Embedding, Image, ImageStatus, Root
+    from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 
     model_id = lib.model_row.id
     now = datetime.now(UTC)
@@ -124,7 +124,7 @@ def bench_training(lib, n: int, classes: int) -> dict:
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
-    from search.tagging.train import load_vectors, train_from_ids
+    from vitrieve.search.tagging.train import load_vectors, train_from_ids
 
     _, y = vectors(0, n, classes)
     labelled = {f"class{c:02d}": (np.flatnonzero(y == c) + 1).tolist() for c in range(classes)}
@@ -160,9 +160,9 @@ def bench_training(lib, n: int, classes: int) -> dict:
 
 def child(kind: str, home: Path, model: Path) -> dict:
     """Runs in a fresh process: apply the probe, or only stream the vectors (baseline)."""
-    from indexer.catalog import iter_vectors
-    from indexer.library import Library
-    from search.tagging.apply import DEFAULT_BATCH, apply_probe
+    from vitrieve.indexer.catalog import iter_vectors
+    from vitrieve.indexer.library import Library
+    from vitrieve.search.tagging.apply import DEFAULT_BATCH, apply_probe
 
     with Library(settings_for(home, model)) as lib:
         t0 = time.perf_counter()
@@ -229,7 +229,7 @@ def main() -> None:
         return
     if args.quick:
         args.train_n, args.apply_n, args.small_n = 2_000, 50_000, 20_000
-    from indexer.library import Library
+    from vitrieve.indexer.library import Library
 
     with tempfile.TemporaryDirectory(prefix="vitrieve-bench-tagging-") as tmp:
         if args.workdir:  # kept afterwards, for a look at the catalog

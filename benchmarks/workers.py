@@ -61,7 +61,7 @@ class Env:
         self.args, self.work, self.model, self.broker = args, work, model, broker
 
     def settings(self, name: str, **extra):
-        from indexer.config import Settings
+        from vitrieve.indexer.config import Settings
 
         home = self.work / f"home-{name}"
         shutil.rmtree(home, ignore_errors=True)
@@ -92,7 +92,7 @@ class Env:
 
 
 def start_worker(env: dict, name: str, queues: str, log_dir: Path) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-Q", queues]
+    argv = [sys.executable, "-m", "celery", "-A", "vitrieve.worker.app", "worker", "-Q", queues]
     argv += ["--pool", "solo", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"]
     argv += ["--without-mingle", "--without-gossip", "--loglevel", "INFO"]
     out = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 -- lives as long as the worker
@@ -108,8 +108,8 @@ def wait_ready(log_file: Path, timeout: float = 300) -> None:
 
 
 def run_job(app, lib, folder: Path, timeout: float = 3600) -> float:
-    from worker.jobs import enqueue_scan
-    from worker.report import list_jobs
+    from vitrieve.worker.jobs import enqueue_scan
+    from vitrieve.worker.report import list_jobs
 
     t0 = time.perf_counter()
     job_id = enqueue_scan(app, lib, [folder])
@@ -128,8 +128,8 @@ def run_job(app, lib, folder: Path, timeout: float = 3600) -> float:
 
 
 def workers_run(env_: Env, n_workers: int, photos: Path, warm: Path, pings: int) -> dict:
-    from indexer.library import Library
-    from worker.app import make_app
+    from vitrieve.indexer.library import Library
+    from vitrieve.worker.app import make_app
 
     settings = env_.settings(f"w{n_workers}")
     lib = Library(settings)  # migrated before the workers start
@@ -194,8 +194,8 @@ def queue_latency(app, broker: str, pings: int) -> dict:
 
 
 def inprocess_run(env_: Env, photos: Path) -> dict:
-    from indexer.ingest import ingest
-    from indexer.library import Library
+    from vitrieve.indexer.ingest import ingest
+    from vitrieve.indexer.library import Library
 
     lib = Library(env_.settings("inprocess"))
     lib.embedder  # noqa: B018 -- load the model before the clock starts

@@ -11,9 +11,9 @@ from sqlalchemy import String, cast, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer.errors import VitrieveError
-from indexer.model_source import ModelInfo
-from indexer.models import Embedding, EmbeddingModel, Image, ImageStatus, Root
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.model_source import ModelInfo
+from vitrieve.tables.catalog import Embedding, EmbeddingModel, Image, ImageStatus, Root
 
 VECTOR_DTYPE = np.float16  # half the bytes of float32; cosine error ~1e-4, far below any threshold
 

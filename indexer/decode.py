@@ -22,8 +22,8 @@ import numpy as np
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-from indexer.decode_messages import Notes, captured
-from indexer.limits import (
+from vitrieve.indexer.decode_messages import Notes, captured
+from vitrieve.indexer.limits import (
     DEFAULT_MAX_PIXELS,
     TooManyPixels,
     admit_in_pillow,
@@ -208,7 +208,7 @@ def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> Deco
             exif = im.getexif()
         except _DECODER_FAILURES:  # broken metadata must not cost us the pixels
             exif = Image.Exif()
-        orientation = _orientation(exif)
+        orientation = exif_orientation(exif)
         try:
             if orientation in _TRANSPOSE_FOR_ORIENTATION:
                 im = im.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
@@ -219,7 +219,7 @@ def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> Deco
             ) from exc
     if orientation >= 5:  # these orientations rotate by 90 degrees: sides swap
         full_width, full_height = full_height, full_width
-    return DecodedImage(rgb, full_width, full_height, fmt, _captured_at(exif))
+    return DecodedImage(rgb, full_width, full_height, fmt, exif_captured_at(exif))
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -270,7 +270,7 @@ def _deep_gray_to_rgb(im: Image.Image) -> Image.Image:
     return Image.fromarray(gray).convert("RGB")
 
 
-def _orientation(exif: Image.Exif) -> int:
+def exif_orientation(exif: Image.Exif) -> int:
     """EXIF orientation 1..8; anything missing or out of range means upright (1)."""
     try:
         value = int(exif.get(_ORIENTATION_TAG, 1))
@@ -279,7 +279,7 @@ def _orientation(exif: Image.Exif) -> int:
     return value if 1 <= value <= 8 else 1
 
 
-def _captured_at(exif: Image.Exif) -> datetime | None:
+def exif_captured_at(exif: Image.Exif) -> datetime | None:
     """When the photo was taken: DateTimeOriginal, else DateTime (file edit time in cameras).
 
     Returned naive, as EXIF stores local wall-clock time without a zone. Placeholder values

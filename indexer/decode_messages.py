@@ -162,10 +162,11 @@ def _install_libtiff_handlers() -> bool:
     """True when libtiff's messages now come here instead of stderr."""
     global _vsnprintf
     try:
-        from PIL import _imaging
+        from PIL import Image
 
-        # dlsym on the extension's handle also searches the libraries it was linked with.
-        libtiff = ctypes.CDLL(_imaging.__file__)
+        # Image.core is Pillow's C extension; dlsym on its handle also searches the libraries
+        # it was linked with, so this is the libtiff Pillow decodes with (bundled or system).
+        libtiff = ctypes.CDLL(Image.core.__file__)
         set_handlers = (libtiff.TIFFSetErrorHandler, libtiff.TIFFSetWarningHandler)
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
         vsnprintf = libc.vsnprintf

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from indexer.config import Settings
-from indexer.model_source import ModelLocation, locate_model, read_model_info
-from indexer.preprocess import PreprocessSpec
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.model_source import ModelLocation, locate_model, read_model_info
+from vitrieve.indexer.preprocess import PreprocessSpec
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ DEFAULT_BATCH = {"cpu": 16, "cuda": 256}
 def pick_device(requested: str) -> torch.device:
     if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            from indexer.errors import VitrieveError
+            from vitrieve.indexer.errors import VitrieveError
 
             raise VitrieveError("VITRIEVE_DEVICE=cuda but no CUDA device is available")
         return torch.device("cuda")
@@ -111,7 +111,7 @@ class Embedder:
         if pixels.ndim != 4 or pixels.shape[1:] != (self.spec.height, self.spec.width, 3):
             raise ValueError(f"expected [N, {self.spec.height}, {self.spec.width}, 3] uint8 pixels")
         out = np.empty((len(pixels), self.info.dim), dtype=np.float32)
-        from indexer.gpu_transforms import split_on_oom  # out of GPU memory: halve, retry
+        from vitrieve.indexer.gpu_transforms import split_on_oom  # out of GPU memory: halve, retry
 
         for start in range(0, len(pixels), self.batch_size):
             chunk = pixels[start : start + self.batch_size]

@@ -44,20 +44,20 @@ import numpy as np
 import torch
 from PIL import Image
 
-from indexer.decode import _captured_at, _orientation
-from indexer.decode_messages import captured
-from indexer.gpu_transforms import (
+from vitrieve.indexer.decode import exif_captured_at, exif_orientation
+from vitrieve.indexer.decode_messages import captured
+from vitrieve.indexer.gpu_transforms import (
     orient,
     resize_many,
     split_on_oom,
     tensor_pixel_hashes,
     thumb_size,
 )
-from indexer.limits import DEFAULT_MAX_PIXELS, LARGE_PIXELS, InputLimits, admit_in_pillow
-from indexer.pipeline import Prepared, StageTimes, WorkItem, prepare, prepared_stream
-from indexer.preprocess import PreprocessSpec
-from indexer.reader import ReadError, content_hash, read_file
-from indexer.thumbnails import thumbnail_path
+from vitrieve.indexer.limits import DEFAULT_MAX_PIXELS, LARGE_PIXELS, InputLimits, admit_in_pillow
+from vitrieve.indexer.pipeline import Prepared, StageTimes, WorkItem, prepare, prepared_stream
+from vitrieve.indexer.preprocess import PreprocessSpec
+from vitrieve.indexer.reader import ReadError, content_hash, read_file
+from vitrieve.indexer.thumbnails import thumbnail_path
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +131,10 @@ def read_header(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header | N
             return None
     if notes:
         log.info("JPEG header: %s", notes.summary())
-    orientation = _orientation(exif)
+    orientation = exif_orientation(exif)
     if orientation >= 5:
         w, h = h, w
-    return Header(fmt, w, h, orientation, _captured_at(exif))
+    return Header(fmt, w, h, orientation, exif_captured_at(exif))
 
 
 # -- the stream ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import xxhash
 
-from indexer.thumbnails import THUMB_SIZE
+from vitrieve.indexer.thumbnails import THUMB_SIZE
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from indexer.catalog import (
+from vitrieve.indexer.catalog import (
     RootTarget,
     decode_vectors,
     mark_stale_for_model,
@@ -26,17 +26,17 @@ from indexer.catalog import (
     searchable_filter,
     under_folder,
 )
-from indexer.decode import IMAGE_EXTENSIONS
-from indexer.errors import VitrieveError
-from indexer.library import Library
-from indexer.limits import InputLimits
-from indexer.models import Embedding, Image, ImageStatus, Root
-from indexer.pipeline import StageTimes, WorkItem, batched
-from indexer.reconcile import reconcile
-from indexer.root_locks import locked_targets
-from indexer.scan import ScannedFile, ScanProblem, scan_tree
-from indexer.vector_index import VectorIndex
-from indexer.writer import BatchOutcome, write_batch
+from vitrieve.indexer.decode import IMAGE_EXTENSIONS
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.index.store import VectorIndex
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.limits import InputLimits
+from vitrieve.indexer.pipeline import StageTimes, WorkItem, batched
+from vitrieve.indexer.reconcile import reconcile
+from vitrieve.indexer.root_locks import locked_targets
+from vitrieve.indexer.scan import ScannedFile, ScanProblem, scan_tree
+from vitrieve.indexer.writer import BatchOutcome, write_batch
+from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 
 SAVE_EVERY_S = 30.0  # so other processes see progress during a long ingest
 
@@ -180,7 +180,9 @@ def embed_items(
     embedder = lib.embedder
     model = lib.model_row
     workers = lib.settings.decode_workers or os.cpu_count() or 1
-    from indexer.gpu_pipeline import stream_for  # nvJPEG front end on CUDA, else the CPU one
+    from vitrieve.indexer.gpu_pipeline import (
+        stream_for,  # nvJPEG front end on CUDA, else the CPU one
+    )
 
     stream = stream_for(embedder.device, lib.settings)(
         items,

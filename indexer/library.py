@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer import migrate
-from indexer.catalog import get_or_create_model, iter_vectors
-from indexer.config import Settings
-from indexer.db import make_engine, session_factory
-from indexer.index_factory import IndexPolicy
-from indexer.index_lock import index_lock
-from indexer.index_maintenance import IndexMaintainer
-from indexer.model_source import ModelInfo, ModelLocation, locate_model, read_model_info
-from indexer.models import EmbeddingModel
-from indexer.vector_index import SqlSource, VectorIndex
+from vitrieve.indexer import migrate
+from vitrieve.indexer.catalog import get_or_create_model, iter_vectors
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.db import make_engine, session_factory
+from vitrieve.indexer.index.lock import index_lock
+from vitrieve.indexer.index.maintenance import IndexMaintainer
+from vitrieve.indexer.index.policy import IndexPolicy
+from vitrieve.indexer.index.store import SqlSource, VectorIndex
+from vitrieve.indexer.model_source import ModelInfo, ModelLocation, locate_model, read_model_info
+from vitrieve.tables.catalog import EmbeddingModel
 
 if TYPE_CHECKING:
-    from indexer.embedder import Embedder
+    from vitrieve.indexer.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class Library:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from indexer.embedder import Embedder  # torch loads only when a model must run
+        from vitrieve.indexer.embedder import Embedder  # torch loads only when a model must run
 
         return Embedder(
             self.model_location,

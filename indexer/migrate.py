@@ -16,8 +16,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-import migrations
-from indexer.locks import catalog_lock
+from vitrieve import migrations
+from vitrieve.indexer.locks import catalog_lock
 
 MIGRATE_LOCK = "migrate"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import xxhash
 
-from indexer.errors import ModelUnavailableError
+from vitrieve.indexer.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.decode import DecodeError, decode_image
-from indexer.limits import InputLimits
-from indexer.preprocess import PreprocessSpec
-from indexer.reader import ReadError, content_hash, pixel_hash, read_file
-from indexer.thumbnails import write_thumbnail
+from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.limits import InputLimits
+from vitrieve.indexer.preprocess import PreprocessSpec
+from vitrieve.indexer.reader import ReadError, content_hash, pixel_hash, read_file
+from vitrieve.indexer.thumbnails import write_thumbnail
 
 
 @dataclass(frozen=True, slots=True)

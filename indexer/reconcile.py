@@ -21,11 +21,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from indexer.catalog import RootTarget, under_folder
-from indexer.limits import DEFAULT_MAX_FILE_SIZE
-from indexer.models import Embedding, Image, ImageStatus
-from indexer.reader import ReadError, content_hash, read_file
-from indexer.scan import ScannedFile
+from vitrieve.indexer.catalog import RootTarget, under_folder
+from vitrieve.indexer.limits import DEFAULT_MAX_FILE_SIZE
+from vitrieve.indexer.reader import ReadError, content_hash, read_file
+from vitrieve.indexer.scan import ScannedFile
+from vitrieve.tables.catalog import Embedding, Image, ImageStatus
 
 _CHUNK = 500  # rows per IN (...) query: well under SQLite's parameter limit
 

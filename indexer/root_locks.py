@@ -22,10 +22,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from indexer.catalog import RootTarget, resolve_target
-from indexer.library import Library
-from indexer.locks import CatalogLock, catalog_lock
-from indexer.models import Root
+from vitrieve.indexer.catalog import RootTarget, resolve_target
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.locks import CatalogLock, catalog_lock
+from vitrieve.tables.catalog import Root
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select, tuple_
 
-from indexer.decode import DecodeError, decode_image
-from indexer.library import Library
-from indexer.limits import InputLimits
-from indexer.models import Image, ImageStatus, Root
-from indexer.reader import ReadError, content_hash, read_file
-from indexer.thumbnails import THUMB_SIZE, thumbnail_ok, thumbnail_path, write_thumbnail
+from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.limits import InputLimits
+from vitrieve.indexer.reader import ReadError, content_hash, read_file
+from vitrieve.indexer.thumbnails import THUMB_SIZE, thumbnail_ok, thumbnail_path, write_thumbnail
+from vitrieve.tables.catalog import Image, ImageStatus, Root
 
 _HASH = re.compile(r"^[0-9a-f]{32}$")
 #: Rows whose content hash names a file ingest could decode (a pending row's file may have

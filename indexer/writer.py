@@ -14,9 +14,9 @@ import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from indexer.catalog import decode_vectors, encode_vector
-from indexer.models import Embedding, Image, ImageStatus
-from indexer.pipeline import Prepared, embed_unique
+from vitrieve.indexer.catalog import decode_vectors, encode_vector
+from vitrieve.indexer.pipeline import Prepared, embed_unique
+from vitrieve.tables.catalog import Embedding, Image, ImageStatus
 
 _CHUNK = 500
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from indexer.db import make_engine
-from indexer.schema import metadata
+from vitrieve.tables import metadata
 
 config = context.config
 # A caller may narrow the metadata (used to autogenerate one migration per feature).
@@ -30,13 +29,9 @@ def _run(connection: Connection) -> None:
 
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
-        return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as conn:
-        _run(conn)
-    engine.dispose()
+    if connection is None:  # the plain `alembic` command: no engine setup (drivers, pragmas)
+        raise SystemExit("vitrieve migrations run through `vitrieve db upgrade`, not alembic.")
+    _run(connection)
 
 
 if context.is_offline_mode():

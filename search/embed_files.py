@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.decode import DecodeError, decode_image
-from indexer.library import Library
-from indexer.reader import ReadError, read_file
+from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.reader import ReadError, read_file
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,11 @@ from pathlib import Path, PurePath
 
 from sqlalchemy import select
 
-from indexer.decode import IMAGE_EXTENSIONS
-from indexer.errors import VitrieveError
-from indexer.library import Library
-from indexer.models import Root
-from indexer.thumbnails import thumbnail_path
+from vitrieve.indexer.decode import IMAGE_EXTENSIONS
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.thumbnails import thumbnail_path
+from vitrieve.tables.catalog import Root
 
 _HASH = re.compile(r"^[0-9a-f]{32}$")
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from indexer.catalog import decode_vectors, encode_vector
-from indexer.decode import DecodeError, decode_image
-from indexer.errors import MAX_ID, NotIndexedError, VitrieveError
-from indexer.library import Library
-from indexer.models import Embedding, Image, ImageStatus, Root
-from indexer.reader import ReadError, read_file
+from vitrieve.indexer.catalog import decode_vectors, encode_vector
+from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.errors import MAX_ID, NotIndexedError, VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.reader import ReadError, read_file
+from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 
 
 @dataclass(frozen=True, slots=True)

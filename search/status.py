@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from indexer.catalog import status_counts
-from indexer.errors import ModelUnavailableError
-from indexer.library import Library
-from indexer.models import Root
+from vitrieve.indexer.catalog import status_counts
+from vitrieve.indexer.errors import ModelUnavailableError
+from vitrieve.indexer.library import Library
+from vitrieve.tables.catalog import Root
 
 
 def library_status(lib: Library) -> dict:

@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from indexer.config import Settings
+from vitrieve.indexer.config import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_VIT = FIXTURES / "tiny-vit"
-VITRIEVE_CLI = [sys.executable, "-m", "ui.cli"]
+VITRIEVE_CLI = [sys.executable, "-m", "vitrieve"]
 PHOTO_NAMES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "camera")
 
 

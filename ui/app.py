@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.auth import gate, login_page, logout_control
-from ui.components.download import end_session_downloads
+from vitrieve.ui.auth import gate, login_page, logout_control
+from vitrieve.ui.components.download import end_session_downloads
 
 st.set_page_config(page_title="vitrieve", page_icon=":material/image_search:", layout="wide")
 end_session_downloads()  # a download link lives only as long as the view that showed it

@@ -27,9 +27,9 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from indexer.config import Settings
-from ui.components.download import end_session_downloads
-from ui.throttle import Backoff, LoginThrottle, client_key, describe_wait
+from vitrieve.indexer.config import Settings
+from vitrieve.ui.components.download import end_session_downloads
+from vitrieve.ui.throttle import Backoff, LoginThrottle, client_key, describe_wait
 
 _PASSWORD_OK = "_vitrieve_password_ok"
 _PASSWORD = "_vitrieve_password"

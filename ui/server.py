@@ -25,9 +25,9 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from streamlit import config
 
-from ui import originals
-from ui.auth import forget_session, is_admitted
-from ui.stream_guard import StreamGuard
+from vitrieve.ui import originals
+from vitrieve.ui.auth import forget_session, is_admitted
+from vitrieve.ui.stream_guard import StreamGuard
 
 APP_SCRIPT = Path(__file__).with_name("app.py")
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -68,7 +68,7 @@ async def serve_original(request: Request) -> Response:
 
 def _quiet_for_visitors(exc: Exception) -> bool:
     """True (show nothing) unless the session is past the login gate."""
-    from ui.auth import has_access
+    from vitrieve.ui.auth import has_access
 
     try:
         return not has_access()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from indexer.config import Settings
+from vitrieve.indexer.config import Settings
 
 QUEUES = ("scan", "embed", "index")
 
@@ -80,7 +80,7 @@ def celery_config(settings: Settings) -> dict:
 
 def make_app(settings: Settings | None = None) -> Celery:
     settings = settings or Settings()
-    app = Celery("vitrieve", include=["worker.tasks"])
+    app = Celery("vitrieve", include=["vitrieve.worker.tasks"])
     app.conf.update(celery_config(settings))
     return app
 

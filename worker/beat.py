@@ -14,11 +14,11 @@ from pathlib import Path
 
 from celery import Celery
 
-from indexer.config import Settings
-from indexer.library import Library
-from worker import jobs
-from worker.roots import watched_roots
-from worker.watch import FolderWatcher
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.library import Library
+from vitrieve.worker import jobs
+from vitrieve.worker.roots import watched_roots
+from vitrieve.worker.watch import FolderWatcher
 
 log = logging.getLogger(__name__)
 

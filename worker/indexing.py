@@ -21,11 +21,11 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from indexer.index_lock import index_lock
-from indexer.ingest import SAVE_EVERY_S, add_from_sql
-from indexer.library import Library
-from indexer.vector_index import VectorIndex
-from worker import jobs
+from vitrieve.indexer.index.lock import index_lock
+from vitrieve.indexer.index.store import VectorIndex
+from vitrieve.indexer.ingest import SAVE_EVERY_S, add_from_sql
+from vitrieve.indexer.library import Library
+from vitrieve.worker import jobs
 
 log = logging.getLogger(__name__)
 

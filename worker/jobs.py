@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from indexer.fsnames import display_path
-from indexer.library import Library
-from indexer.locks import catalog_lock
-from indexer.models import Image, ImageStatus, utcnow
-from indexer.models_jobs import BatchState, Job, JobBatch, JobState
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.locks import catalog_lock
+from vitrieve.tables.catalog import Image, ImageStatus, utcnow
+from vitrieve.tables.fsnames import display_path
+from vitrieve.tables.jobs import BatchState, Job, JobBatch, JobState
 
 if TYPE_CHECKING:  # the CLI imports this module and must not pay for torch
-    from indexer.ingest import ScanOutcome
+    from vitrieve.indexer.ingest import ScanOutcome
 
 ACTIVE = (JobState.QUEUED, JobState.SCANNING, JobState.EMBEDDING)
 FINISHED = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)

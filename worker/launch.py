@@ -22,9 +22,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from indexer.config import Settings
-from indexer.errors import VitrieveError
-from worker.app import QUEUES
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.worker.app import QUEUES
 
 
 @dataclass
@@ -41,7 +41,7 @@ class WorkerSpec:
             "-m",
             "celery",
             "-A",
-            "worker.app",
+            "vitrieve.worker.app",
             "worker",
             "--queues",
             ",".join(self.queues),

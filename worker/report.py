@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import case, func, select
 
-from indexer.library import Library
-from indexer.models_jobs import BatchState, Job, JobBatch, JobState
-from worker.jobs import FINISHED
+from vitrieve.indexer.library import Library
+from vitrieve.tables.jobs import BatchState, Job, JobBatch, JobState
+from vitrieve.worker.jobs import FINISHED
 
 
 def _aware(dt: datetime | None) -> datetime | None:

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import case, delete, func, select
 
-from indexer.catalog import refuse_data_dir
-from indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
-from indexer.index_lock import index_lock
-from indexer.library import Library
-from indexer.models import Image, ImageStatus, Root
-from indexer.root_locks import resolve_targets, root_lock
+from vitrieve.indexer.catalog import refuse_data_dir
+from vitrieve.indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
+from vitrieve.indexer.index.lock import index_lock
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.root_locks import resolve_targets, root_lock
+from vitrieve.tables.catalog import Image, ImageStatus, Root
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ import os
 
 from celery.signals import worker_process_init
 
-from indexer import migrate
-from indexer.config import Settings
-from indexer.errors import VitrieveError
-from indexer.library import Library
-from worker.indexing import IndexWriter
+from vitrieve.indexer import migrate
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.worker.indexing import IndexWriter
 
 _library: Library | None = None
 _writer: IndexWriter | None = None

@@ -23,16 +23,22 @@ import sqlalchemy.exc
 from celery import Task
 from sqlalchemy import select
 
-from indexer.ingest import ScanOutcome, count_pending, embed_items, pending_items, scan_roots
-from indexer.library import Library
-from indexer.models import Image, ImageStatus, Root
-from indexer.models_jobs import BatchState, JobState
-from indexer.pipeline import WorkItem
-from search.tagging.apply import auto_tagger
-from worker import jobs
-from worker.app import app
-from worker.roots import watched_roots
-from worker.runtime import index_writer, library
+from vitrieve.indexer.ingest import (
+    ScanOutcome,
+    count_pending,
+    embed_items,
+    pending_items,
+    scan_roots,
+)
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.pipeline import WorkItem
+from vitrieve.search.tagging.apply import auto_tagger
+from vitrieve.tables.catalog import Image, ImageStatus, Root
+from vitrieve.tables.jobs import BatchState, JobState
+from vitrieve.worker import jobs
+from vitrieve.worker.app import app
+from vitrieve.worker.roots import watched_roots
+from vitrieve.worker.runtime import index_writer, library
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from indexer.decode import IMAGE_EXTENSIONS
+from vitrieve.indexer.decode import IMAGE_EXTENSIONS
 
 log = logging.getLogger(__name__)
 

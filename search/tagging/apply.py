@@ -20,15 +20,15 @@ import numpy as np
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from indexer.catalog import iter_vectors
-from indexer.library import Library
-from indexer.models import utcnow
-from indexer.models_tags import Probe, Tag, TagSource
-from search.tagging.store import LinearProbe, check_model, latest_probe, probe_ids
+from vitrieve.indexer.catalog import iter_vectors
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.store import LinearProbe, check_model, latest_probe, probe_ids
+from vitrieve.tables.catalog import utcnow
+from vitrieve.tables.tagging import Probe, Tag, TagSource
 
 if TYPE_CHECKING:
-    from indexer.ingest import EmbeddedHook
-    from indexer.writer import BatchOutcome
+    from vitrieve.indexer.ingest import EmbeddedHook
+    from vitrieve.indexer.writer import BatchOutcome
 
 STORE_FLOOR = 0.05
 DEFAULT_BATCH = 20_000  # vectors per transaction: ~60 MB of float32 at 768-d, then released

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from indexer.fsnames import display_path
-from indexer.library import Library
-from indexer.models import Image, ImageStatus, Root
-from indexer.models_tags import Tag, TagSource
-from search.tagging.query import DEFAULT_MIN_SCORE, check_min_score
-from search.tagging.store import latest_probe, probe_ids
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE, check_min_score
+from vitrieve.search.tagging.store import latest_probe, probe_ids
+from vitrieve.tables.catalog import Image, ImageStatus, Root
+from vitrieve.tables.fsnames import display_path
+from vitrieve.tables.tagging import Tag, TagSource
 
 _PAGE = 2000
 

@@ -35,7 +35,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from search.tagging.calibration import fit_platt, fit_temperature
+from vitrieve.search.tagging.calibration import fit_platt, fit_temperature
 
 DEFAULT_C = 1.0  # inverse L2 strength; vectors are unit length, so this barely constrains
 MAX_ITER = 1000

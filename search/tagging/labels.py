@@ -16,11 +16,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from indexer.decode import IMAGE_EXTENSIONS
-from indexer.fsnames import display_path
-from indexer.models import Embedding, Image, ImageStatus, Root
-from indexer.scan import scan_tree
-from search.tagging.errors import LabelError, NotEmbeddedError, UnknownFilesError, listing
+from vitrieve.indexer.decode import IMAGE_EXTENSIONS
+from vitrieve.indexer.scan import scan_tree
+from vitrieve.search.tagging.errors import LabelError, NotEmbeddedError, UnknownFilesError, listing
+from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
+from vitrieve.tables.fsnames import display_path
 
 MAX_LABEL_LENGTH = 128  # tags.label is String(128)
 MIN_EXAMPLES = 2  # per label: fewer cannot be cross-validated at all

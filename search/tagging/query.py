@@ -17,14 +17,14 @@ import numpy as np
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from indexer.catalog import decode_vectors
-from indexer.errors import VitrieveError
-from indexer.library import Library
-from indexer.models import Embedding, Image, ImageStatus, Root
-from indexer.models_tags import Probe, Tag, TagSource
-from search.query import Query, SearchResult, describe, search
-from search.tagging.errors import listing
-from search.tagging.store import label_owner, latest_probes
+from vitrieve.indexer.catalog import decode_vectors
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.search.query import Query, SearchResult, describe, search
+from vitrieve.search.tagging.errors import listing
+from vitrieve.search.tagging.store import label_owner, latest_probes
+from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
+from vitrieve.tables.tagging import Probe, Tag, TagSource
 
 DEFAULT_MIN_SCORE = 0.5
 EXACT_MAX = 20_000  # tagged sets up to this size are scored exactly from SQL, not over-fetched

@@ -16,12 +16,17 @@ import numpy as np
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from indexer.models import EmbeddingModel, utcnow
-from indexer.models_tags import Probe, Tag, TagSource
-from search.tagging.errors import LabelError, ProbeModelMismatchError, ProbeNotFoundError, listing
+from vitrieve.search.tagging.errors import (
+    LabelError,
+    ProbeModelMismatchError,
+    ProbeNotFoundError,
+    listing,
+)
+from vitrieve.tables.catalog import EmbeddingModel, utcnow
+from vitrieve.tables.tagging import Probe, Tag, TagSource
 
 if TYPE_CHECKING:
-    from search.tagging.fit import FittedProbe
+    from vitrieve.search.tagging.fit import FittedProbe
 
 _CHUNK = 500
 

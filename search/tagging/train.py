@@ -12,17 +12,22 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from indexer.catalog import decode_vectors
-from indexer.library import Library
-from indexer.models import Embedding
-from search.tagging.errors import LabelError, listing
-from search.tagging.labels import (
+from vitrieve.indexer.catalog import decode_vectors
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.errors import LabelError, listing
+from vitrieve.search.tagging.labels import (
     LabelSet,
     labels_from_csv,
     labels_from_folders,
     labels_from_ids,
 )
-from search.tagging.store import check_label_ownership, check_name, replace_manual_tags, save_probe
+from vitrieve.search.tagging.store import (
+    check_label_ownership,
+    check_name,
+    replace_manual_tags,
+    save_probe,
+)
+from vitrieve.tables.catalog import Embedding
 
 _CHUNK = 500
 
@@ -51,7 +56,7 @@ def train_probe(
 ) -> TrainResult:
     """Fits NAME's next version on `labels`. multilabel=None: multi-label exactly when some
     image has several labels."""
-    from search.tagging.fit import DEFAULT_C, fit_probe  # scikit-learn loads only to train
+    from vitrieve.search.tagging.fit import DEFAULT_C, fit_probe  # scikit-learn loads only to train
 
     name = check_name(name)
     if multilabel is None:

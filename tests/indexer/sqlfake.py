@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.vector_index import VectorIndex
+from vitrieve.indexer.index.store import VectorIndex
 
 DIM = 16
 

@@ -16,10 +16,10 @@ from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer import catalog, migrate
-from indexer.db import make_engine, session_factory
-from indexer.model_source import ModelInfo
-from indexer.models import Embedding, EmbeddingModel, Image, ImageStatus, Root
+from vitrieve.indexer import catalog, migrate
+from vitrieve.indexer.db import make_engine, session_factory
+from vitrieve.indexer.model_source import ModelInfo
+from vitrieve.tables.catalog import Embedding, EmbeddingModel, Image, ImageStatus, Root
 
 DIM = 16
 

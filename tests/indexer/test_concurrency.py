@@ -9,14 +9,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from indexer import migrate
-from indexer.catalog import searchable_ids
-from indexer.config import Settings
-from indexer.db import make_engine
-from indexer.library import Library
-from indexer.models import Image, ImageStatus, Root
 from tests.conftest import TINY_VIT, cli_env, noise_image, run_cli, run_cli_together
 from tests.worker.stack import index_file_ids
+from vitrieve.indexer import migrate
+from vitrieve.indexer.catalog import searchable_ids
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.db import make_engine
+from vitrieve.indexer.library import Library
+from vitrieve.tables.catalog import Image, ImageStatus, Root
 
 TRIALS = 3
 

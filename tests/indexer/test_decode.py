@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, ImageFile
 from skimage import data as skdata
 
-from indexer.decode import (
+from vitrieve.indexer.decode import (
     IMAGE_EXTENSIONS,
     SUPPORTED_FORMATS,
     DecodedImage,

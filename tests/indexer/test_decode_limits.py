@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from indexer.config import Settings
-from indexer.decode import DecodeError, decode_image
-from indexer.limits import LARGE_PIXELS
 from tests.indexer.hostile import gif, png_bomb
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.limits import LARGE_PIXELS
 
 REPO = Path(__file__).parents[2]
 needs_procfs = pytest.mark.skipif(

@@ -15,9 +15,9 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from indexer.decode import DecodeError, decode_image
-from indexer.decode_messages import LIBTIFF_CAPTURED, captured
 from tests.indexer.hostile import deflate_tiff, good_png, invalid_apng, tiff_cut_in_its_directory
+from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.decode_messages import LIBTIFF_CAPTURED, captured
 
 
 def outcome(payload: bytes, source: str = "") -> str:
@@ -60,9 +60,9 @@ def test_the_same_warning_reaches_every_file_that_causes_it() -> None:
 def test_file_that_decodes_despite_a_warning_is_logged_with_its_name(
     caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="indexer.decode"):
+    with caplog.at_level(logging.INFO, logger="vitrieve.indexer.decode"):
         assert outcome(invalid_apng(), source="holiday/anim.png") == "ok 32x24"
-    assert [r.getMessage() for r in caplog.records if r.name == "indexer.decode"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "vitrieve.indexer.decode"] == [
         "holiday/anim.png: decoded, but: Invalid APNG, will use default PNG image if possible"
     ]
     assert capfd.readouterr() == ("", "")

@@ -19,25 +19,25 @@ import torch
 from PIL import Image
 from sqlalchemy import select
 
-from indexer import gpu_pipeline
-from indexer.catalog import iter_vectors
-from indexer.decode import _TRANSPOSE_FOR_ORIENTATION
-from indexer.gpu_pipeline import GpuStats, gpu_prepared_stream, read_header, stream_for
-from indexer.gpu_transforms import (
+from tests.conftest import noise_image, real_photo
+from vitrieve.indexer import gpu_pipeline
+from vitrieve.indexer.catalog import iter_vectors
+from vitrieve.indexer.decode import _TRANSPOSE_FOR_ORIENTATION
+from vitrieve.indexer.gpu_pipeline import GpuStats, gpu_prepared_stream, read_header, stream_for
+from vitrieve.indexer.gpu_transforms import (
     orient,
     resize_many,
     split_on_oom,
     tensor_pixel_hashes,
     thumb_size,
 )
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.limits import InputLimits
-from indexer.models import Image as ImageRow
-from indexer.pipeline import WorkItem, prepare, prepared_stream
-from indexer.preprocess import PreprocessSpec
-from indexer.thumbnails import thumbnail_path
-from tests.conftest import noise_image, real_photo
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.limits import InputLimits
+from vitrieve.indexer.pipeline import WorkItem, prepare, prepared_stream
+from vitrieve.indexer.preprocess import PreprocessSpec
+from vitrieve.indexer.thumbnails import thumbnail_path
+from vitrieve.tables.catalog import Image as ImageRow
 
 SPEC = PreprocessSpec()
 
@@ -181,7 +181,7 @@ def test_out_of_memory_batches_are_split_and_nothing_is_lost() -> None:
 
 
 def test_embedder_splits_an_out_of_memory_batch(settings) -> None:
-    from indexer.embedder import Embedder
+    from vitrieve.indexer.embedder import Embedder
 
     embedder = Embedder.from_settings(settings.model_copy(update={"batch_size": 8}))
     pixels = np.stack([SPEC.resize(noise_image(s)) for s in range(8)])

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer import index_file
-from indexer.catalog import searchable_ids
-from indexer.config import Settings
-from indexer.library import Library
-from indexer.memory_index import all_ids
 from tests.conftest import TINY_VIT, VITRIEVE_CLI, cli_env, noise_image, run_cli
+from vitrieve.indexer.catalog import searchable_ids
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.index import files as index_file
+from vitrieve.indexer.index.memory import all_ids
+from vitrieve.indexer.library import Library
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,8 +27,8 @@ PER_FOLDER = 8  # decode + embed work so that both ingests overlap
 READER = textwrap.dedent(
     """
     import json, sys
-    from indexer.config import Settings
-    from indexer.library import Library
+    from vitrieve.indexer.config import Settings
+    from vitrieve.indexer.library import Library
 
     lib = Library(Settings())
     print(json.dumps(lib.index().ids().tolist()), flush=True)

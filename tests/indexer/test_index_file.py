@@ -18,10 +18,10 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer import index_file
-from indexer.index_lock import LOCK_NAME
-from indexer.memory_index import all_ids
 from tests.indexer.sqlfake import DIM, assert_serves, filled, unit_vectors
+from vitrieve.indexer.index import files as index_file
+from vitrieve.indexer.index.lock import LOCK_NAME
+from vitrieve.indexer.index.memory import all_ids
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ def reopen_rebuilds(sql, path: Path, caplog: pytest.LogCaptureFixture, why: str)
     """Opening rebuilds from SQL with a warning naming the file, saves a valid pair, and the
     next open trusts it."""
     loads = sql.vector_loads
-    with caplog.at_level(logging.WARNING, logger="indexer.index_file"):
+    with caplog.at_level(logging.WARNING, logger="vitrieve.indexer.index.files"):
         index, rebuilt = sql.open(path)
     assert rebuilt is True and sql.vector_loads == loads + 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
@@ -163,8 +163,8 @@ HALF_SAVE = textwrap.dedent(
     import sys
     from pathlib import Path
     import faiss, numpy as np
-    from indexer import index_file
-    from indexer.index_lock import index_lock
+    from vitrieve.indexer.index import files as index_file
+    from vitrieve.indexer.index.lock import index_lock
 
     path = Path(sys.argv[1])
     new = faiss.IndexIDMap2(faiss.IndexFlatIP(16))

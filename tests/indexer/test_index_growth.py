@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from sqlalchemy import select, update
 
-from indexer.catalog import encode_vector, searchable_ids
-from indexer.index_factory import IndexBuildRefused
-from indexer.library import Library
-from indexer.models import Embedding, Image, ImageStatus, Root
-from indexer.models_index import IndexBuild
+from vitrieve.indexer.catalog import encode_vector, searchable_ids
+from vitrieve.indexer.index.policy import IndexBuildRefused
+from vitrieve.indexer.library import Library
+from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
+from vitrieve.tables.index_builds import IndexBuild
 
 FLAT_MAX = 1000
 

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer import index_factory, index_file
-from indexer.index_lock import index_lock
-from indexer.memory_index import all_ids
 from tests.indexer.sqlfake import assert_serves, filled, unit_vectors
+from vitrieve.indexer.index import files as index_file
+from vitrieve.indexer.index import policy as index_factory
+from vitrieve.indexer.index.lock import index_lock
+from vitrieve.indexer.index.memory import all_ids
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,7 +114,7 @@ def test_a_reader_keeps_serving_when_the_new_file_is_damaged(
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with caplog.at_level(logging.WARNING, logger="indexer.index_file"):
+    with caplog.at_level(logging.WARNING, logger="vitrieve.indexer.index.files"):
         assert reader.refresh() is True  # topped up from SQL instead
         assert reader.refresh() is False  # the same damaged file is not re-read per search
     assert_serves(reader, sql)
@@ -147,7 +148,7 @@ HOLD_LOCK = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from indexer.index_lock import index_lock
+    from vitrieve.indexer.index.lock import index_lock
 
     with index_lock(Path(sys.argv[1])):
         print("locked", flush=True)

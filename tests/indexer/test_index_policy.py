@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer.index_factory import (
+from vitrieve.indexer.index.policy import (
     IndexBuildRefused,
     IndexPolicy,
     build_index,

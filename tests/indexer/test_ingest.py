@@ -17,12 +17,12 @@ from PIL import Image as PILImage
 from sqlalchemy import func, select
 from transformers import ViTModel
 
-from indexer import pipeline
-from indexer.catalog import iter_vectors, searchable_ids
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.models import Embedding, EmbeddingModel, Image, ImageStatus
 from tests.conftest import TINY_VIT, noise_image
+from vitrieve.indexer import pipeline
+from vitrieve.indexer.catalog import iter_vectors, searchable_ids
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.tables.catalog import Embedding, EmbeddingModel, Image, ImageStatus
 
 
 @pytest.fixture
@@ -189,13 +189,13 @@ def test_interrupted_ingest_resumes_without_duplicates(lib, photos, monkeypatch)
             raise KeyboardInterrupt("simulated kill")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("indexer.writer.embed_unique", crash_on_third_batch)
+    monkeypatch.setattr("vitrieve.indexer.writer.embed_unique", crash_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
         ingest(lib, [photos])
     with lib.sessions() as session:
         done = session.scalar(select(func.count()).select_from(Embedding))
     assert done == 8  # two committed batches of 4
-    monkeypatch.setattr("indexer.writer.embed_unique", real)
+    monkeypatch.setattr("vitrieve.indexer.writer.embed_unique", real)
     summary = ingest(lib, [photos])
     assert summary.embedded == 8
     with lib.sessions() as session:
@@ -260,14 +260,14 @@ def test_a_second_library_sees_an_ingest_without_restarting(settings, photos):
 
 
 def test_non_directory_path_is_a_clear_error(lib, tmp_path):
-    from indexer.errors import VitrieveError
+    from vitrieve.indexer.errors import VitrieveError
 
     with pytest.raises(VitrieveError, match="not a directory"):
         ingest(lib, [tmp_path / "nope"])
 
 
 def test_ingest_writes_a_256px_webp_thumbnail_per_content(lib, photos, settings):
-    from indexer.thumbnails import thumbnail_path
+    from vitrieve.indexer.thumbnails import thumbnail_path
 
     shutil.copy(photos / "coffee.jpg", photos / "coffee-copy.jpg")
     ingest(lib, [photos])

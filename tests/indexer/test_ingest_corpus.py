@@ -22,12 +22,6 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from indexer.config import Settings
-from indexer.fsnames import display_path
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.models import Image, ImageStatus
-from search.query import query_from_file, search
 from tests.conftest import TINY_VIT, cli_env, real_photo, run_cli
 from tests.indexer.hostile import (
     deflate_tiff,
@@ -36,6 +30,12 @@ from tests.indexer.hostile import (
     png_bomb,
     tiff_cut_in_its_directory,
 )
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.query import query_from_file, search
+from vitrieve.tables.catalog import Image, ImageStatus
+from vitrieve.tables.fsnames import display_path
 
 pytestmark = pytest.mark.timeout(600)
 

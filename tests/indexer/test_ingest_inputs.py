@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from indexer.errors import VitrieveError
-from indexer.ingest import embed_items, ingest, pending_items, scan_roots
-from indexer.library import Library
-from indexer.models import Root
-from worker.roots import add_root
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.ingest import embed_items, ingest, pending_items, scan_roots
+from vitrieve.indexer.library import Library
+from vitrieve.tables.catalog import Root
+from vitrieve.worker.roots import add_root
 
 pytestmark = pytest.mark.timeout(300)  # a blocking read must fail the test, not hang the suite
 

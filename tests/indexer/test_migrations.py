@@ -14,9 +14,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from indexer import migrate
-from indexer.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
-from indexer.schema import metadata
+from vitrieve.indexer import migrate
+from vitrieve.indexer.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
+from vitrieve.tables import metadata
 
 CATALOG_TABLES = set(metadata.tables)
 

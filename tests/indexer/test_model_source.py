@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from indexer.errors import ModelUnavailableError
-from indexer.model_source import locate_model
 from tests.conftest import TINY_VIT
+from vitrieve.indexer.errors import ModelUnavailableError
+from vitrieve.indexer.model_source import locate_model
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ import pytest
 import xxhash
 from PIL import Image
 
-from indexer import reader
-from indexer.reader import ReadError, pixel_hash, read_file
+from vitrieve.indexer import reader
+from vitrieve.indexer.reader import ReadError, pixel_hash, read_file
 
 pytestmark = pytest.mark.timeout(60)  # a FIFO that blocks must fail the test, not hang it
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.redact import hide_password, redact, url_password
+from vitrieve.indexer.redact import hide_password, redact, url_password
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer import scan as scan_mod
-from indexer.scan import JUNK_DIRS, ScannedFile, ScanProblem, scan_tree
+from vitrieve.indexer import scan as scan_mod
+from vitrieve.indexer.scan import JUNK_DIRS, ScannedFile, ScanProblem, scan_tree
 
 EXTS = {".jpg", ".jpeg", ".png", ".heic"}
 

@@ -15,12 +15,12 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.models import Image
-from indexer.thumb_repair import ensure_thumbnails, iter_sources, repair_thumbnails
-from indexer.thumbnails import thumbnail_ok, thumbnail_path
 from tests.conftest import noise_image
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.thumb_repair import ensure_thumbnails, iter_sources, repair_thumbnails
+from vitrieve.indexer.thumbnails import thumbnail_ok, thumbnail_path
+from vitrieve.tables.catalog import Image
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def lib(settings, database_url):
 
 
 def hashes_and_paths(lib: Library) -> dict[str, Path]:
-    from indexer.models import Root
+    from vitrieve.tables.catalog import Root
 
     with lib.sessions() as session:
         rows = session.execute(select(Image.content_hash, Root.path, Image.rel_path).join(Root))
@@ -140,7 +140,7 @@ def test_byte_identical_copies_share_one_thumbnail_and_any_copy_will_do(lib, pho
 
 def test_the_catalog_is_paged_not_loaded(lib, tmp_path, monkeypatch):
     """More contents than one page: every one is visited exactly once across page borders."""
-    import indexer.thumb_repair as thumb_repair
+    import vitrieve.indexer.thumb_repair as thumb_repair
 
     folder = tmp_path / "many"
     folder.mkdir()
@@ -174,7 +174,7 @@ def test_ensure_thumbnails_heals_what_a_grid_shows_and_skips_what_cannot_be(lib,
 
 
 def test_failures_listed_are_capped_but_all_counted(lib, photos, monkeypatch):
-    import indexer.thumb_repair as thumb_repair
+    import vitrieve.indexer.thumb_repair as thumb_repair
 
     ingest(lib, [photos])
     shutil.rmtree(lib.settings.thumb_dir)

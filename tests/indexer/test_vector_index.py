@@ -17,9 +17,9 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer.index_factory import IndexPolicy, build_index
-from indexer.index_lock import IndexWriteError
-from indexer.vector_index import SearchHit, VectorIndex
+from vitrieve.indexer.index.lock import IndexWriteError
+from vitrieve.indexer.index.policy import IndexPolicy, build_index
+from vitrieve.indexer.index.store import SearchHit, VectorIndex
 
 DIM = 16
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -217,7 +217,7 @@ def test_corrupt_file_rebuilds_with_warning(
     sql = make_sql(15)
     path = tmp_path / "vectors.faiss"
     path.write_bytes(os.urandom(64) + b"not a faiss index")
-    with caplog.at_level(logging.WARNING, logger="indexer.vector_index"):
+    with caplog.at_level(logging.WARNING, logger="vitrieve.indexer.index.store"):
         index, rebuilt = VectorIndex.open(path, DIM, sql.expected_ids, sql.load_vectors)
     assert rebuilt is True
     assert any("unreadable" in r.getMessage() for r in caplog.records)
@@ -333,7 +333,7 @@ CHILD = textwrap.dedent(
     import json, sys
     from pathlib import Path
     import numpy as np
-    from indexer.vector_index import VectorIndex
+    from vitrieve.indexer.index.store import VectorIndex
 
     def no_rebuild():
         raise AssertionError("child must load the file, not rebuild")

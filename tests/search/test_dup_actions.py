@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from indexer.errors import VitrieveError
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.models import Image, ImageStatus
-from indexer.models_dups import MoveState, QuarantineMove
-from search import dup_files
-from search.dup_actions import apply_quarantine, plan_quarantine, reconcile_moves
-from search.dup_undo import undo_quarantine
-from search.duplicates import find_duplicates
 from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates import moves as dup_files
+from vitrieve.search.duplicates.find import find_duplicates
+from vitrieve.search.duplicates.quarantine import apply_quarantine, plan_quarantine, reconcile_moves
+from vitrieve.search.duplicates.undo import undo_quarantine
+from vitrieve.tables.catalog import Image, ImageStatus
+from vitrieve.tables.duplicates import MoveState, QuarantineMove
 
 
 @pytest.fixture
@@ -110,10 +110,10 @@ def test_quarantine_then_undo_restores_every_file_and_its_searchability(library,
 CRASHING_QUARANTINE = """
 import os
 from pathlib import Path
-from indexer.config import Settings
-from indexer.library import Library
-import search.dup_actions as actions
-from search.duplicates import find_duplicates
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.library import Library
+import vitrieve.search.duplicates.quarantine as actions
+from vitrieve.search.duplicates.find import find_duplicates
 
 real_move, calls = actions.move_file, []
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from search.dup_export import CSV_COLUMNS
 from tests.conftest import cli_env, run_cli
 from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+from vitrieve.search.duplicates.export import CSV_COLUMNS
 
 
 @pytest.fixture

@@ -15,17 +15,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from indexer.catalog import searchable_ids
-from indexer.config import Settings
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.models import Image, ImageStatus
-from indexer.models_dups import MoveState, QuarantineMove
-from search.dup_actions import apply_quarantine, plan_quarantine
-from search.dup_decisions import set_keepers
-from search.duplicates import find_duplicates
 from tests.conftest import TINY_VIT, cli_env, noise_image, run_cli, run_cli_together
 from tests.worker.stack import index_file_ids
+from vitrieve.indexer.catalog import searchable_ids
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.decisions import set_keepers
+from vitrieve.search.duplicates.find import find_duplicates
+from vitrieve.search.duplicates.quarantine import apply_quarantine, plan_quarantine
+from vitrieve.tables.catalog import Image, ImageStatus
+from vitrieve.tables.duplicates import MoveState, QuarantineMove
 
 PAIRS = 10  # each photo and a byte-identical copy: ten exact duplicate groups
 
@@ -103,10 +103,10 @@ def test_two_quarantines_at_once_move_each_file_exactly_once(library, tmp_path):
 CRASHING_UNDO = """
 import os, sys
 from pathlib import Path
-from indexer.config import Settings
-from indexer.library import Library
-import search.dup_files as files
-import search.dup_undo as undo
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.library import Library
+import vitrieve.search.duplicates.moves as files
+import vitrieve.search.duplicates.undo as undo
 
 quarantine, point, after = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 calls = []

@@ -9,12 +9,12 @@ import pytest
 from PIL import Image as PILImage
 
 from benchmarks.make_dup_set import VARIANTS, build_set, write_skimage_originals
-from indexer.errors import VitrieveError
-from indexer.ingest import ingest
-from indexer.library import Library
-from search.dup_eval import evaluate, load_truth, parse_thresholds, sweep
-from search.dup_graph import Edges
 from tests.search.test_dup_find import clone_library, dup_settings, dup_template  # noqa: F401
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.evaluate import evaluate, load_truth, parse_thresholds, sweep
+from vitrieve.search.duplicates.graph import Edges
 
 
 def test_sweep_reproduces_hand_computed_precision_and_recall():

@@ -18,15 +18,15 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
-from indexer.config import Settings
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.models import ImageStatus
-from indexer.models_dups import DupIgnore
-from search.dup_decisions import ignore_pairs, set_keepers
-from search.dup_groups import FORMAT_PREFERENCE, ImageFacts, keeper_rank
-from search.duplicates import find_duplicates
 from tests.conftest import PHOTO_NAMES, TINY_VIT, real_photo
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.decisions import ignore_pairs, set_keepers
+from vitrieve.search.duplicates.find import find_duplicates
+from vitrieve.search.duplicates.groups import FORMAT_PREFERENCE, ImageFacts, keeper_rank
+from vitrieve.tables.catalog import ImageStatus
+from vitrieve.tables.duplicates import DupIgnore
 
 NEAR = 0.99
 EXACT_GROUPS = {
@@ -266,7 +266,7 @@ def test_group_ids_are_the_lowest_member_id_and_stable_across_runs(dup_library):
 
 def test_statuses_are_what_ingest_left(dup_library):
     lib, _ = dup_library
-    from indexer.catalog import status_counts
+    from vitrieve.indexer.catalog import status_counts
 
     with lib.sessions() as session:
         assert status_counts(session)[ImageStatus.EMBEDDED.value] == 13

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.sparse.csgraph import connected_components
 
-from search.dup_graph import Edges, components, hash_group_edges, pair_keys
-from search.dup_pairs import similar_pairs
+from vitrieve.search.duplicates.graph import Edges, components, hash_group_edges, pair_keys
+from vitrieve.search.duplicates.pairs import similar_pairs
 
 THRESHOLD = 0.9
 

@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from indexer.catalog import resolve_target
-from indexer.config import Settings
-from indexer.library import Library
-from search.files import PathRefusedError, servable_path, thumbnail_file
+from vitrieve.indexer.catalog import resolve_target
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.library import Library
+from vitrieve.search.files import PathRefusedError, servable_path, thumbnail_file
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
-from indexer.errors import NotIndexedError, VitrieveError
-from indexer.ingest import ingest
-from indexer.library import Library
-from search.query import query_from_file, query_from_id, search
 from tests.conftest import real_photo
+from vitrieve.indexer.errors import NotIndexedError, VitrieveError
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.query import query_from_file, query_from_id, search
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from indexer.errors import VitrieveError
-from indexer.library import Library
-from search.embed_files import embed_files
-from search.query import query_from_file
 from tests.conftest import TINY_VIT, cli_env, real_photo, run_cli
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.search.embed_files import embed_files
+from vitrieve.search.query import query_from_file
 
 pytestmark = pytest.mark.timeout(300)
 

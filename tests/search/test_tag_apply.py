@@ -17,19 +17,19 @@ from PIL import ImageDraw
 from sqlalchemy import func, select
 from transformers import ViTModel
 
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.models import Image
-from indexer.models_tags import Probe, Tag, TagSource
-from search.query import query_from_id
-from search.tagging import query as tag_query
-from search.tagging.apply import apply_probe, auto_tagger
-from search.tagging.errors import ProbeModelMismatchError
-from search.tagging.export import export_tags
-from search.tagging.query import filter_ids_by_tag, image_tags, search_tagged
-from search.tagging.store import latest_probes, replace_manual_tags
-from search.tagging.train import train_from_csv, train_from_folders, train_from_ids
 from tests.conftest import TINY_VIT
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.query import query_from_id
+from vitrieve.search.tagging import query as tag_query
+from vitrieve.search.tagging.apply import apply_probe, auto_tagger
+from vitrieve.search.tagging.errors import ProbeModelMismatchError
+from vitrieve.search.tagging.export import export_tags
+from vitrieve.search.tagging.query import filter_ids_by_tag, image_tags, search_tagged
+from vitrieve.search.tagging.store import latest_probes, replace_manual_tags
+from vitrieve.search.tagging.train import train_from_csv, train_from_folders, train_from_ids
+from vitrieve.tables.catalog import Image
+from vitrieve.tables.tagging import Probe, Tag, TagSource
 
 COLOURS = ("red", "green", "blue")
 
@@ -74,7 +74,7 @@ def scenes(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ingested_home(scenes, tmp_path_factory) -> Path:
     """A library home with the scenes ingested, built once and copied for each test."""
-    from indexer.config import Settings
+    from vitrieve.indexer.config import Settings
 
     home = tmp_path_factory.mktemp("template") / "home"
     template = Settings(home=home, model=str(TINY_VIT), precision="fp32", batch_size=8)
@@ -140,7 +140,7 @@ def test_images_ingested_after_training_are_tagged_automatically(lib, scenes, tm
 
 
 def test_a_disabled_probe_does_not_tag_new_images(lib, scenes, tmp_path):
-    from search.tagging.store import set_active
+    from vitrieve.search.tagging.store import set_active
 
     train_from_folders(lib, "colours", scenes / "train")
     with lib.sessions.begin() as session:
@@ -277,7 +277,7 @@ def test_tagging_works_on_both_backends(database_url, scenes, settings, tmp_path
         assert len(green) >= 8 + 3 + 1
         export_tags(lib, "colours", tmp_path / "out.csv")
         with lib.sessions.begin() as session:
-            from search.tagging.store import delete_probe
+            from vitrieve.search.tagging.store import delete_probe
 
             delete_probe(session, "colours")
         with lib.sessions() as session:

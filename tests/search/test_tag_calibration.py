@@ -3,7 +3,7 @@ would not (the equality with scikit-learn's CalibratedClassifierCV is pinned in 
 
 import numpy as np
 
-from search.tagging.calibration import fit_platt, fit_temperature
+from vitrieve.search.tagging.calibration import fit_platt, fit_temperature
 
 
 def sample_classes(logits: np.ndarray, beta: float, rng) -> np.ndarray:

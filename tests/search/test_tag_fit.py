@@ -22,9 +22,9 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 
-from indexer.library import Library
-from search.tagging.fit import fit_probe
-from search.tagging.store import LinearProbe, latest_probe, save_probe
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.fit import fit_probe
+from vitrieve.search.tagging.store import LinearProbe, latest_probe, save_probe
 
 DIM = 48
 

@@ -9,20 +9,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from indexer.config import Settings
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.models import Image
-from search.tagging.apply import apply_probe
-from search.tagging.errors import (
+from tests.conftest import TINY_VIT
+from tests.search.test_tag_apply import colour_scene, write_scenes
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.apply import apply_probe
+from vitrieve.search.tagging.errors import (
     LabelError,
     NotEmbeddedError,
     ProbeNotFoundError,
     UnknownFilesError,
 )
-from search.tagging.train import train_from_csv, train_from_folders, train_from_ids
-from tests.conftest import TINY_VIT
-from tests.search.test_tag_apply import colour_scene, write_scenes
+from vitrieve.search.tagging.train import train_from_csv, train_from_folders, train_from_ids
+from vitrieve.tables.catalog import Image
 
 
 @pytest.fixture(scope="module")

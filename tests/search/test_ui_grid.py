@@ -7,11 +7,11 @@ import shutil
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from indexer.ingest import ingest
-from indexer.library import Library
-from indexer.models import Image
-from indexer.thumbnails import thumbnail_ok, thumbnail_path
-from search.ui_grid import grid_items
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.thumbnails import thumbnail_ok, thumbnail_path
+from vitrieve.tables.catalog import Image
+from vitrieve.ui.views.grid import grid_items
 
 
 def test_grid_items_remake_missing_and_damaged_thumbnails(settings, photos):

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indexer.config import Settings
-from indexer.ingest import ingest
-from indexer.library import Library
 from tests.conftest import TINY_VIT, noise_image, real_photo
-from ui import auth
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.ui import auth
 
 APP = Path(__file__).parents[2] / "ui" / "app.py"
 TIMEOUT = 120  # a first upload imports torch and loads the model inside the run

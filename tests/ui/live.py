@@ -85,7 +85,7 @@ def run_server(
     log = workdir / "ui.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
+            [sys.executable, "-m", "vitrieve", "ui", "--port", str(port)],
             env=base | env,
             cwd=workdir,
             stdout=out,

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.ui.conftest import APP, TIMEOUT, texts
-from ui import auth
-from ui.throttle import LOCAL, Backoff, LoginThrottle, describe_wait
+from vitrieve.ui import auth
+from vitrieve.ui.throttle import LOCAL, Backoff, LoginThrottle, describe_wait
 
 PASSWORD = {"password": "s3cret-phrase"}
 OIDC = {

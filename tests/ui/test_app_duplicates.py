@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from indexer.ingest import ingest
-from indexer.library import Library
-from search.tagging.query import image_id_of_path
 from tests.conftest import real_photo
 from tests.ui.conftest import texts
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.query import image_id_of_path
 
 THRESHOLD = 0.99  # the tiny random ViT puts different photos closer than the real model does
 

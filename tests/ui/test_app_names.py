@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from indexer.ingest import ingest
-from indexer.library import Library
 from tests.conftest import real_photo
 from tests.ui.conftest import texts
 from tests.ui.test_app_duplicates import THRESHOLD, click
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
 
 
 def fs(raw: bytes) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import search.ui_search
+import vitrieve.ui.views.search
 from tests.ui.conftest import jpeg_bytes, texts
 
 SIMILAR = "Similar to "
@@ -64,7 +64,7 @@ def test_an_upload_that_is_not_an_image_shows_the_reason(catalog, open_page):
 
 
 def test_an_upload_over_the_cap_is_refused(catalog, open_page, monkeypatch):
-    monkeypatch.setattr(search.ui_search, "MAX_UPLOAD_MB", 1)
+    monkeypatch.setattr(vitrieve.ui.views.search, "MAX_UPLOAD_MB", 1)
     big = jpeg_bytes("astronaut") + b"\0" * (1024 * 1024)
     at = upload(open_page(), "huge.jpg", big)
     assert any("over the 1 MB upload limit" in e for e in texts(at.error)), texts(at.error)
@@ -156,7 +156,7 @@ def test_grids_are_drawn_from_webp_thumbnails_only(catalog, open_page):
 
 
 def test_searching_by_a_library_image_never_loads_the_model(catalog, open_page):
-    from ui.components.session import library
+    from vitrieve.ui.components.session import library
 
     at = open_page()
     next(b for b in at.button if b.key and b.key.startswith("pick-use-")).click().run()

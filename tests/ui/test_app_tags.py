@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from indexer.config import Settings
-from indexer.library import Library
-from search.tagging.query import image_id_of_path
 from tests.ui.conftest import jpeg_bytes, texts
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.query import image_id_of_path
 
 NOISE = [f"generated-{i}.jpg" for i in range(4)]
 PHOTOS = ["astronaut.jpg", "coffee.jpg", "immunohistochemistry.jpg"]

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer.ingest import ingest
-from indexer.library import Library
 from tests.conftest import noise_image, real_photo
 from tests.ui.live import run_server
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).parents[2]

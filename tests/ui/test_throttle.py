@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ui.throttle import LOCAL, Backoff, LoginThrottle, client_key, describe_wait
+from vitrieve.ui.throttle import LOCAL, Backoff, LoginThrottle, client_key, describe_wait
 
 
 class Clock:

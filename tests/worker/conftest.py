@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.config import Settings
 from tests.conftest import TINY_VIT
 from tests.worker.stack import REPO, Stack
+from vitrieve.indexer.config import Settings
 
 
 @pytest.fixture

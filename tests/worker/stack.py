@@ -22,18 +22,18 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from indexer import index_file
-from indexer.catalog import searchable_ids
-from indexer.config import Settings
-from indexer.library import Library
-from indexer.memory_index import all_ids
-from indexer.models import Embedding, Image
 from tests.conftest import noise_image
-from worker.jobs import FINISHED
-from worker.report import list_jobs
+from vitrieve.indexer.catalog import searchable_ids
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.index import files as index_file
+from vitrieve.indexer.index.memory import all_ids
+from vitrieve.indexer.library import Library
+from vitrieve.tables.catalog import Embedding, Image
+from vitrieve.worker.jobs import FINISHED
+from vitrieve.worker.report import list_jobs
 
 REPO = Path(__file__).parents[2]
-VITRIEVE = [sys.executable, "-m", "ui.cli"]
+VITRIEVE = [sys.executable, "-m", "vitrieve"]
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Stack:
 
     def worker(self, name: str, queues: str = "scan,embed,index", **env: str) -> subprocess.Popen:
         self.lib  # noqa: B018 -- schema first
-        argv = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "-Q", queues]
+        argv = [sys.executable, "-m", "celery", "-A", "vitrieve.worker.app", "worker", "-Q", queues]
         argv += ["--pool", "solo", "-n", f"{name}@%h", "--without-mingle", "--without-gossip"]
         return self.spawn(name, [*argv, "--loglevel", "INFO"], **env)
 

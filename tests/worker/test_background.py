@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from indexer.models import Image
-from search.tagging.query import image_tags
 from tests.conftest import real_photo
 from tests.search.test_tag_apply import write_scenes
 from tests.worker.stack import index_file_ids, make_photos
+from vitrieve.search.tagging.query import image_tags
+from vitrieve.tables.catalog import Image
 
 
 @pytest.mark.postgres

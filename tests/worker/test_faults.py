@@ -11,9 +11,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from indexer.models import Image, ImageStatus
-from indexer.models_jobs import BatchState, JobBatch
 from tests.worker.stack import REPO, VITRIEVE, Stack, make_photos, wait_for
+from vitrieve.tables.catalog import Image, ImageStatus
+from vitrieve.tables.jobs import BatchState, JobBatch
 
 
 def queue(stack: Stack, folder) -> int:

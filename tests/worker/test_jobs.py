@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from indexer.config import Settings
-from indexer.ingest import ingest, scan_roots
-from indexer.library import Library
-from indexer.models import Image
-from indexer.models_jobs import BatchState, Job, JobBatch, JobState
 from tests.worker.stack import make_photos
-from worker import jobs
-from worker.report import list_jobs, report
-from worker.tasks import _cut_batches
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.ingest import ingest, scan_roots
+from vitrieve.indexer.library import Library
+from vitrieve.tables.catalog import Image
+from vitrieve.tables.jobs import BatchState, Job, JobBatch, JobState
+from vitrieve.worker import jobs
+from vitrieve.worker.report import list_jobs, report
+from vitrieve.worker.tasks import _cut_batches
 
 
 def _job(**values) -> Job:

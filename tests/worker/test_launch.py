@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.config import Settings
-from indexer.errors import VitrieveError
-from worker.app import celery_config
-from worker.launch import plan
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.worker.app import celery_config
+from vitrieve.worker.launch import plan
 
 
 def test_a_cpu_machine_gets_one_index_writer_and_a_prefork_pool(tmp_path):

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 import xxhash
 from sqlalchemy import select
 
-from indexer.models import Embedding, Image, ImageStatus
-from indexer.models_jobs import Job, JobBatch
 from tests.conftest import real_photo
 from tests.worker.stack import VITRIEVE, Stack, index_file_ids, make_photos, wait_for
+from vitrieve.tables.catalog import Embedding, Image, ImageStatus
+from vitrieve.tables.jobs import Job, JobBatch
 
 
 def searchable_id(stack: Stack, rel_path: str) -> int | None:

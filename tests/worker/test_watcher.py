@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import noise_image
-from worker.watch import FolderWatcher, _scan_folders
+from vitrieve.worker.watch import FolderWatcher, _scan_folders
 
 
 class Recorder:

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer.errors import VitrieveError
-from indexer.fsnames import display_path
-from indexer.library import Library
-from search.dup_actions import apply_quarantine, move_batches, plan_quarantine
-from search.dup_decisions import keeper_ids
-from search.dup_export import to_json, write_csv
-from search.dup_undo import undo_quarantine
-from search.duplicates import DEFAULT_THRESHOLD, DupReport, find_duplicates
-from search.ui_library import list_roots
-from ui.components import dups
-from ui.components.session import empty_library_notice, library, shown_errors
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.decisions import keeper_ids
+from vitrieve.search.duplicates.export import to_json, write_csv
+from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, DupReport, find_duplicates
+from vitrieve.search.duplicates.quarantine import apply_quarantine, move_batches, plan_quarantine
+from vitrieve.search.duplicates.undo import undo_quarantine
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.components import dups
+from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
+from vitrieve.ui.views.library import list_roots
 
 REPORT = "dup_report"  # (key, DupReport)
 PLAN = "dup_plan"  # (dest, [PlannedMove]) awaiting confirmation

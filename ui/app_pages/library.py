@@ -6,14 +6,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer.fsnames import display_path
-from indexer.ingest import IngestSummary, ingest
-from indexer.library import Library
-from search.tagging.apply import auto_tagger
-from search.ui_library import list_roots, recent_failures
-from ui.components import jobs
-from ui.components.progress import StreamlitIngestProgress
-from ui.components.session import library, shown_errors
+from vitrieve.indexer.ingest import IngestSummary, ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.apply import auto_tagger
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.components import jobs
+from vitrieve.ui.components.progress import StreamlitIngestProgress
+from vitrieve.ui.components.session import library, shown_errors
+from vitrieve.ui.views.library import list_roots, recent_failures
 
 SUMMARY_KEYS = ("new", "changed", "moved", "missing", "unchanged", "failed")
 

@@ -12,18 +12,18 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer.decode import IMAGE_EXTENSIONS
-from indexer.fsnames import display_path
-from indexer.library import Library
-from search.files import servable_path
-from search.query import query_from_file, query_from_id
-from search.ui_grid import GridItem, grid_items
-from search.ui_library import browse, list_folders, list_roots
-from search.ui_search import MAX_UPLOAD_MB, SearchFilters, search_grid
-from search.ui_search import query_from_upload as embed_upload
-from ui.components.grid import original_dialog, thumbnail, thumbnail_grid
-from ui.components.session import empty_library_notice, library, shown_errors
-from ui.components.tagging import tag_filter_choices
+from vitrieve.indexer.decode import IMAGE_EXTENSIONS
+from vitrieve.indexer.library import Library
+from vitrieve.search.files import servable_path
+from vitrieve.search.query import query_from_file, query_from_id
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.components.grid import original_dialog, thumbnail, thumbnail_grid
+from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
+from vitrieve.ui.components.tagging import tag_filter_choices
+from vitrieve.ui.views.grid import GridItem, grid_items
+from vitrieve.ui.views.library import browse, list_folders, list_roots
+from vitrieve.ui.views.search import MAX_UPLOAD_MB, SearchFilters, search_grid
+from vitrieve.ui.views.search import query_from_upload as embed_upload
 
 QUERY = "search_query"  # {"label": str, "query": Query, "item": GridItem | None}
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)

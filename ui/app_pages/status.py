@@ -6,9 +6,9 @@ from datetime import datetime
 
 import streamlit as st
 
-from search.ui_status import system_status
-from ui.components import jobs
-from ui.components.session import library, shown_errors
+from vitrieve.ui.components import jobs
+from vitrieve.ui.components.session import library, shown_errors
+from vitrieve.ui.views.status import system_status
 
 COUNTS = ("images", "embedded", "pending", "failed", "missing", "roots")
 

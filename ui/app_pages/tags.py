@@ -7,14 +7,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer.library import Library
-from search.tagging.apply import apply_probe
-from search.tagging.query import DEFAULT_MIN_SCORE
-from search.tagging.train import TrainResult, train_from_folders, train_from_ids
-from search.ui_tags import ProbeInfo, probe_list, tag_labels, tagged_grid
-from ui.components import charts, examples
-from ui.components.grid import thumbnail_grid
-from ui.components.session import library, shown_errors
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.apply import apply_probe
+from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
+from vitrieve.search.tagging.train import TrainResult, train_from_folders, train_from_ids
+from vitrieve.ui.components import charts, examples
+from vitrieve.ui.components.grid import thumbnail_grid
+from vitrieve.ui.components.session import library, shown_errors
+from vitrieve.ui.views.tags import ProbeInfo, probe_list, tag_labels, tagged_grid
 
 BROWSE_PAGE = 30
 

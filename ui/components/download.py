@@ -13,9 +13,9 @@ import streamlit as st
 from streamlit import config
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from indexer.config import Settings
-from ui import originals
-from ui.throttle import describe_wait
+from vitrieve.indexer.config import Settings
+from vitrieve.ui import originals
+from vitrieve.ui.throttle import describe_wait
 
 
 def _session_id() -> str | None:

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indexer.fsnames import display_path
-from indexer.library import Library
-from search.dup_decisions import ignore_pairs, keeper_ids, set_keepers, unignore_pairs
-from search.dup_groups import DupGroup, DupMember
-from search.ui_grid import grid_items
-from ui.components.grid import describe, thumbnail
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.decisions import (
+    ignore_pairs,
+    keeper_ids,
+    set_keepers,
+    unignore_pairs,
+)
+from vitrieve.search.duplicates.groups import DupGroup, DupMember
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.components.grid import describe, thumbnail
+from vitrieve.ui.views.grid import grid_items
 
 LAST = "dup_last_decision"  # what the Undo button reverts
 CHANGED = "dup_changed"  # bumped after every decision: the groups must be recomputed

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indexer.fsnames import display_path
-from indexer.library import Library
-from search.ui_grid import GridItem
-from search.ui_library import browse, list_folders, list_roots
-from search.ui_search import search_grid
-from ui.components.grid import thumbnail_grid
+from vitrieve.indexer.library import Library
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.components.grid import thumbnail_grid
+from vitrieve.ui.views.grid import GridItem
+from vitrieve.ui.views.library import browse, list_folders, list_roots
+from vitrieve.ui.views.search import search_grid
 
 EXAMPLES = "tag_examples"  # {label: [image ids]}
 SEARCH_QUERY = "search_query"  # set by the search page

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer.errors import VitrieveError
-from indexer.fsnames import display_path
-from indexer.library import Library
-from search.files import servable_path
-from search.ui_grid import GridItem
-from ui.components.download import download_link
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.search.files import servable_path
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.components.download import download_link
+from vitrieve.ui.views.grid import GridItem
 
 Actions = Callable[[GridItem, int], None]
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer.errors import VitrieveError
-from indexer.fsnames import display_path
-from indexer.library import Library
-from indexer.redact import hide_password
-from ui.components.session import shown_errors
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.redact import hide_password
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.components.session import shown_errors
 
 # The UI gives up on an unreachable broker after a few seconds (the workers' policy waits ~2 min).
 UI_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 1, "interval_max": 1}
@@ -30,9 +30,9 @@ def submit(lib: Library, paths: Sequence[Path]) -> int:
     """Queues an ingest job for the workers; returns its id."""
     from kombu.exceptions import OperationalError
 
-    from indexer.catalog import refuse_data_dir
-    from worker.app import make_app
-    from worker.jobs import enqueue_scan
+    from vitrieve.indexer.catalog import refuse_data_dir
+    from vitrieve.worker.app import make_app
+    from vitrieve.worker.jobs import enqueue_scan
 
     for p in paths:
         if not p.is_dir():
@@ -58,7 +58,7 @@ def progress_panel(lib: Library) -> None:
 
 @st.fragment(run_every=REFRESH_S)
 def _jobs_fragment(lib: Library) -> None:
-    from worker.report import list_jobs
+    from vitrieve.worker.report import list_jobs
 
     with shown_errors():
         rows = list_jobs(lib, limit=10)
@@ -97,8 +97,8 @@ def workers_panel(lib: Library) -> None:
     if not available(lib):
         st.caption("No broker configured (VITRIEVE_BROKER_URL): ingestion runs in-process.")
         return
-    from search.ui_broker import broker_status
-    from worker.app import QUEUES
+    from vitrieve.worker.app import QUEUES
+    from vitrieve.worker.broker_probe import broker_status
 
     status = broker_status(lib.settings.broker_url, QUEUES)
     st.caption(f"Broker: {status.url}")
@@ -126,7 +126,7 @@ def workers_panel(lib: Library) -> None:
 
 def register_watched(lib: Library, folder: Path) -> None:
     """Registers the folder as a watched root (the beat process rescans it on changes)."""
-    from worker.roots import add_root
+    from vitrieve.worker.roots import add_root
 
     if not folder.is_dir():
         raise VitrieveError(f"{folder}: not a directory")

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from indexer.config import Settings
-from indexer.errors import VitrieveError
-from indexer.fsnames import display_path
-from indexer.library import Library
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.tables.fsnames import display_path
 
 
 @st.cache_resource(show_spinner="Opening the library…")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indexer.library import Library
-from search.tagging.query import DEFAULT_MIN_SCORE
-from search.ui_tags import tag_labels
+from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
+from vitrieve.ui.views.tags import tag_labels
 
 
 def tag_filter_choices(lib: Library) -> tuple[str | None, float]:

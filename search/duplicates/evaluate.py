@@ -1,0 +1,196 @@
+"""`vitrieve eval dups`: precision, recall and F1 of duplicate pairs against a ground truth.
+
+The ground truth is a grouping of image files: a CSV of `path,group` rows (paths relative to
+the CSV's folder or absolute; a header row is optional), or a folder with one sub-folder per
+group (files directly in it are singletons). Two images form a true pair when they share a
+group; a predicted pair when the detector puts them in one group at the threshold. Counting
+pairs this way is what imagededup reports for its "duplicate" class.
+
+Only images of the truth that are searchable in the catalog are evaluated, and the groups are
+formed among those images alone. The detector is measured on its own: the user's "not
+duplicates" decisions are not applied.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics.cluster import pair_confusion_matrix
+from sqlalchemy import select
+
+from vitrieve.indexer.decode import IMAGE_EXTENSIONS
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.find import duplicate_edges
+from vitrieve.search.duplicates.graph import Edges, components
+from vitrieve.search.duplicates.pairs import DEFAULT_NPROBE, ProgressFn
+from vitrieve.tables.catalog import Image, ImageStatus, Root
+
+DEFAULT_SWEEP = tuple(round(0.80 + 0.01 * i, 2) for i in range(20))  # 0.80 .. 0.99
+
+
+@dataclass(frozen=True, slots=True)
+class EvalRow:
+    threshold: float
+    precision: float  # 0 when nothing is predicted (as scikit-learn does)
+    recall: float
+    f1: float
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+
+@dataclass
+class EvalReport:
+    images: int  # truth images found (searchable) in the catalog
+    true_pairs: int
+    rows: list[EvalRow] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # truth paths not searchable
+
+    @property
+    def best(self) -> EvalRow | None:
+        return max(self.rows, key=lambda r: (r.f1, r.threshold), default=None)
+
+    def to_dict(self) -> dict:
+        best = self.best
+        return {
+            "images": self.images,
+            "true_pairs": self.true_pairs,
+            "unmatched": self.unmatched,
+            "best": asdict(best) if best else None,
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+
+def parse_thresholds(spec: str) -> list[float]:
+    """'0.80:0.99:0.01' (inclusive range) or '0.85,0.9,0.95'."""
+    try:
+        if ":" in spec:
+            start, stop, step = (float(x) for x in spec.split(":"))
+            if step <= 0 or stop < start:
+                raise ValueError
+            count = round((stop - start) / step) + 1
+            values = [round(start + i * step, 6) for i in range(count)]
+        else:
+            values = [float(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        raise VitrieveError(f"thresholds {spec!r}: use START:STOP:STEP or a comma list") from None
+    if not values or any(not -1 <= v <= 1 for v in values):
+        raise VitrieveError(f"thresholds {spec!r}: cosine thresholds lie in [-1, 1]")
+    return sorted(set(values))
+
+
+def load_truth(path: Path) -> dict[Path, str]:
+    """Absolute file path -> group name, from a CSV or a folder of group folders."""
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        truth = {}
+        for f in sorted(path.rglob("*")):
+            if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS:
+                rel = f.relative_to(path)
+                truth[f] = rel.parts[0] if len(rel.parts) > 1 else f"file:{rel}"
+        return truth
+    if not path.is_file():
+        raise VitrieveError(f"{path}: no such truth file or folder")
+    truth = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for n, row in enumerate(csv.reader(f), start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if n == 1 and [c.strip().lower() for c in row[:2]] == ["path", "group"]:
+                continue
+            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                raise VitrieveError(f"{path}:{n}: expected 'path,group', got {','.join(row)!r}")
+            file = Path(row[0].strip()).expanduser()
+            truth[(file if file.is_absolute() else path.parent / file).resolve()] = row[1].strip()
+    return truth
+
+
+def pair_scores(threshold: float, truth: np.ndarray, predicted: np.ndarray) -> EvalRow:
+    """Pair counts of two labelings of the same images (labels are arbitrary ints)."""
+    matrix = pair_confusion_matrix(truth, predicted) // 2  # it counts ordered pairs
+    tp, fp, fn = int(matrix[1, 1]), int(matrix[0, 1]), int(matrix[1, 0])
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return EvalRow(threshold, round(precision, 6), round(recall, 6), round(f1, 6), tp, fp, fn)
+
+
+def labels_from_edges(ids: np.ndarray, edges: Edges) -> np.ndarray:
+    """Group label of each id (sorted ids); ids without an edge are alone in their group."""
+    labels = np.arange(len(ids))
+    for group in components(edges):
+        pos = np.searchsorted(ids, group)
+        labels[pos] = pos[0]
+    return labels
+
+
+def sweep(
+    ids: np.ndarray, truth: np.ndarray, edges: Edges, thresholds: Sequence[float]
+) -> list[EvalRow]:
+    """Scores at each threshold; `edges` must hold every pair at the lowest threshold."""
+    return [pair_scores(t, truth, labels_from_edges(ids, edges.above(t))) for t in thresholds]
+
+
+def evaluate(
+    lib: Library,
+    truth_path: Path,
+    thresholds: Sequence[float] = DEFAULT_SWEEP,
+    *,
+    method: str = "auto",
+    nprobe: int = DEFAULT_NPROBE,
+    progress: ProgressFn | None = None,
+) -> EvalReport:
+    truth = load_truth(truth_path)
+    if not truth:
+        raise VitrieveError(f"{truth_path}: the ground truth lists no image")
+    found = _catalog_ids(lib, list(truth))
+    if not found:
+        raise VitrieveError(
+            f"{truth_path}: none of its {len(truth)} images is searchable in the catalog "
+            "(ingest their folder first)"
+        )
+    ids = np.asarray(sorted(found.values()), np.int64)
+    group_of = {image_id: truth[p] for p, image_id in found.items()}
+    names = {name: i for i, name in enumerate(sorted(set(group_of.values())))}
+    truth_labels = np.asarray([names[group_of[int(i)]] for i in ids])
+    edges = duplicate_edges(
+        lib, min(thresholds), only_ids=ids, method=method, nprobe=nprobe, progress=progress
+    ).edges.restricted_to(ids)
+    rows = sweep(ids, truth_labels, edges, thresholds)
+    true_pairs = rows[0].true_positives + rows[0].false_negatives if rows else 0
+    unmatched = sorted(str(p) for p in truth if p not in found)
+    return EvalReport(len(ids), true_pairs, rows, unmatched)
+
+
+def _catalog_ids(lib: Library, paths: list[Path]) -> dict[Path, int]:
+    """Searchable catalog image id of each path that has one."""
+    out: dict[Path, int] = {}
+    with lib.sessions() as session:
+        roots = sorted(
+            ((Path(p), rid) for rid, p in session.execute(select(Root.id, Root.path))),
+            key=lambda r: len(r[0].parts),
+            reverse=True,
+        )
+        by_root: dict[int, dict[str, Path]] = {}
+        for p in paths:
+            for root, rid in roots:
+                if root in p.parents:
+                    by_root.setdefault(rid, {})[p.relative_to(root).as_posix()] = p
+                    break
+        for rid, rels in by_root.items():
+            names = sorted(rels)
+            for i in range(0, len(names), 500):
+                for image_id, rel in session.execute(
+                    select(Image.id, Image.rel_path).where(
+                        Image.root_id == rid,
+                        Image.rel_path.in_(names[i : i + 500]),
+                        Image.status == ImageStatus.EMBEDDED,
+                    )
+                ):
+                    out[rels[rel]] = image_id
+    return out

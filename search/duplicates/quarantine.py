@@ -1,0 +1,336 @@
+"""Quarantine: move the non-keepers of duplicate groups to a folder, and undo it.
+
+Nothing is ever deleted. Every move is written to SQL twice: a `planned` row committed before
+the file is touched, then `moved` (or `failed`) after. A crash in between leaves a planned row
+that the next dups command settles by looking at the disk (`reconcile_moves`), so no file is
+ever lost track of and `undo` can always put everything back. A file is never moved onto an
+existing one, in either direction.
+
+A quarantined image is marked `missing` and leaves the vector index at once; undo puts the
+file back at the same path with its modification time, so the row becomes searchable again
+with the vector it had, in the same transaction that records the file as restored: an undo
+killed midway and run again leaves every restored image searchable.
+
+Moving runs under the catalog's `quarantine` lock (indexer/locks.py), so two quarantines (or
+undos) at once take turns: the second finds what the first moved already gone and skips it,
+and never mistakes the first's in-flight `planned` rows for a crash's.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select, update
+
+from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.locks import CatalogLock, catalog_lock
+from vitrieve.search.duplicates.groups import DupGroup
+from vitrieve.search.duplicates.moves import exists, move_file, same_file
+from vitrieve.tables.catalog import Image, ImageStatus, Root
+from vitrieve.tables.duplicates import MoveState, QuarantineMove
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_LOCK = "quarantine"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMove:
+    image_id: int
+    group: int
+    src: Path
+    dst: Path
+    size: int
+    mtime_ns: int
+    # The group's keepers when planned: a move is skipped if none of them is left in place.
+    keepers: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "image_id": self.image_id,
+            "group": self.group,
+            "src": str(self.src),
+            "dst": str(self.dst),
+            "size": self.size,
+        }
+
+
+@dataclass
+class MoveReport:
+    batch: str | None = None
+    done: list[PlannedMove] = field(default_factory=list)  # moved (or restored, for undo)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+    def to_dict(self) -> dict:
+        return {
+            "batch": self.batch,
+            "done": [m.to_dict() for m in self.done],
+            "problems": [{"path": p, "reason": r} for p, r in self.problems],
+        }
+
+
+# -- planning -----------------------------------------------------------------------------------
+
+
+def plan_quarantine(lib: Library, groups: Iterable[DupGroup], dest: Path) -> list[PlannedMove]:
+    """Where each non-keeper would go: DEST/<root folder name>/<its path in the root>."""
+    dest = dest.expanduser().resolve()
+    with lib.sessions() as session:
+        roots = {r.id: Path(r.path) for r in session.scalars(select(Root))}
+        _check_destination(dest, roots.values())
+        labels = _root_labels(roots)
+        wanted = {m.image_id: g for g in groups for m in g.others}
+        rows = []
+        ids = sorted(wanted)
+        for i in range(0, len(ids), 500):
+            rows += session.execute(
+                select(Image.id, Image.root_id, Image.rel_path, Image.size, Image.mtime_ns).where(
+                    Image.id.in_(ids[i : i + 500])
+                )
+            ).all()
+    taken: set[Path] = set()
+    plan = []
+    for r in sorted(rows, key=lambda r: r.id):
+        dst = _free_name(dest / labels[r.root_id] / r.rel_path, taken)
+        taken.add(dst)
+        group = wanted[r.id]
+        keepers = tuple(k.image_id for k in group.keepers)
+        src = roots[r.root_id] / r.rel_path
+        plan.append(PlannedMove(r.id, group.group, src, dst, r.size, r.mtime_ns, keepers))
+    return plan
+
+
+def _check_destination(dest: Path, roots: Iterable[Path]) -> None:
+    for root in roots:
+        if dest == root or root in dest.parents or dest in root.parents:
+            raise VitrieveError(
+                f"{dest}: the quarantine folder must be outside every library root "
+                f"(it overlaps {root}), or the next ingest would index the quarantine"
+            )
+
+
+def _root_labels(roots: dict[int, Path]) -> dict[int, str]:
+    names = [p.name for p in roots.values()]
+    return {
+        rid: p.name if p.name and names.count(p.name) == 1 else f"{p.name or 'root'}-{rid}"
+        for rid, p in roots.items()
+    }
+
+
+def _free_name(path: Path, taken: set[Path]) -> Path:
+    """``path``, or name~1.ext, name~2.ext ... if something is (or will be) there already."""
+    candidate, n = path, 0
+    while candidate in taken or candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = path.with_name(f"{path.stem}~{n}{path.suffix}")
+    return candidate
+
+
+# -- moving -------------------------------------------------------------------------------------
+
+
+def quarantine_lock(lib: Library):
+    """Held while files move to or from quarantine (see the module doc)."""
+
+    def waiting() -> None:
+        log.warning("another vitrieve process is moving duplicates; waiting for it")
+
+    return catalog_lock(lib.engine, QUARANTINE_LOCK, on_wait=waiting)
+
+
+def apply_quarantine(lib: Library, plan: list[PlannedMove]) -> MoveReport:
+    """Moves the planned files, recording each move before and after it happens.
+
+    A plan may be stale (made before another quarantine ran): a file already quarantined, or
+    whose group's keepers are all gone meanwhile, is left alone and reported.
+    """
+    with quarantine_lock(lib):
+        settle_planned(lib)
+        if not plan:
+            return MoveReport()
+        return _apply_locked(lib, plan)
+
+
+def _apply_locked(lib: Library, plan: list[PlannedMove]) -> MoveReport:
+    index = open_index(lib)
+    report = MoveReport(batch=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8])
+    present = _present_ids(lib, {i for m in plan for i in (m.image_id, *m.keepers)})
+    for move in plan:
+        if move.image_id not in present:
+            report.problems.append((str(move.src), "not moved: already quarantined or gone"))
+            continue
+        if move.keepers and present.isdisjoint(move.keepers):
+            why = "not moved: the copy its group keeps is gone since planning; plan again"
+            report.problems.append((str(move.src), why))
+            continue
+        try:
+            st = move.src.stat()
+        except OSError as exc:
+            report.problems.append((str(move.src), f"not moved: {exc.strerror or exc}"))
+            continue
+        if (st.st_size, st.st_mtime_ns) != (move.size, move.mtime_ns):
+            report.problems.append((str(move.src), "not moved: changed since it was indexed"))
+            continue
+        dst = _free_name(move.dst, set())
+        with lib.sessions.begin() as session:
+            row = QuarantineMove(
+                batch=report.batch,
+                image_id=move.image_id,
+                src_path=str(move.src),
+                dst_path=str(dst),
+                state=MoveState.PLANNED,
+            )
+            session.add(row)
+            session.flush()
+            row_id = row.id
+        try:
+            move_file(move.src, dst)
+        except OSError as exc:
+            _set_state(lib, row_id, MoveState.FAILED, f"{exc.strerror or exc}")
+            report.problems.append((str(move.src), f"not moved: {exc.strerror or exc}"))
+            continue
+        _set_state(lib, row_id, MoveState.MOVED, None, image_id=move.image_id)
+        report.done.append(
+            PlannedMove(move.image_id, move.group, move.src, dst, move.size, move.mtime_ns)
+        )
+    sync_index(lib, index, removed=[m.image_id for m in report.done])
+    return report
+
+
+def reconcile_moves(lib: Library) -> list[str]:
+    """Settles moves a crash left `planned`, by where the file is now; returns what it did.
+
+    Skipped while another process holds the quarantine lock: its planned rows are moves in
+    flight, not a crash's leftovers, and it settles any left by a crash itself.
+    """
+    lock = CatalogLock(lib.engine, QUARANTINE_LOCK)
+    if not lock.acquire(blocking=False):
+        return []
+    try:
+        return settle_planned(lib)
+    finally:
+        lock.release()
+
+
+def settle_planned(lib: Library) -> list[str]:
+    """`reconcile_moves` for a caller that holds the quarantine lock."""
+    with lib.sessions() as session:
+        rows = session.scalars(
+            select(QuarantineMove).where(QuarantineMove.state == MoveState.PLANNED)
+        ).all()
+    notes = []
+    for row in rows:
+        src, dst = Path(row.src_path), Path(row.dst_path)
+        at_src, at_dst = exists(src), exists(dst)
+        if at_dst and at_src and same_file(src, dst):
+            src.unlink()  # the move stopped between its two steps: finish it
+            at_src = False
+        if at_dst and not at_src:
+            _set_state(lib, row.id, MoveState.MOVED, None, image_id=row.image_id)
+            notes.append(f"{src}: was moved to {dst} before an interruption; recorded")
+        elif at_src:
+            why = "interrupted before the move; the file was left in place"
+            _set_state(lib, row.id, MoveState.FAILED, why)
+            notes.append(f"{src}: {why}")
+        else:
+            why = "found neither at its origin nor in quarantine"
+            _set_state(lib, row.id, MoveState.FAILED, why)
+            notes.append(f"{src}: {why}")
+    return notes
+
+
+def move_batches(lib: Library) -> list[dict]:
+    """Each quarantine batch with its counts per state, newest first."""
+    with lib.sessions() as session:
+        rows = session.execute(
+            select(
+                QuarantineMove.batch,
+                QuarantineMove.state,
+                func.count(),
+                func.min(QuarantineMove.created_at),
+            ).group_by(QuarantineMove.batch, QuarantineMove.state)
+        ).all()
+    batches: dict[str, dict] = {}
+    for batch, state, n, created in rows:
+        entry = batches.setdefault(batch, {"batch": batch, "created_at": created})
+        entry[MoveState(state).value] = n
+    return sorted(batches.values(), key=lambda b: b["batch"], reverse=True)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _set_state(
+    lib: Library, row_id: int, state: MoveState, error: str | None, *, image_id: int | None = None
+) -> None:
+    with lib.sessions.begin() as session:
+        session.execute(
+            update(QuarantineMove)
+            .where(QuarantineMove.id == row_id)
+            .values(state=state, error=error, updated_at=datetime.now(UTC))
+        )
+        if state == MoveState.MOVED and image_id is not None:
+            session.execute(
+                update(Image).where(Image.id == image_id).values(status=ImageStatus.MISSING)
+            )
+
+
+def as_move(row: QuarantineMove) -> PlannedMove:
+    return PlannedMove(
+        row.image_id if row.image_id is not None else -1,
+        -1,
+        Path(row.src_path),
+        Path(row.dst_path),
+        0,
+        0,
+    )
+
+
+def _present_ids(lib: Library, ids: Iterable[int]) -> set[int]:
+    """Which of `ids` are in the catalog and not missing (in quarantine, or gone)."""
+    wanted, present = sorted(ids), set()
+    with lib.sessions() as session:
+        for i in range(0, len(wanted), 500):
+            present.update(
+                session.scalars(
+                    select(Image.id).where(
+                        Image.id.in_(wanted[i : i + 500]), Image.status != ImageStatus.MISSING
+                    )
+                )
+            )
+    return present
+
+
+def current_model_id(lib: Library) -> int | None:
+    try:
+        return lib.model_row.id
+    except VitrieveError:
+        return None  # no model here: restored rows go to pending, the next ingest settles them
+
+
+def open_index(lib: Library):
+    """The vector index, opened while it still agrees with SQL (so no rebuild), or None when
+    there is no model: the index is derived and rebuilds itself from SQL when next opened."""
+    try:
+        return lib.index()
+    except VitrieveError:
+        return None
+
+
+def sync_index(lib: Library, index, *, removed=(), restored=()) -> None:
+    if index is None or not (removed or restored):
+        return
+    from vitrieve.indexer.ingest import add_from_sql
+
+    if removed:
+        index.remove(np.asarray(removed, np.int64))
+    if restored:
+        add_from_sql(lib, index, restored)
+    index.save()

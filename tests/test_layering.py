@@ -1,0 +1,163 @@
+"""The architecture, checked: imports flow one way (tables <- indexer <- search <- worker <- ui,
+with migrations reading only the tables), every import goes through the one name `vitrieve`,
+and no module reaches into another module's private names (ours or a library's)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "vitrieve"
+#: What each layer may import from vitrieve; a layer may always import itself.
+MAY_IMPORT = {
+    "tables": set(),
+    "migrations": {"tables"},
+    "indexer": {"tables", "migrations"},
+    "search": {"tables", "indexer"},
+    "worker": {"tables", "indexer", "search"},
+    "ui": {"tables", "indexer", "search", "worker"},
+}
+OLD_TOP_LEVEL = {"indexer", "search", "worker", "ui", "migrations", "tables"}
+
+
+@dataclass(frozen=True)
+class Imported:
+    module: str  # the importing module, dotted
+    line: int
+    target: str  # dotted module imported from
+    names: tuple[str, ...]  # names taken from it (empty for `import x`)
+
+
+def sources() -> list[Path]:
+    """Every module of every layer. The layers are links (vitrieve/indexer -> ../indexer) that
+    rglob does not follow, so each is walked from its resolved folder."""
+    return [f for layer in MAY_IMPORT for f in sorted((PACKAGE / layer).resolve().rglob("*.py"))]
+
+
+def top(path: Path) -> Path:
+    for layer in MAY_IMPORT:
+        root = (PACKAGE / layer).resolve()
+        if root == path or root in path.parents:
+            return root
+    raise ValueError(path)
+
+
+def dotted(path: Path) -> str:
+    root = top(path)
+    rel = path.relative_to(root).with_suffix("").parts
+    parts = ("vitrieve", root.name, *rel)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> list[Imported]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    me = dotted(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [Imported(me, node.lineno, a.name, ()) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            target = node.module or ""
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, *([target] if target else [])])
+            found.append(Imported(me, node.lineno, target, tuple(a.name for a in node.names)))
+    return found
+
+
+def layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "vitrieve" and len(parts) > 1 else None
+
+
+ALL = [(path, imp) for path in sources() for imp in imports(path)]
+
+
+def test_the_layers_are_all_found():
+    layers = {layer_of(dotted(path)) for path, _ in ALL}
+    assert layers == set(MAY_IMPORT)
+    assert len({path for path, _ in ALL}) > 80
+
+
+def test_imports_flow_one_way():
+    upward = [
+        f"{imp.module}:{imp.line} imports {imp.target}"
+        for _, imp in ALL
+        if (mine := layer_of(imp.module))
+        and (theirs := layer_of(imp.target))
+        and theirs != mine
+        and theirs not in MAY_IMPORT[mine]
+    ]
+    assert upward == []
+
+
+def test_every_import_of_the_project_goes_through_vitrieve():
+    bare = [
+        f"{imp.module}:{imp.line} imports {imp.target}"
+        for _, imp in ALL
+        if imp.target.split(".")[0] in OLD_TOP_LEVEL
+    ]
+    assert bare == []
+
+
+def private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def test_no_module_imports_another_modules_private_names():
+    reaching = [
+        f"{imp.module}:{imp.line} takes {name} from {imp.target}"
+        for _, imp in ALL
+        for name in imp.names
+        if private(name) and imp.target != imp.module and imp.target != "__future__"
+    ] + [
+        f"{imp.module}:{imp.line} imports private module {imp.target}"
+        for _, imp in ALL
+        if any(private(part) for part in imp.target.split("."))
+        and not imp.target.startswith(imp.module.rpartition(".")[0] + ".")
+    ]
+    assert reaching == []
+
+
+def module_aliases(tree: ast.Module) -> dict[str, str]:
+    """Local names bound to vitrieve modules: `from vitrieve.indexer import decode` -> decode."""
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vitrieve"):
+            for a in node.names:
+                candidate = f"{node.module}.{a.name}"
+                if module_path(candidate) is not None:
+                    aliases[a.asname or a.name] = candidate
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname and a.name.startswith("vitrieve"):
+                    aliases[a.asname] = a.name
+    return aliases
+
+
+def module_path(dotted_name: str) -> Path | None:
+    parts = dotted_name.split(".")[1:]
+    base = PACKAGE.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+@pytest.mark.parametrize("path", sorted({p for p, _ in ALL}), ids=lambda p: dotted(p))
+def test_no_module_uses_a_private_name_of_a_module_it_imported(path):
+    tree = ast.parse(path.read_text())
+    aliases = module_aliases(tree)
+    uses = [
+        f"line {node.lineno}: {node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in aliases
+        and private(node.attr)
+    ]
+    assert uses == []

@@ -1,0 +1,342 @@
+"""`vitrieve dups ...` and `vitrieve eval dups`: near-duplicate review from the command line.
+
+`vitrieve dups` lists the groups; `quarantine DIR` shows (and with --apply makes) the moves of
+the non-keepers; `undo` puts a batch back; `ignore` and `keep` record decisions. Every dups
+command first settles moves that an interrupted quarantine left half-recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.errors import MAX_ID, VitrieveError
+from vitrieve.tables.fsnames import display_path, displayable
+
+app = typer.Typer(
+    help="Find and clean up exact and near-duplicate images (docs/DUPLICATES.md).",
+    invoke_without_command=True,
+)
+eval_app = typer.Typer(
+    help="Evaluate detection quality against ground truth.", no_args_is_help=True
+)
+
+out = Console()
+err = Console(stderr=True)
+
+Threshold = Annotated[
+    float | None,
+    typer.Option(
+        "--threshold", "-t", min=0.0, max=1.0, help="Cosine similarity for near-duplicates."
+    ),
+]
+ExactOnly = Annotated[
+    bool, typer.Option("--exact-only", help="Only identical bytes or identical pixels.")
+]
+Method = Annotated[
+    Literal["auto", "exact", "ivf", "knn"],
+    typer.Option(help="Pair search: auto, exact, ivf or knn.", show_default=True),
+]
+Nprobe = Annotated[int, typer.Option(min=1, help="IVF cells probed per vector (recall knob).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+class _Progress:
+    """search.dup_pairs.ProgressFn as rich bars on stderr (only when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        self._bars = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not err.is_terminal,
+        )
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _Progress:
+        self._bars.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._bars.stop()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self._tasks:
+            self._tasks[stage] = self._bars.add_task(stage, total=total)
+        self._bars.update(self._tasks[stage], completed=done, total=total)
+
+
+def _library():
+    from vitrieve.indexer.library import Library
+    from vitrieve.search.duplicates.quarantine import reconcile_moves
+
+    lib = Library(Settings())
+    for note in reconcile_moves(lib):
+        err.print(f"[yellow]recovered[/] {note}", highlight=False, soft_wrap=True)
+    return lib
+
+
+def _find(lib, threshold: float | None, exact_only: bool, method: str, nprobe: int):
+    from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, find_duplicates
+
+    with _Progress() as progress:
+        return find_duplicates(
+            lib,
+            threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+            exact_only=exact_only,
+            method=method,
+            nprobe=nprobe,
+            progress=progress,
+        )
+
+
+def _emit_json(data) -> None:
+    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+@app.callback()
+def dups(
+    ctx: typer.Context,
+    threshold: Threshold = None,
+    exact_only: ExactOnly = False,
+    as_json: AsJson = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Write every member of every group to FILE.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Groups shown as tables.")] = 20,
+    method: Method = "auto",
+    nprobe: Nprobe = 4,
+) -> None:
+    """List duplicate groups: identical files, then near-duplicates by ViT similarity."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from vitrieve.search.duplicates.export import save_csv
+
+    lib = _library()
+    report = _find(lib, threshold, exact_only, method, nprobe)
+    if csv_file is not None:
+        rows = save_csv(report.groups, csv_file)
+        err.print(f"wrote {rows} rows ({len(report.groups)} groups) to {csv_file}")
+    if as_json:
+        _emit_json(report.to_dict())
+        return
+    exact = sum(g.exact for g in report.groups)
+    kind = "exact only" if report.threshold is None else f"threshold {report.threshold:.2f}"
+    out.print(
+        f"[bold]{len(report.groups)} groups[/] ({exact} exact, {len(report.groups) - exact} "
+        f"near) among {report.images} images; {kind}, {report.seconds:.1f}s",
+        highlight=False,
+    )
+    for group in report.groups[:limit]:
+        _print_group(group)
+    if len(report.groups) > limit:
+        out.print(f"... {len(report.groups) - limit} more groups: --json or --csv FILE lists all")
+
+
+def _print_group(group) -> None:
+    title = f"group {group.group} ({'exact' if group.exact else 'near'})"
+    table = Table("keep", "id", "similarity", "resolution", "format", "size", "date")
+    table.add_column("path", overflow="fold")
+    table.title, table.title_justify = title, "left"
+    for m in group.members:
+        table.add_row(
+            "keep" if m.keeper else "",
+            str(m.image_id),
+            "" if m.similarity is None else f"{m.similarity:.4f}",
+            f"{m.width}x{m.height}" if m.width else "",
+            m.format or "",
+            _mb(m.size),
+            m.captured_at.strftime("%Y-%m-%d") if m.captured_at else "",
+            display_path(m.path),
+        )
+    out.print(table)
+
+
+@app.command()
+def quarantine(
+    dest: Annotated[Path, typer.Argument(help="Folder outside the library roots.")],
+    apply: Annotated[bool, typer.Option("--apply", help="Move the files (default: dry run).")] = (
+        False
+    ),
+    threshold: Threshold = None,
+    exact_only: ExactOnly = False,
+    as_json: AsJson = False,
+    method: Method = "auto",
+    nprobe: Nprobe = 4,
+) -> None:
+    """Move every non-keeper to DEST, mirroring its path; a dry run unless --apply."""
+    from vitrieve.search.duplicates.quarantine import apply_quarantine, plan_quarantine
+
+    lib = _library()
+    report = _find(lib, threshold, exact_only, method, nprobe)
+    plan = plan_quarantine(lib, report.groups, dest)
+    if not plan and not as_json:
+        out.print("nothing to move: no group has a copy besides its keepers")
+        return
+    if not apply:
+        if as_json:
+            _emit_json({"applied": False, "moves": [m.to_dict() for m in plan]})
+            return
+        for m in plan:
+            out.print(
+                f"{display_path(m.src)} -> {display_path(m.dst)}", highlight=False, soft_wrap=True
+            )
+        total = sum(m.size for m in plan)
+        out.print(
+            f"dry run: {len(plan)} files ({_mb(total)}) would move to {dest.resolve()}; "
+            "add --apply to move them",
+            highlight=False,
+        )
+        return
+    result = apply_quarantine(lib, plan)
+    if as_json:
+        _emit_json({"applied": True, **result.to_dict()})
+    else:
+        out.print(
+            f"moved {len(result.done)} files ({_mb(sum(m.size for m in result.done))}) to "
+            f"{dest.resolve()}; batch {result.batch}. Undo: vitrieve dups undo --batch "
+            f"{result.batch}",
+            highlight=False,
+        )
+    for path, why in result.problems:
+        err.print(
+            f"[red]{display_path(path)}[/]: {display_path(why)}", highlight=False, soft_wrap=True
+        )
+
+
+@app.command()
+def undo(
+    batch: Annotated[str | None, typer.Option(help="Batch to restore (default: latest).")] = None,
+    list_batches: Annotated[bool, typer.Option("--list", help="List batches.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Put quarantined files back where they were."""
+    from vitrieve.search.duplicates.quarantine import move_batches
+    from vitrieve.search.duplicates.undo import undo_quarantine
+
+    lib = _library()
+    if list_batches:
+        batches = move_batches(lib)
+        if as_json:
+            _emit_json(batches)
+            return
+        for b in batches:
+            counts = ", ".join(f"{b[s]} {s}" for s in ("moved", "restored", "failed") if s in b)
+            out.print(f"{b['batch']}  {counts}", highlight=False)
+        return
+    result = undo_quarantine(lib, batch)
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        out.print(f"restored {len(result.done)} files from batch {result.batch}", highlight=False)
+    for path, why in result.problems:
+        err.print(
+            f"[red]{display_path(path)}[/]: {display_path(why)}", highlight=False, soft_wrap=True
+        )
+    if result.problems:
+        raise VitrieveError(f"{len(result.problems)} files could not be restored (listed above)")
+
+
+@app.command()
+def ignore(
+    ids: Annotated[
+        list[int] | None, typer.Argument(min=1, max=MAX_ID, help="Image ids: all their pairs.")
+    ] = None,
+    group: Annotated[
+        list[int] | None,
+        typer.Option("--group", min=1, max=MAX_ID, help="A group id: all pairs of its members."),
+    ] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Take the decision back.")] = False,
+    threshold: Threshold = None,
+    exact_only: ExactOnly = False,
+) -> None:
+    """Mark images as not duplicates of each other (survives re-ingests)."""
+    from vitrieve.search.duplicates.decisions import ignore_pairs, unignore_pairs
+
+    ids, group = list(ids or []), list(group or [])
+    if not group and len(ids) < 2:
+        raise typer.BadParameter("give two or more image ids, or --group GROUP_ID")
+    lib = _library()
+    sets = [ids] if ids else []
+    if group:
+        report = _find(lib, threshold, exact_only, "auto", 4)
+        by_id = {g.group: g for g in report.groups}
+        for gid in group:
+            if gid not in by_id:
+                raise VitrieveError(f"no duplicate group {gid} (see `vitrieve dups`)")
+            sets.append([m.image_id for m in by_id[gid].members])
+    with lib.sessions.begin() as session:
+        changed = sum((unignore_pairs if remove else ignore_pairs)(session, s) for s in sets)
+    out.print(f"{'removed' if remove else 'recorded'} {changed} 'not duplicates' pairs")
+
+
+@app.command()
+def keep(
+    ids: Annotated[list[int], typer.Argument(min=1, max=MAX_ID, help="Image ids to keep.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Take the decision back.")] = False,
+) -> None:
+    """Mark images as keepers: never suggested for quarantine (survives re-ingests)."""
+    from vitrieve.search.duplicates.decisions import set_keepers
+
+    lib = _library()
+    with lib.sessions.begin() as session:
+        changed = set_keepers(session, ids, keep=not remove)
+    out.print(f"{'unmarked' if remove else 'marked'} {changed} keepers")
+
+
+@eval_app.command("dups")
+def eval_dups(
+    truth: Annotated[
+        Path, typer.Option("--truth", help="CSV of path,group or a folder per group.")
+    ],
+    thresholds: Annotated[
+        str, typer.Option(help="START:STOP:STEP or a comma list.")
+    ] = "0.80:0.99:0.01",
+    as_json: AsJson = False,
+    method: Method = "auto",
+    nprobe: Nprobe = 4,
+) -> None:
+    """Precision, recall and F1 of duplicate pairs over a sweep of thresholds."""
+    from vitrieve.search.duplicates.evaluate import evaluate, parse_thresholds
+
+    sweep = parse_thresholds(thresholds)
+    lib = _library()
+    with _Progress() as progress:
+        report = evaluate(lib, truth, sweep, method=method, nprobe=nprobe, progress=progress)
+    if as_json:
+        _emit_json(report.to_dict())
+        return
+    table = Table("threshold", "precision", "recall", "F1", "TP", "FP", "FN")
+    best = report.best
+    for r in report.rows:
+        style = "bold" if r is best else None
+        table.add_row(
+            f"{r.threshold:.2f}",
+            f"{r.precision:.4f}",
+            f"{r.recall:.4f}",
+            f"{r.f1:.4f}",
+            str(r.true_positives),
+            str(r.false_positives),
+            str(r.false_negatives),
+            style=style,
+        )
+    out.print(f"{report.images} images, {report.true_pairs} true pairs", highlight=False)
+    out.print(table)
+    if best is not None:
+        out.print(f"best F1 {best.f1:.4f} at threshold {best.threshold:.2f}", highlight=False)
+    if report.unmatched:
+        err.print(f"{len(report.unmatched)} truth images are not searchable in the catalog")

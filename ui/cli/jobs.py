@@ -1,0 +1,247 @@
+"""Background ingestion commands: jobs, roots, worker, beat (and `ingest --background`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.errors import MAX_ID, VitrieveError
+from vitrieve.indexer.redact import hide_password
+from vitrieve.tables.fsnames import display_path, displayable
+
+roots_app = typer.Typer(help="Registered (and watched) folders.", no_args_is_help=True)
+
+out = Console()
+err = Console(stderr=True)
+
+# The CLI gives up on an unreachable broker after a few seconds instead of the workers' ~2 min.
+CLI_PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 1, "interval_max": 2}
+
+
+def _emit_json(data) -> None:
+    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
+
+
+def _settings(need_broker: bool = False) -> Settings:
+    settings = Settings()
+    if need_broker and not settings.broker_url:
+        raise VitrieveError(
+            "VITRIEVE_BROKER_URL is not set: background work needs a Redis broker "
+            "(e.g. redis://localhost:6379/0)"
+        )
+    return settings
+
+
+def _library(settings: Settings):
+    from vitrieve.indexer.library import Library
+
+    return Library(settings)
+
+
+def _celery(settings: Settings):
+    from vitrieve.worker.app import make_app
+
+    return make_app(settings)
+
+
+def queue_scan(settings: Settings, lib, paths: list[Path], kind: str) -> int:
+    """Creates the job and sends its scan; a broker that cannot be reached fails the job."""
+    from kombu.exceptions import OperationalError
+
+    from vitrieve.worker.jobs import enqueue_scan
+
+    try:
+        return enqueue_scan(_celery(settings), lib, paths, kind, retry_policy=CLI_PUBLISH_RETRY)
+    except (OperationalError, OSError) as exc:
+        raise VitrieveError(
+            f"cannot reach the broker at {hide_password(settings.broker_url)}: {exc}"
+        ) from None
+
+
+def ingest_background(paths: list[Path], as_json: bool) -> None:
+    """`vitrieve ingest PATH... --background`: queue a job, print its id, return at once."""
+    from vitrieve.indexer.catalog import refuse_data_dir
+
+    settings = _settings(need_broker=True)
+    resolved = []
+    for p in paths:
+        if not p.is_dir():
+            raise VitrieveError(f"{p}: not a directory")
+        refuse_data_dir(p, settings.home)
+        resolved.append(p.expanduser().resolve())
+    job_id = queue_scan(settings, _library(settings), resolved, "ingest")
+    if as_json:
+        _emit_json({"job_id": job_id})
+    else:
+        out.print(f"queued job {job_id} (follow it with `vitrieve jobs`)")
+
+
+def jobs(
+    job_id: Annotated[
+        int | None, typer.Argument(min=1, max=MAX_ID, help="Show only this job.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many recent jobs.", min=1, max=MAX_ID)] = 20,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="With JOB_ID: wait until it is done or failed.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 3600.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Background jobs: state, counts, rate and ETA (newest first)."""
+    from vitrieve.worker.jobs import FINISHED
+    from vitrieve.worker.report import list_jobs
+
+    lib = _library(_settings())
+    if wait and job_id is None:
+        raise typer.BadParameter("--wait needs a JOB_ID")
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = list_jobs(lib, limit, job_id)
+        if job_id is not None and not rows:
+            raise VitrieveError(f"no job {job_id}")
+        if not wait or rows[0]["state"] in {s.value for s in FINISHED}:
+            break
+        if time.monotonic() > deadline:
+            raise VitrieveError(f"job {job_id} not finished after {timeout:.0f}s")
+        time.sleep(0.5)
+    if as_json:
+        _emit_json(rows)
+    else:
+        _print_jobs(rows)
+    if wait and rows[0]["state"] != "done":
+        raise VitrieveError(f"job {job_id} {rows[0]['state']}: {rows[0]['error'] or ''}")
+
+
+def _print_jobs(rows: list[dict]) -> None:
+    table = Table("id", "kind", "state", "total", "embedded", "failed", "queued", "img/s", "eta")
+    for r in rows:
+        eta = f"{r['eta_s']:.0f}s" if r["eta_s"] else ""
+        rate = f"{r['rate_img_s']:.1f}" if r["rate_img_s"] else ""
+        table.add_row(
+            str(r["id"]),
+            r["kind"],
+            r["state"],
+            *(str(r[k]) for k in ("total", "embedded", "failed", "queued")),
+            rate,
+            eta,
+        )
+    out.print(table)
+    for r in rows:
+        if r["error"]:
+            out.print(f"[red]job {r['id']}[/]: {r['error']}", highlight=False, soft_wrap=True)
+
+
+# -- roots -------------------------------------------------------------------------------------
+
+
+@roots_app.command("add")
+def roots_add(
+    path: Annotated[Path, typer.Argument(help="Folder to register.")],
+    watch: Annotated[
+        bool | None,
+        typer.Option("--watch/--no-watch", help="Rescan it automatically (beat + watcher)."),
+    ] = None,
+) -> None:
+    """Register a folder (a folder inside a registered root means that root)."""
+    from vitrieve.worker.roots import add_root
+
+    settings = _settings()
+    if not path.is_dir():
+        raise VitrieveError(f"{path}: not a directory")
+    lib = _library(settings)
+    root, watched = add_root(lib, path, watch)
+    note = " (the registered root containing it)" if root != path.expanduser().resolve() else ""
+    out.print(f"root {root}{note}: {'watched' if watched else 'not watched'}", highlight=False)
+    if watched and settings.broker_url:
+        job_id = queue_scan(settings, lib, [root], "watch")
+        out.print(f"queued job {job_id}")
+
+
+@roots_app.command("list")
+def roots_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Registered folders, whether they are watched, and their image counts."""
+    from vitrieve.worker.roots import list_roots
+
+    rows = list_roots(_library(_settings()))
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table("id", "path", "watch", "images", "embedded")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            display_path(r["path"]),
+            "yes" if r["watch"] else "",
+            str(r["images"]),
+            str(r["embedded"]),
+        )
+    out.print(table)
+
+
+@roots_app.command("remove")
+def roots_remove(
+    root: Annotated[str, typer.Argument(help="Root path or id.")],
+) -> None:
+    """Forget a root: its images leave the catalog and the index. Files are never touched."""
+    from vitrieve.worker.roots import remove_root
+
+    path, removed = remove_root(_library(_settings()), root)
+    out.print(f"removed root {path}: {removed} images left the catalog (files untouched)")
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+def worker(
+    queues: Annotated[
+        str, typer.Option("--queues", "-Q", help="Comma-separated: scan, embed, index.")
+    ] = "scan,embed,index",
+    concurrency: Annotated[
+        int | None, typer.Option(help="CPU worker processes (default VITRIEVE_WORKER_CONCURRENCY).")
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run background workers: one process per GPU, or a CPU pool, plus the index writer."""
+    from vitrieve.worker.launch import plan, supervise
+
+    settings = _settings(need_broker=True)
+    _library(settings).close()  # applies pending migrations once, before any worker starts
+    specs = plan(
+        settings, [q.strip() for q in queues.split(",") if q.strip()], concurrency=concurrency
+    )
+    for spec in specs:
+        err.print(
+            f"worker {spec.name}: queues {','.join(spec.queues)}, {spec.pool} pool x"
+            f"{spec.concurrency}" + (f", {spec.env}" if spec.env else ""),
+            highlight=False,
+        )
+    code = supervise(specs, loglevel)
+    if code:
+        raise typer.Exit(code)
+
+
+def beat(
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Run the watcher.")] = True,
+    polling: Annotated[
+        bool, typer.Option(help="Poll folders instead of OS events (network shares).")
+    ] = False,
+) -> None:
+    """Periodic rescans of watched roots plus the filesystem watcher (run exactly one)."""
+    from vitrieve.worker.beat import run_beat
+
+    settings = _settings(need_broker=True)
+    run_beat(_celery(settings), settings, watch=watch, polling=polling)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("jobs")(jobs)
+    app.command("worker")(worker)
+    app.command("beat")(beat)

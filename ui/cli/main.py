@@ -1,0 +1,274 @@
+"""The `vitrieve` command line.
+
+Exit codes: 0 success, 1 an error, 2 a usage error; either is one line on stderr (ui/errors.py;
+set VITRIEVE_DEBUG=1 for the traceback). Progress goes to stderr so `--json` stays parseable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.errors import MAX_ID, VitrieveError
+from vitrieve.tables.fsnames import display_path, display_streams, displayable
+from vitrieve.ui.cli import dups as cli_dups
+from vitrieve.ui.cli import errors
+from vitrieve.ui.cli import jobs as cli_jobs
+from vitrieve.ui.cli import tags as cli_tags
+from vitrieve.ui.cli import thumbs as cli_thumbs
+from vitrieve.ui.progress import RichIngestProgress
+
+app = typer.Typer(
+    help="vitrieve: self-hosted visual search for image collections.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Catalog schema migrations.", no_args_is_help=True)
+index_app = typer.Typer(help="The derived FAISS index.", no_args_is_help=True)
+model_app = typer.Typer(help="The ViT weights.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(cli_dups.app, name="dups")
+app.add_typer(cli_dups.eval_app, name="eval")
+app.add_typer(cli_tags.app, name="tag")
+app.add_typer(cli_jobs.roots_app, name="roots")
+cli_jobs.register(app)  # jobs, worker, beat
+cli_thumbs.register(app)  # thumbs
+app.add_typer(index_app, name="index")
+app.add_typer(model_app, name="model")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _library(run_migrations: bool = True):
+    from vitrieve.indexer.library import Library
+
+    return Library(Settings(), run_migrations=run_migrations)
+
+
+def _emit_json(data) -> None:
+    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"vitrieve {version('vitrieve')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    pass
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Folders to index (registered as roots).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    background: Annotated[
+        bool,
+        typer.Option("--background", help="Queue a job for the workers; print its id and return."),
+    ] = False,
+) -> None:
+    """Scan folders, embed new and changed images, update the index."""
+    if background:
+        cli_jobs.ingest_background(paths, as_json)
+        return
+    from vitrieve.indexer.ingest import ingest as run_ingest
+    from vitrieve.search.tagging.apply import auto_tagger
+
+    lib = _library()
+    with RichIngestProgress(err, enabled=err.is_terminal) as progress:
+        summary = run_ingest(lib, paths, progress, on_embedded=auto_tagger(lib))
+    if as_json:
+        _emit_json(summary.to_dict())
+        return
+    counts = ", ".join(
+        f"{getattr(summary, k)} {k}"
+        for k in ("new", "changed", "moved", "missing", "unchanged", "failed")
+    )
+    rate = summary.embedded / summary.seconds if summary.seconds else 0.0
+    out.print(f"[bold]done[/] in {summary.seconds:.1f}s: {counts}")
+    out.print(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
+    for failure in summary.failures:
+        out.print(  # escaped: '[draft] a.jpg' or a reason's brackets are not markup
+            f"[red]failed[/] {escape(display_path(failure.path))}: {escape(failure.reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def search(
+    image: Annotated[Path | None, typer.Argument(help="Query image file.")] = None,
+    image_id: Annotated[
+        int | None, typer.Option("--id", min=1, max=MAX_ID, help="Query by catalog id.")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", "--top", min=1, help="Number of results.")] = 10,
+    folder: Annotated[Path | None, typer.Option(help="Only results under this folder.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only images with this tag.")] = None,
+    min_score: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Least probe score for --tag.")
+    ] = 0.5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Find the images most similar to an example."""
+    from vitrieve.search.query import check_folder, query_from_file, query_from_id
+    from vitrieve.search.query import search as run_search
+
+    if (image is None) == (image_id is None):
+        raise typer.BadParameter("give an IMAGE file or --id (one of them)")
+    lib = _library()
+    folder = check_folder(lib, folder)
+    query = query_from_id(lib, image_id) if image_id is not None else query_from_file(lib, image)
+    if tag is not None:
+        from vitrieve.search.tagging.query import search_tagged
+
+        results = search_tagged(lib, query, k, tag=tag, min_score=min_score, folder=folder)
+    else:
+        results = run_search(lib, query, k, folder=folder)
+    if as_json:
+        _emit_json([r.to_dict() for r in results])
+        return
+    table = Table("score", "path", "size", "date")
+    for r in results:
+        size = f"{r.width}x{r.height}" if r.width else ""
+        date = r.captured_at.strftime("%Y-%m-%d") if r.captured_at else ""
+        table.add_row(f"{r.score:.4f}", display_path(r.path), size, date)
+    out.print(table)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Catalog counts, model and index."""
+    from vitrieve.search.status import library_status
+
+    info = library_status(_library())
+    if as_json:
+        _emit_json(info)
+        return
+    for key, value in info.items():
+        out.print(f"[bold]{key}[/]: {value}", highlight=False)
+
+
+@app.command()
+def embed(
+    images: Annotated[list[Path], typer.Argument(help="Image files.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the embedding of image files (not stored), for scripting."""
+    from vitrieve.search.embed_files import embed_files
+
+    lib = _library()
+    rows = embed_files(lib, images)
+    if as_json:
+        _emit_json([r.to_dict() for r in rows])
+    else:
+        for r in rows:
+            if r.vector is not None:  # failures are the one error line below
+                out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
+    if any(r.error for r in rows):
+        raise VitrieveError("; ".join(f"{r.path}: {r.error}" for r in rows if r.error))
+
+
+@app.command("ui")
+def ui_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (localhost only by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
+) -> None:
+    """Start the web UI (Streamlit) on HOST:PORT."""
+    from vitrieve.ui.views.search import MAX_UPLOAD_MB
+
+    Settings()  # a bad VITRIEVE_* variable fails here in one line, not in the server's log
+    # ui/server.py wraps ui/app.py in st.App: the download route and the websocket guard.
+    server_path = Path(__file__).parents[1] / "server.py"
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(server_path),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--server.maxUploadSize", str(MAX_UPLOAD_MB),
+        "--server.fileWatcherType", "none",
+        "--client.toolbarMode", "minimal",
+        # Browsers get a generic notice for an error, never its message, type or traceback
+        # (they go to this process's log).
+        "--client.showErrorDetails", "none",
+        "--server.enableXsrfProtection", "true",  # its cookie ties download links to a browser
+    ]  # fmt: skip
+    err.print(f"vitrieve UI on http://{host}:{port}", highlight=False)
+    sys.stderr.flush()
+    os.execv(sys.executable, cmd)  # streamlit takes over this process (and its signals)
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Rebuild the FAISS index from the vectors in the catalog."""
+    index = _library().rebuild_index()
+    out.print(f"rebuilt {index.path} with {len(index)} vectors")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply catalog migrations (also done automatically on start)."""
+    from vitrieve.indexer import migrate
+
+    lib = _library(run_migrations=False)
+    migrate.upgrade(lib.engine, revision)
+    out.print(f"catalog at revision {migrate.current_revision(lib.engine)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Revert catalog migrations to REVISION ('base' empties the catalog)."""
+    from vitrieve.indexer import migrate
+
+    lib = _library(run_migrations=False)
+    migrate.downgrade(lib.engine, revision)
+    out.print(f"catalog at revision {migrate.current_revision(lib.engine)}")
+
+
+@model_app.command("fetch")
+def model_fetch() -> None:
+    """Download the weights named by VITRIEVE_MODEL into the hub cache (needs network)."""
+    from vitrieve.indexer.model_source import locate_model
+
+    settings = Settings()
+    location = locate_model(settings.model, offline=False, cache_dir=settings.hub_cache)
+    out.print(f"{location.name}: {location.path} (from {location.source})")
+
+
+def _quiet_libraries() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.filterwarnings("ignore", module="transformers")
+
+
+def main() -> None:
+    display_streams()  # a non-UTF-8 file name prints as caf\xe9.jpg instead of failing
+    _quiet_libraries()
+    sys.exit(errors.run(app))
+
+
+if __name__ == "__main__":
+    main()

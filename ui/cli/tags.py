@@ -1,0 +1,264 @@
+"""`vitrieve tag ...`: train linear probes on the stored embeddings and tag the collection."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
+from vitrieve.tables.fsnames import displayable
+
+app = typer.Typer(help="Auto-tagging with linear probes.", no_args_is_help=True)
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _library():
+    from vitrieve.indexer.library import Library
+
+    return Library(Settings())
+
+
+def _status(message: str):
+    """A spinner on stderr when it is a terminal; nothing (None) in scripts and tests."""
+    return err.status(message) if err.is_terminal else nullcontext()
+
+
+def _emit_json(data) -> None:
+    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
+
+
+@app.command()
+def train(
+    name: Annotated[str, typer.Argument(help="Probe name; training it again adds a version.")],
+    folders: Annotated[
+        Path | None, typer.Option(help="Labels from sub-folder names: ROOT/cats/*.jpg -> cats.")
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Labels from a CSV of path,label rows.")
+    ] = None,
+    multilabel: Annotated[
+        bool | None,
+        typer.Option(
+            "--multilabel/--single-label",
+            help="Default: multi-label when some image has several labels.",
+        ),
+    ] = None,
+    c: Annotated[
+        float | None, typer.Option("--c", min=1e-6, help="Inverse regularisation strength.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Train a probe on labelled images (already ingested), report cross-validated metrics."""
+    from vitrieve.search.tagging.train import train_from_csv, train_from_folders
+
+    if (folders is None) == (csv_file is None):
+        raise typer.BadParameter("give --folders ROOT or --csv FILE (one of them)")
+    lib = _library()
+    options = {"C": c, "multilabel": multilabel}
+    with _status("training (k-fold cross-validation, calibration)"):
+        if folders is not None:
+            result = train_from_folders(lib, name, folders, **options)
+        else:
+            result = train_from_csv(lib, name, csv_file, **options)
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    m = result.metrics
+    out.print(
+        f"[bold]{result.name} v{result.version}[/]: {m['images']} images, "
+        f"{len(result.classes)} labels ({m['mode']}), {m['folds']}-fold cross-validation: "
+        f"accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}",
+        highlight=False,
+    )
+    table = Table("label", "images", "precision", "recall", "f1")
+    for label, row in m["per_class"].items():
+        table.add_row(
+            label,
+            str(result.counts[label]),
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+        )
+    out.print(table)
+    out.print(f"tag the collection with: vitrieve tag apply {result.name}", highlight=False)
+
+
+@app.command()
+def apply(
+    name: Annotated[str, typer.Argument(help="Probe name (its newest version is used).")],
+    batch_size: Annotated[int, typer.Option(min=1, help="Vectors per transaction.")] = 20_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Tag every embedded image with a probe, replacing that probe's earlier tags."""
+    from vitrieve.search.tagging.apply import apply_probe
+
+    lib = _library()
+    with _status("tagging") as status:
+        summary = apply_probe(
+            lib,
+            name,
+            batch_size=batch_size,
+            progress=lambda n: status and status.update(f"tagging: {n} images"),
+        )
+    if as_json:
+        _emit_json(summary.to_dict())
+        return
+    out.print(
+        f"{summary.name} v{summary.version}: tagged {summary.images} images "
+        f"({summary.tags} tags stored) in {summary.seconds:.1f}s",
+        highlight=False,
+    )
+
+
+@app.command("list")
+def list_probes(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    all_versions: Annotated[
+        bool, typer.Option("--all", help="Every version, not the newest.")
+    ] = False,
+) -> None:
+    """Probes with their labels and cross-validated metrics."""
+    from sqlalchemy import select
+
+    from vitrieve.search.tagging.store import latest_probes
+    from vitrieve.tables.catalog import EmbeddingModel
+    from vitrieve.tables.tagging import Probe
+
+    lib = _library()
+    with lib.sessions() as session:
+        rows = (
+            session.scalars(select(Probe).order_by(Probe.name, Probe.version)).all()
+            if all_versions
+            else latest_probes(session)
+        )
+        models = {m.id: m for m in session.scalars(select(EmbeddingModel))}
+    try:
+        current = lib.model_row.id
+    except ModelUnavailableError:
+        current = None  # still list them; which model they belong to is unknown
+    probes = [
+        {
+            "name": r.name,
+            "version": r.version,
+            "active": r.active,
+            "labels": list(r.classes),
+            "multilabel": r.multilabel,
+            "model": models[r.model_id].name if r.model_id in models else None,
+            "current_model": r.model_id == current,
+            "created_at": r.created_at,
+            "metrics": r.metrics,
+        }
+        for r in rows
+    ]
+    if as_json:
+        _emit_json(probes)
+        return
+    if not probes:
+        out.print("no probes yet: vitrieve tag train NAME --folders ROOT")
+        return
+    table = Table("name", "version", "labels", "images", "accuracy", "macro-F1", "active", "model")
+    for p in probes:
+        m = p["metrics"]
+        table.add_row(
+            p["name"],
+            str(p["version"]),
+            ", ".join(p["labels"]),
+            str(m.get("images", "")),
+            f"{m['accuracy']:.3f}",
+            f"{m['macro_f1']:.3f}",
+            "yes" if p["active"] else "no",
+            "current" if p["current_model"] else f"other ({p['model']}): retrain",
+        )
+    out.print(table)
+
+
+@app.command()
+def show(
+    image: Annotated[Path | None, typer.Argument(help="An image file in the catalog.")] = None,
+    image_id: Annotated[
+        int | None, typer.Option("--id", min=1, max=MAX_ID, help="Catalog id instead.")
+    ] = None,
+    min_score: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One image's tags: manual ones, and each probe's scores."""
+    from vitrieve.search.tagging.query import image_id_of_path, image_tags
+
+    if (image is None) == (image_id is None):
+        raise typer.BadParameter("give an IMAGE file or --id (one of them)")
+    lib = _library()
+    with lib.sessions() as session:
+        if image is not None:
+            image_id = image_id_of_path(session, image)
+            if image_id is None:
+                raise VitrieveError(f"{image}: not in the catalog (run vitrieve ingest first)")
+        tags = image_tags(session, image_id, min_score)
+    if as_json:
+        _emit_json({"image_id": image_id, "tags": [t.to_dict() for t in tags]})
+        return
+    if not tags:
+        out.print(f"image {image_id} has no tags")
+        return
+    table = Table("label", "score", "source", "counts")
+    for t in tags:
+        source = t.source if t.probe is None else f"{t.probe} v{t.probe_version}"
+        note = "yes" if t.effective else ("no: manual tags decide" if t.overridden else "no")
+        table.add_row(t.label, f"{t.score:.3f}", source, note)
+    out.print(table)
+
+
+@app.command()
+def export(
+    name: Annotated[str, typer.Argument(help="Probe name.")],
+    csv_file: Annotated[Path, typer.Option("--csv", help="Where to write the CSV.")],
+    min_score: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.5,
+) -> None:
+    """Write a probe's tags (path,label,score,source,probe_version) to a CSV file."""
+    from vitrieve.search.tagging.export import export_tags
+
+    rows = export_tags(_library(), name, csv_file, min_score=min_score)
+    out.print(f"wrote {rows} tags to {csv_file}", highlight=False)
+
+
+def _set_active(name: str, active: bool) -> None:
+    from vitrieve.search.tagging.store import set_active
+
+    lib = _library()
+    with lib.sessions.begin() as session:
+        row = set_active(session, name, active)
+        version = row.version
+    state = "auto-tags new images" if active else "no longer auto-tags new images"
+    out.print(f"{name} v{version} {state}", highlight=False)
+
+
+@app.command()
+def enable(name: Annotated[str, typer.Argument()]) -> None:
+    """Let a probe's newest version tag newly ingested images (the default after training)."""
+    _set_active(name, True)
+
+
+@app.command()
+def disable(name: Annotated[str, typer.Argument()]) -> None:
+    """Stop a probe from tagging newly ingested images (its tags stay)."""
+    _set_active(name, False)
+
+
+@app.command()
+def delete(name: Annotated[str, typer.Argument()]) -> None:
+    """Delete a probe (every version) and its tags; manual tags stay."""
+    from vitrieve.search.tagging.store import delete_probe
+
+    lib = _library()
+    with lib.sessions.begin() as session:
+        versions = delete_probe(session, name)
+    out.print(f"deleted {name} ({versions} version(s)) and its tags", highlight=False)

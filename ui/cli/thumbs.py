@@ -1,0 +1,72 @@
+"""`vitrieve thumbs`: make missing or damaged thumbnails again from the original files.
+
+Thumbnails are derived files (indexer/thumbnails.py); deleting HOME/thumbs, or copying HOME
+without it, loses nothing that this command cannot rebuild. The UI also heals the thumbnails a
+grid is about to show; this command does the whole catalog at once, with progress.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vitrieve.indexer.config import Settings
+
+out = Console()
+err = Console(stderr=True)
+
+
+def thumbs(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Remake every thumbnail, not only missing ones.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count missing or damaged thumbnails.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Check every thumbnail; remake those missing or damaged from the original files."""
+    from vitrieve.indexer.library import Library
+    from vitrieve.indexer.thumb_repair import repair_thumbnails
+
+    settings = Settings()
+    lib = Library(settings)
+    bars = Progress(
+        TextColumn("[bold]thumbnails"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+    with bars:
+        task = bars.add_task("thumbnails", total=None)
+        report = repair_thumbnails(
+            lib,
+            everything=everything,
+            dry_run=dry_run,
+            workers=settings.decode_workers,
+            progress=lambda done, total: bars.update(task, completed=done, total=total),
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        return
+    what = "selected" if everything else "missing or damaged"
+    line = f"checked {report.contents} thumbnails in {report.seconds:.1f}s: {report.missing} {what}"
+    if dry_run:
+        out.print(f"{line}; dry run, nothing written", highlight=False)
+        return
+    out.print(f"{line}, {report.remade} remade, {report.failed} could not be", highlight=False)
+    for path, reason in report.failures:
+        out.print(f"[red]failed[/] {path}: {reason}", highlight=False, soft_wrap=True)
+    if report.failed > len(report.failures):
+        out.print(f"... and {report.failed - len(report.failures)} more (--json lists the first)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("thumbs")(thumbs)
