@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from nothing: builds .venv, starts a throwaway PostgreSQL (so the
 # catalog tests run on both SQLite and PostgreSQL) and a throwaway Redis (the Celery broker of
-# the worker tests), runs ruff and pytest, and always stops the servers and removes their files.
+# the worker tests), runs ruff, deptry, mypy and pytest, and always stops the servers and
+# removes their files.
 # Extra arguments go to pytest: scripts/test.sh -k scan
 #
 # VITRIEVE_TEST_POSTGRES_URL / VITRIEVE_TEST_REDIS_URL already set: that server is used and
@@ -70,5 +71,8 @@ fi
 
 status=0
 .venv/bin/ruff check . || status=1
+.venv/bin/ruff format --check . || status=1
+.venv/bin/deptry . || status=1  # every direct import is a declared dependency
+.venv/bin/mypy || status=1      # the packages type-check (config in pyproject.toml)
 .venv/bin/python -m pytest --basetemp="$work/pytest" "$@" || status=$?
 exit "$status"

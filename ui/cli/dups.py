@@ -7,19 +7,16 @@ command first settles moves that an interrupted quarantine left half-recorded.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
-from vitrieve.tables.fsnames import display_path, displayable
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.cli.common import emit_json, err, open_library, out
 
 app = typer.Typer(
     help="Find and clean up exact and near-duplicate images (docs/DUPLICATES.md).",
@@ -29,8 +26,6 @@ eval_app = typer.Typer(
     help="Evaluate detection quality against ground truth.", no_args_is_help=True
 )
 
-out = Console()
-err = Console(stderr=True)
 
 Threshold = Annotated[
     float | None,
@@ -77,10 +72,10 @@ class _Progress:
 
 
 def _library():
-    from vitrieve.indexer.library import Library
+    """The library, after settling moves a killed quarantine or undo left half-done."""
     from vitrieve.search.duplicates.quarantine import reconcile_moves
 
-    lib = Library(Settings())
+    lib = open_library()
     for note in reconcile_moves(lib):
         err.print(f"[yellow]recovered[/] {note}", highlight=False, soft_wrap=True)
     return lib
@@ -98,10 +93,6 @@ def _find(lib, threshold: float | None, exact_only: bool, method: str, nprobe: i
             nprobe=nprobe,
             progress=progress,
         )
-
-
-def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
 
 
 def _mb(n: int) -> str:
@@ -132,7 +123,7 @@ def dups(
         rows = save_csv(report.groups, csv_file)
         err.print(f"wrote {rows} rows ({len(report.groups)} groups) to {csv_file}")
     if as_json:
-        _emit_json(report.to_dict())
+        emit_json(report.to_dict())
         return
     exact = sum(g.exact for g in report.groups)
     kind = "exact only" if report.threshold is None else f"threshold {report.threshold:.2f}"
@@ -189,7 +180,7 @@ def quarantine(
         return
     if not apply:
         if as_json:
-            _emit_json({"applied": False, "moves": [m.to_dict() for m in plan]})
+            emit_json({"applied": False, "moves": [m.to_dict() for m in plan]})
             return
         for m in plan:
             out.print(
@@ -204,7 +195,7 @@ def quarantine(
         return
     result = apply_quarantine(lib, plan)
     if as_json:
-        _emit_json({"applied": True, **result.to_dict()})
+        emit_json({"applied": True, **result.to_dict()})
     else:
         out.print(
             f"moved {len(result.done)} files ({_mb(sum(m.size for m in result.done))}) to "
@@ -232,7 +223,7 @@ def undo(
     if list_batches:
         batches = move_batches(lib)
         if as_json:
-            _emit_json(batches)
+            emit_json(batches)
             return
         for b in batches:
             counts = ", ".join(f"{b[s]} {s}" for s in ("moved", "restored", "failed") if s in b)
@@ -240,7 +231,7 @@ def undo(
         return
     result = undo_quarantine(lib, batch)
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result.to_dict())
     else:
         out.print(f"restored {len(result.done)} files from batch {result.batch}", highlight=False)
     for path, why in result.problems:
@@ -318,7 +309,7 @@ def eval_dups(
     with _Progress() as progress:
         report = evaluate(lib, truth, sweep, method=method, nprobe=nprobe, progress=progress)
     if as_json:
-        _emit_json(report.to_dict())
+        emit_json(report.to_dict())
         return
     table = Table("threshold", "precision", "recall", "F1", "TP", "FP", "FN")
     best = report.best

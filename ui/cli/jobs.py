@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
 from vitrieve.indexer.redact import hide_password
-from vitrieve.tables.fsnames import display_path, displayable
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.cli.common import emit_json, err, open_library, out
 
 roots_app = typer.Typer(help="Registered (and watched) folders.", no_args_is_help=True)
 
-out = Console()
-err = Console(stderr=True)
 
 # The CLI gives up on an unreachable broker after a few seconds instead of the workers' ~2 min.
 CLI_PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 1, "interval_max": 2}
-
-
-def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
 
 
 def _settings(need_broker: bool = False) -> Settings:
@@ -38,12 +30,6 @@ def _settings(need_broker: bool = False) -> Settings:
             "(e.g. redis://localhost:6379/0)"
         )
     return settings
-
-
-def _library(settings: Settings):
-    from vitrieve.indexer.library import Library
-
-    return Library(settings)
 
 
 def _celery(settings: Settings):
@@ -77,9 +63,9 @@ def ingest_background(paths: list[Path], as_json: bool) -> None:
             raise VitrieveError(f"{p}: not a directory")
         refuse_data_dir(p, settings.home)
         resolved.append(p.expanduser().resolve())
-    job_id = queue_scan(settings, _library(settings), resolved, "ingest")
+    job_id = queue_scan(settings, open_library(settings), resolved, "ingest")
     if as_json:
-        _emit_json({"job_id": job_id})
+        emit_json({"job_id": job_id})
     else:
         out.print(f"queued job {job_id} (follow it with `vitrieve jobs`)")
 
@@ -99,7 +85,7 @@ def jobs(
     from vitrieve.worker.jobs import FINISHED
     from vitrieve.worker.report import list_jobs
 
-    lib = _library(_settings())
+    lib = open_library(_settings())
     if wait and job_id is None:
         raise typer.BadParameter("--wait needs a JOB_ID")
     deadline = time.monotonic() + timeout
@@ -113,7 +99,7 @@ def jobs(
             raise VitrieveError(f"job {job_id} not finished after {timeout:.0f}s")
         time.sleep(0.5)
     if as_json:
-        _emit_json(rows)
+        emit_json(rows)
     else:
         _print_jobs(rows)
     if wait and rows[0]["state"] != "done":
@@ -156,7 +142,7 @@ def roots_add(
     settings = _settings()
     if not path.is_dir():
         raise VitrieveError(f"{path}: not a directory")
-    lib = _library(settings)
+    lib = open_library(settings)
     root, watched = add_root(lib, path, watch)
     note = " (the registered root containing it)" if root != path.expanduser().resolve() else ""
     out.print(f"root {root}{note}: {'watched' if watched else 'not watched'}", highlight=False)
@@ -170,9 +156,9 @@ def roots_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     """Registered folders, whether they are watched, and their image counts."""
     from vitrieve.worker.roots import list_roots
 
-    rows = list_roots(_library(_settings()))
+    rows = list_roots(open_library(_settings()))
     if as_json:
-        _emit_json(rows)
+        emit_json(rows)
         return
     table = Table("id", "path", "watch", "images", "embedded")
     for r in rows:
@@ -193,7 +179,7 @@ def roots_remove(
     """Forget a root: its images leave the catalog and the index. Files are never touched."""
     from vitrieve.worker.roots import remove_root
 
-    path, removed = remove_root(_library(_settings()), root)
+    path, removed = remove_root(open_library(_settings()), root)
     out.print(f"removed root {path}: {removed} images left the catalog (files untouched)")
 
 
@@ -213,7 +199,7 @@ def worker(
     from vitrieve.worker.launch import plan, supervise
 
     settings = _settings(need_broker=True)
-    _library(settings).close()  # applies pending migrations once, before any worker starts
+    open_library(settings).close()  # applies pending migrations once, before any worker starts
     specs = plan(
         settings, [q.strip() for q in queues.split(",") if q.strip()], concurrency=concurrency
     )

@@ -6,7 +6,6 @@ set VITRIEVE_DEBUG=1 for the traceback). Progress goes to stderr so `--json` sta
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -15,18 +14,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
-from vitrieve.tables.fsnames import display_path, display_streams, displayable
+from vitrieve.tables.fsnames import display_path, display_streams
 from vitrieve.ui.cli import dups as cli_dups
 from vitrieve.ui.cli import errors
 from vitrieve.ui.cli import jobs as cli_jobs
 from vitrieve.ui.cli import tags as cli_tags
 from vitrieve.ui.cli import thumbs as cli_thumbs
+from vitrieve.ui.cli.common import emit_json, err, open_library, out
 from vitrieve.ui.progress import RichIngestProgress
 
 app = typer.Typer(
@@ -47,19 +46,6 @@ cli_jobs.register(app)  # jobs, worker, beat
 cli_thumbs.register(app)  # thumbs
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _library(run_migrations: bool = True):
-    from vitrieve.indexer.library import Library
-
-    return Library(Settings(), run_migrations=run_migrations)
-
-
-def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
 
 
 def _version(value: bool) -> None:
@@ -95,11 +81,11 @@ def ingest(
     from vitrieve.indexer.ingest import ingest as run_ingest
     from vitrieve.search.tagging.apply import auto_tagger
 
-    lib = _library()
+    lib = open_library()
     with RichIngestProgress(err, enabled=err.is_terminal) as progress:
         summary = run_ingest(lib, paths, progress, on_embedded=auto_tagger(lib))
     if as_json:
-        _emit_json(summary.to_dict())
+        emit_json(summary.to_dict())
         return
     counts = ", ".join(
         f"{getattr(summary, k)} {k}"
@@ -136,7 +122,7 @@ def search(
 
     if (image is None) == (image_id is None):
         raise typer.BadParameter("give an IMAGE file or --id (one of them)")
-    lib = _library()
+    lib = open_library()
     folder = check_folder(lib, folder)
     query = query_from_id(lib, image_id) if image_id is not None else query_from_file(lib, image)
     if tag is not None:
@@ -146,7 +132,7 @@ def search(
     else:
         results = run_search(lib, query, k, folder=folder)
     if as_json:
-        _emit_json([r.to_dict() for r in results])
+        emit_json([r.to_dict() for r in results])
         return
     table = Table("score", "path", "size", "date")
     for r in results:
@@ -161,9 +147,9 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Catalog counts, model and index."""
     from vitrieve.search.status import library_status
 
-    info = library_status(_library())
+    info = library_status(open_library())
     if as_json:
-        _emit_json(info)
+        emit_json(info)
         return
     for key, value in info.items():
         out.print(f"[bold]{key}[/]: {value}", highlight=False)
@@ -177,10 +163,10 @@ def embed(
     """Print the embedding of image files (not stored), for scripting."""
     from vitrieve.search.embed_files import embed_files
 
-    lib = _library()
+    lib = open_library()
     rows = embed_files(lib, images)
     if as_json:
-        _emit_json([r.to_dict() for r in rows])
+        emit_json([r.to_dict() for r in rows])
     else:
         for r in rows:
             if r.vector is not None:  # failures are the one error line below
@@ -224,7 +210,7 @@ def ui_command(
 @index_app.command("rebuild")
 def index_rebuild() -> None:
     """Rebuild the FAISS index from the vectors in the catalog."""
-    index = _library().rebuild_index()
+    index = open_library().rebuild_index()
     out.print(f"rebuilt {index.path} with {len(index)} vectors")
 
 
@@ -233,7 +219,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply catalog migrations (also done automatically on start)."""
     from vitrieve.indexer import migrate
 
-    lib = _library(run_migrations=False)
+    lib = open_library(run_migrations=False)
     migrate.upgrade(lib.engine, revision)
     out.print(f"catalog at revision {migrate.current_revision(lib.engine)}")
 
@@ -243,7 +229,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Revert catalog migrations to REVISION ('base' empties the catalog)."""
     from vitrieve.indexer import migrate
 
-    lib = _library(run_migrations=False)
+    lib = open_library(run_migrations=False)
     migrate.downgrade(lib.engine, revision)
     out.print(f"catalog at revision {migrate.current_revision(lib.engine)}")
 

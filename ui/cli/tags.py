@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
-from vitrieve.tables.fsnames import displayable
+from vitrieve.ui.cli.common import emit_json, err, open_library, out
 
 app = typer.Typer(help="Auto-tagging with linear probes.", no_args_is_help=True)
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _library():
-    from vitrieve.indexer.library import Library
-
-    return Library(Settings())
 
 
 def _status(message: str):
     """A spinner on stderr when it is a terminal; nothing (None) in scripts and tests."""
     return err.status(message) if err.is_terminal else nullcontext()
-
-
-def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(displayable(data), indent=2, default=str) + "\n")
 
 
 @app.command()
@@ -63,7 +46,7 @@ def train(
 
     if (folders is None) == (csv_file is None):
         raise typer.BadParameter("give --folders ROOT or --csv FILE (one of them)")
-    lib = _library()
+    lib = open_library()
     options = {"C": c, "multilabel": multilabel}
     with _status("training (k-fold cross-validation, calibration)"):
         if folders is not None:
@@ -71,7 +54,7 @@ def train(
         else:
             result = train_from_csv(lib, name, csv_file, **options)
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result.to_dict())
         return
     m = result.metrics
     out.print(
@@ -102,7 +85,7 @@ def apply(
     """Tag every embedded image with a probe, replacing that probe's earlier tags."""
     from vitrieve.search.tagging.apply import apply_probe
 
-    lib = _library()
+    lib = open_library()
     with _status("tagging") as status:
         summary = apply_probe(
             lib,
@@ -111,7 +94,7 @@ def apply(
             progress=lambda n: status and status.update(f"tagging: {n} images"),
         )
     if as_json:
-        _emit_json(summary.to_dict())
+        emit_json(summary.to_dict())
         return
     out.print(
         f"{summary.name} v{summary.version}: tagged {summary.images} images "
@@ -134,7 +117,7 @@ def list_probes(
     from vitrieve.tables.catalog import EmbeddingModel
     from vitrieve.tables.tagging import Probe
 
-    lib = _library()
+    lib = open_library()
     with lib.sessions() as session:
         rows = (
             session.scalars(select(Probe).order_by(Probe.name, Probe.version)).all()
@@ -161,7 +144,7 @@ def list_probes(
         for r in rows
     ]
     if as_json:
-        _emit_json(probes)
+        emit_json(probes)
         return
     if not probes:
         out.print("no probes yet: vitrieve tag train NAME --folders ROOT")
@@ -196,7 +179,7 @@ def show(
 
     if (image is None) == (image_id is None):
         raise typer.BadParameter("give an IMAGE file or --id (one of them)")
-    lib = _library()
+    lib = open_library()
     with lib.sessions() as session:
         if image is not None:
             image_id = image_id_of_path(session, image)
@@ -204,7 +187,7 @@ def show(
                 raise VitrieveError(f"{image}: not in the catalog (run vitrieve ingest first)")
         tags = image_tags(session, image_id, min_score)
     if as_json:
-        _emit_json({"image_id": image_id, "tags": [t.to_dict() for t in tags]})
+        emit_json({"image_id": image_id, "tags": [t.to_dict() for t in tags]})
         return
     if not tags:
         out.print(f"image {image_id} has no tags")
@@ -226,14 +209,14 @@ def export(
     """Write a probe's tags (path,label,score,source,probe_version) to a CSV file."""
     from vitrieve.search.tagging.export import export_tags
 
-    rows = export_tags(_library(), name, csv_file, min_score=min_score)
+    rows = export_tags(open_library(), name, csv_file, min_score=min_score)
     out.print(f"wrote {rows} tags to {csv_file}", highlight=False)
 
 
 def _set_active(name: str, active: bool) -> None:
     from vitrieve.search.tagging.store import set_active
 
-    lib = _library()
+    lib = open_library()
     with lib.sessions.begin() as session:
         row = set_active(session, name, active)
         version = row.version
@@ -258,7 +241,7 @@ def delete(name: Annotated[str, typer.Argument()]) -> None:
     """Delete a probe (every version) and its tags; manual tags stay."""
     from vitrieve.search.tagging.store import delete_probe
 
-    lib = _library()
+    lib = open_library()
     with lib.sessions.begin() as session:
         versions = delete_probe(session, name)
     out.print(f"deleted {name} ({versions} version(s)) and its tags", highlight=False)

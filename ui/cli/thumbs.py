@@ -7,18 +7,12 @@ grid is about to show; this command does the whole catalog at once, with progres
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vitrieve.indexer.config import Settings
-
-out = Console()
-err = Console(stderr=True)
+from vitrieve.ui.cli.common import emit_json, err, open_library, out
 
 
 def thumbs(
@@ -31,11 +25,9 @@ def thumbs(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Check every thumbnail; remake those missing or damaged from the original files."""
-    from vitrieve.indexer.library import Library
     from vitrieve.indexer.thumb_repair import repair_thumbnails
 
-    settings = Settings()
-    lib = Library(settings)
+    lib = open_library()
     bars = Progress(
         TextColumn("[bold]thumbnails"),
         BarColumn(),
@@ -50,11 +42,11 @@ def thumbs(
             lib,
             everything=everything,
             dry_run=dry_run,
-            workers=settings.decode_workers,
+            workers=lib.settings.decode_workers,
             progress=lambda done, total: bars.update(task, completed=done, total=total),
         )
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        emit_json(report.to_dict())
         return
     what = "selected" if everything else "missing or damaged"
     line = f"checked {report.contents} thumbnails in {report.seconds:.1f}s: {report.missing} {what}"
