@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -21,7 +22,7 @@ from vitrieve.indexer.redact import redact, url_password
 
 # typer >= 0.2x parses with its own copy of click, older ones with click itself; either way its
 # public BadParameter derives from the UsageError that parser raises.
-UsageError: type[Exception] = typer.BadParameter.__mro__[1]
+UsageError: Any = typer.BadParameter.__mro__[1]
 
 _INTERRUPTED = 130
 _SECRET_URLS = ("VITRIEVE_DATABASE_URL", "VITRIEVE_BROKER_URL")

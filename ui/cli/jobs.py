@@ -48,7 +48,7 @@ def queue_scan(settings: Settings, lib, paths: list[Path], kind: str) -> int:
         return enqueue_scan(_celery(settings), lib, paths, kind, retry_policy=CLI_PUBLISH_RETRY)
     except (OperationalError, OSError) as exc:
         raise VitrieveError(
-            f"cannot reach the broker at {hide_password(settings.broker_url)}: {exc}"
+            f"cannot reach the broker at {hide_password(settings.broker_url or '')}: {exc}"
         ) from None
 
 

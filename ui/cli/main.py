@@ -124,7 +124,11 @@ def search(
         raise typer.BadParameter("give an IMAGE file or --id (one of them)")
     lib = open_library()
     folder = check_folder(lib, folder)
-    query = query_from_id(lib, image_id) if image_id is not None else query_from_file(lib, image)
+    if image_id is not None:
+        query = query_from_id(lib, image_id)
+    else:
+        assert image is not None  # exactly one of the two, checked above
+        query = query_from_file(lib, image)
     if tag is not None:
         from vitrieve.search.tagging.query import search_tagged
 

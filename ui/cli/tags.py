@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -52,6 +52,7 @@ def train(
         if folders is not None:
             result = train_from_folders(lib, name, folders, **options)
         else:
+            assert csv_file is not None  # exactly one of the two, checked above
             result = train_from_csv(lib, name, csv_file, **options)
     if as_json:
         emit_json(result.to_dict())
@@ -129,7 +130,7 @@ def list_probes(
         current = lib.model_row.id
     except ModelUnavailableError:
         current = None  # still list them; which model they belong to is unknown
-    probes = [
+    probes: list[dict[str, Any]] = [
         {
             "name": r.name,
             "version": r.version,
@@ -185,6 +186,7 @@ def show(
             image_id = image_id_of_path(session, image)
             if image_id is None:
                 raise VitrieveError(f"{image}: not in the catalog (run vitrieve ingest first)")
+        assert image_id is not None  # given, or found for the file just above
         tags = image_tags(session, image_id, min_score)
     if as_json:
         emit_json({"image_id": image_id, "tags": [t.to_dict() for t in tags]})
