@@ -28,7 +28,7 @@ open(sys.argv[1], "w").write("\n".join(pins) + "\n")
 print("floors:", " ".join(pins), file=sys.stderr)
 PY
 [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
-PIP=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+PIP=("$venv/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install --upgrade pip setuptools wheel
 torch_floor=$(grep -oE '^torch==[^ ]+' "$constraints" | cut -d= -f3)
 if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
