@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import String, cast, func, or_, select, true, update
+from sqlalchemy import CursorResult, String, cast, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -162,7 +163,8 @@ def mark_stale_for_model(session: Session, model_id: int, root_ids: Sequence[int
         .values(status=ImageStatus.PENDING)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    # Session.execute is typed to return Result; an UPDATE gives a CursorResult
+    return typing.cast("CursorResult[typing.Any]", result).rowcount or 0
 
 
 def status_counts(session: Session) -> dict[str, int]:

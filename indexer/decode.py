@@ -171,7 +171,7 @@ def decode_image(
 
 def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> DecodedImage:
     try:
-        im = Image.open(BytesIO(data))
+        im: Image.Image = Image.open(BytesIO(data))  # an ImageFile until transposed
     except UnidentifiedImageError as exc:
         kind = _sniff(data)
         reason = (

@@ -32,7 +32,7 @@ import logging
 import re
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from PIL import Image
@@ -101,13 +101,16 @@ def _deliver(text: str) -> bool:
 
 # -- Python warnings ----------------------------------------------------------------------------
 
-_show_elsewhere = getattr(warnings, "_showwarnmsg", None)
+_show_elsewhere: Callable[[warnings.WarningMessage], None] | None = getattr(
+    warnings, "_showwarnmsg", None
+)
 
 
 def _showwarnmsg(msg: warnings.WarningMessage) -> None:
     if issubclass(msg.category, Image.DecompressionBombWarning) and getattr(_local, "stack", None):
         return  # the decode in progress checks the pixel limit itself, and says more
     if issubclass(msg.category, _NOT_NOTES) or not _deliver(str(msg.message)):
+        assert _show_elsewhere is not None  # this hook is installed only once it is set
         _show_elsewhere(msg)
 
 
@@ -119,7 +122,7 @@ def _install_warnings_hook() -> None:
         return
     _show_elsewhere = getattr(current, "original", current)  # not our own (importlib.reload)
     _showwarnmsg.original = _show_elsewhere  # type: ignore[attr-defined]
-    warnings._showwarnmsg = _showwarnmsg
+    warnings._showwarnmsg = _showwarnmsg  # type: ignore[attr-defined]  # CPython private hook, not in typeshed
     _add_always_filter()
 
 
@@ -139,12 +142,13 @@ _ALWAYS_FOR_PILLOW = ("always", None, Warning, re.compile(_PILLOW_MODULES), 0)
 # void handler(const char *module, const char *fmt, va_list ap): on the ABIs CPython runs on,
 # a va_list parameter travels as a pointer, which vsnprintf takes back unchanged.
 _TIFF_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)
-_vsnprintf = None
+_vsnprintf: Callable[..., int] | None = None
 
 
 def _on_tiff_message(module: bytes | None, fmt: bytes | None, args: int | None) -> None:
     try:
         buf = ctypes.create_string_buffer(1024)
+        assert _vsnprintf is not None  # libtiff calls here only after it was set
         _vsnprintf(buf, len(buf), fmt, args)
         text = buf.value.decode("utf-8", "replace")
         if module:

@@ -238,6 +238,7 @@ class _Run:
 
     # feeder thread: bounded submission
     def feed(self, items: Iterator[WorkItem]) -> None:
+        assert self.pool is not None  # set before any thread of the run starts
         try:
             for item in items:
                 while not self.slots.acquire(timeout=0.1):
@@ -333,6 +334,7 @@ class _Run:
         for j, img in zip(jobs, decoded, strict=True):
             if img is None:
                 self.stats.add("gpu", 0.0, gpu_fallbacks=1)
+                assert self.pool is not None  # set before any thread of the run starts
                 self.pool.submit(self._guard, self._cpu, j.item)
         if not ok:
             return
@@ -365,6 +367,7 @@ class _Run:
                 captured_at=h.captured_at,
             )
             if want:
+                assert self.pool is not None  # set before any thread of the run starts
                 self.pool.submit(self._guard, self._thumb, prepared, next(thumbs_cpu))
             else:
                 self.out.put(prepared)
@@ -401,6 +404,7 @@ class _Run:
     # pool threads
     def _thumb(self, prepared: Prepared, thumb: np.ndarray) -> None:
         t0 = time.perf_counter()
+        assert prepared.content_hash is not None  # GPU-path items are hashed when read
         try:
             _write_webp(Image.fromarray(thumb), self.thumb_dir, prepared.content_hash)
         except OSError as exc:  # as the CPU path: our problem, reported on the item

@@ -20,10 +20,11 @@ from vitrieve.indexer.thumbnails import THUMB_SIZE
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+# A batch is sliced in halves: a list (of tensors) or an array.
+B = TypeVar("B", Sequence[Any], np.ndarray)
 
 
-def split_on_oom(fn: Callable[[Sequence[T]], Any], batch: Sequence[T]) -> Any:
+def split_on_oom(fn: Callable[[B], Any], batch: B) -> Any:
     """fn(batch), or on out-of-GPU-memory fn over each half (recursively), joined in order.
 
     A single item that still does not fit re-raises: nothing is dropped silently. Results
@@ -43,7 +44,8 @@ def split_on_oom(fn: Callable[[Sequence[T]], Any], batch: Sequence[T]) -> Any:
             mid,
             len(batch) - mid,
         )
-        first, second = split_on_oom(fn, batch[:mid]), split_on_oom(fn, batch[mid:])
+        first: Any = split_on_oom(fn, batch[:mid])
+        second: Any = split_on_oom(fn, batch[mid:])
     if isinstance(first, np.ndarray):
         return np.concatenate([first, second])
     if isinstance(first, torch.Tensor):

@@ -78,7 +78,7 @@ class _Silent:
         pass
 
 
-EmbeddedHook = Callable[[Session, BatchOutcome], None]
+EmbeddedHook = Callable[[Session, BatchOutcome], object]  # what it returns is unused
 
 
 @dataclass

@@ -155,6 +155,8 @@ def embed_unique(
     todo: dict[str, np.ndarray] = {}
     for p in batch:
         if p.error is None and p.content_hash not in known and p.content_hash not in todo:
+            # without an error it was read (hashed) and decoded (pixels): see prepare()
+            assert p.content_hash is not None and p.pixels is not None
             todo[p.content_hash] = p.pixels
     vectors = dict(known)
     if todo:

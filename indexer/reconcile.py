@@ -13,10 +13,11 @@ reads every file exactly once (in the embed stage).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -160,6 +161,7 @@ def _detect_moves(
                 Image.content_hash.is_not(None),
             )
         ):
+            assert h is not None  # the query excludes NULL hashes
             by_hash.setdefault(h, rid)
     pool_ids = set(by_hash.values())
     if not pool_ids:
@@ -227,7 +229,10 @@ def _insert_new(session: Session, rows: list[dict]) -> int:
     """Inserts new rows, skipping paths another process inserted meanwhile; returns how many
     were inserted. Concurrent scans of a root take its lock (indexer/root_locks.py), so this
     is the safety net that keeps a race from ever ending in an IntegrityError."""
-    dialects = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+    dialects: dict[str, Callable[[type[Image]], sqlite.Insert | postgresql.Insert]] = {
+        "sqlite": sqlite_insert,
+        "postgresql": pg_insert,
+    }
     insert = dialects[session.get_bind().dialect.name]
     inserted = 0
     for i in range(0, len(rows), _CHUNK):

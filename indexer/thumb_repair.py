@@ -163,11 +163,11 @@ def repair_thumbnails(
 
 def _count_contents(lib: Library) -> int:
     with lib.sessions() as session:
-        return session.scalar(
+        return session.execute(
             select(func.count(func.distinct(Image.content_hash))).where(
                 Image.status.in_(HEALABLE), Image.content_hash.is_not(None)
             )
-        )
+        ).scalar_one()
 
 
 def iter_sources(lib: Library) -> Iterator[ThumbSource]:
@@ -189,6 +189,7 @@ def iter_sources(lib: Library) -> Iterator[ThumbSource]:
         with lib.sessions() as session:
             rows = session.execute(query).all()
         for digest, image_id, root, rel_path in rows:
+            assert digest is not None  # the query excludes NULL hashes
             if digest != current:
                 if current is not None and _HASH.match(current):
                     yield ThumbSource(current, tuple(paths))

@@ -47,6 +47,11 @@ def known_vectors(session: Session, model_id: int, hashes: Iterable[str]) -> dic
     return found
 
 
+def _hash(p: Prepared) -> str:
+    assert p.content_hash is not None  # an item without an error was read, so hashed
+    return p.content_hash
+
+
 def write_batch(
     session: Session,
     batch: list[Prepared],
@@ -56,7 +61,7 @@ def write_batch(
 ) -> BatchOutcome:
     ok = [p for p in batch if p.error is None]
     failed = [p for p in batch if p.error is not None]
-    known = known_vectors(session, model_id, (p.content_hash for p in ok))
+    known = known_vectors(session, model_id, (_hash(p) for p in ok))
     vectors, computed = embed_unique(batch, known, embed_pixels, encode_vector)
 
     # Replace, never add: re-running a batch (a retried task, a crash) cannot duplicate a vector.
@@ -76,7 +81,7 @@ def write_batch(
                     "image_id": p.image_id,
                     "model_id": model_id,
                     "content_hash": p.content_hash,
-                    "vector": vectors[p.content_hash],
+                    "vector": vectors[_hash(p)],
                 }
                 for p in ok
             ],
@@ -113,7 +118,7 @@ def write_batch(
         )
     return BatchOutcome(
         embedded_ids=np.asarray([p.image_id for p in ok], dtype=np.int64),
-        vectors=decode_vectors([vectors[p.content_hash] for p in ok], dim),
+        vectors=decode_vectors([vectors[_hash(p)] for p in ok], dim),
         failures=failed,
         computed=computed,
         reused=len(ok) - computed,

@@ -57,13 +57,16 @@ class IndexWriter:
         return self._index
 
     def add(self, ids: Sequence[int]) -> int:
+        assert self._index is not None  # called inside locked(), which opened it
         return add_from_sql(self.lib, self._index, list(ids))
 
     def remove(self, ids: Sequence[int]) -> int:
+        assert self._index is not None  # called inside locked(), which opened it
         return self._index.remove(np.asarray(list(ids), dtype=np.int64))
 
     def sync(self) -> tuple[int, int]:
         """Makes the in-memory index hold exactly SQL's searchable set; returns (added, removed)."""
+        assert self._index is not None  # called inside locked(), which opened it
         return self._index.sync_with_sql()
 
     def maybe_save(self, force: bool = False) -> bool:
@@ -73,6 +76,7 @@ class IndexWriter:
             with self.lib.sessions() as session:
                 if jobs.waiting_batches(session):
                     return False  # more batches are coming: save once for several
+        assert self._index is not None  # dirty means it is open
         saved = self._index.save()
         self.last_save = time.monotonic()
         return saved

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy import CursorResult, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from vitrieve.indexer.library import Library
@@ -117,7 +117,8 @@ def begin_scan(lib: Library, job_id: int) -> JobState | None:
 
 def job_paths(lib: Library, job_id: int) -> list[Path]:
     with lib.sessions() as session:
-        return [Path(p) for p in session.scalar(select(Job.paths).where(Job.id == job_id))]
+        paths = session.execute(select(Job.paths).where(Job.id == job_id)).scalar_one()
+        return [Path(p) for p in paths]
 
 
 def cutting_batches(lib: Library):
@@ -186,7 +187,7 @@ def record_scan(
                 scan_failures=failures,
             )
         )
-        if done.rowcount != 1:
+        if cast("CursorResult[Any]", done).rowcount != 1:  # DML: a CursorResult
             return False
         if batches:
             session.execute(
@@ -260,7 +261,7 @@ def finish_batch(lib: Library, job_id: int, seq: int, image_ids: Sequence[int], 
                 finished_at=utcnow(),
             )
         )
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1  # DML: a CursorResult
 
 
 def mark_indexed(session: Session, job_id: int, seqs: Sequence[int]) -> None:
@@ -286,9 +287,9 @@ def done_batches(session: Session) -> list[tuple[int, int, list[int]]]:
 
 
 def waiting_batches(session: Session) -> int:
-    return session.scalar(
+    return session.execute(
         select(func.count()).select_from(JobBatch).where(JobBatch.state == BatchState.DONE)
-    )
+    ).scalar_one()
 
 
 def job_complete(session: Session, job_id: int) -> bool:
@@ -311,7 +312,7 @@ def finish_job(lib: Library, job_id: int) -> bool:
             .where(Job.id == job_id, Job.state == JobState.EMBEDDING)
             .values(state=JobState.DONE, finished_at=utcnow())
         )
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1  # DML: a CursorResult
 
 
 def fail_job(lib: Library, job_id: int, error: str) -> bool:
@@ -321,4 +322,4 @@ def fail_job(lib: Library, job_id: int, error: str) -> bool:
             .where(Job.id == job_id, Job.state.in_(ACTIVE))
             .values(state=JobState.FAILED, error=error[:2000], finished_at=utcnow())
         )
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1  # DML: a CursorResult

@@ -24,6 +24,8 @@ def add_root(lib: Library, path: Path, watch: bool | None) -> tuple[Path, bool]:
     (target,) = resolve_targets(lib, [path])  # under the roots lock, like ingest
     with lib.sessions.begin() as session:
         root = session.get(Root, target.root_id)
+        if root is None:  # removed by another command since it was resolved
+            raise VitrieveError(f"{path}: its root was removed meanwhile; add it again")
         if watch is not None:
             root.watch = watch
         return Path(root.path), bool(root.watch)

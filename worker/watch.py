@@ -18,6 +18,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
@@ -64,7 +65,7 @@ class FolderWatcher:
         self.reload_s = reload_s
         self._exclude = [Path(os.path.realpath(p)) for p in exclude]
         self._observer = PollingObserver(timeout=1) if polling else Observer()
-        self._watches: dict[Path, object] = {}
+        self._watches: dict[Path, ObservedWatch] = {}
         self._dirty: dict[Path, dict[Path, float]] = {}  # root -> folder -> last event time
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -138,9 +139,9 @@ class FolderWatcher:
                 if folders and now - max(folders.values()) >= self.debounce_s:
                     ready.append((root, _scan_folders(root, list(folders))))
                     del self._dirty[root]
-        for root, folders in ready:
+        for root, to_scan in ready:
             try:
-                self._enqueue(root, folders)
+                self._enqueue(root, to_scan)
             except Exception:
                 log.exception("could not queue a scan of %s; beat's rescan will catch it", root)
         return len(ready)

@@ -122,7 +122,7 @@ def _read_verified(path: Path, dim: int) -> tuple[LoadedFile | None, str | None]
                 return chunk
 
             try:
-                index = faiss.read_index(faiss.PyCallbackIOReader(read, _READ_BLOCK))
+                index = faiss.read_index(faiss.PyCallbackIOReader(read, _READ_BLOCK))  # type: ignore[attr-defined]  # missing from faiss's stubs
             finally:
                 while chunk := handle.read(_READ_BLOCK):  # trailing bytes count too
                     digest.update(chunk)
@@ -160,7 +160,7 @@ def write_index(path: Path, index: Any, generation: int, build: dict) -> LoadedF
             size += len(chunk)
             handle.write(chunk)
 
-        faiss.write_index(index, faiss.PyCallbackIOWriter(write))
+        faiss.write_index(index, faiss.PyCallbackIOWriter(write))  # type: ignore[attr-defined]  # missing from faiss's stubs
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

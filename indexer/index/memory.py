@@ -14,7 +14,7 @@ import math
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import faiss
 import numpy as np
@@ -41,6 +41,7 @@ def all_ids(index: Any) -> np.ndarray:
         return faiss.vector_to_array(index.id_map).astype(np.int64)
     ivf = faiss.extract_index_ivf(index)
     lists = ivf.invlists
+    assert lists is not None  # an IVF index always owns its inverted lists
     parts = [
         faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
         for i in range(ivf.nlist)
@@ -89,7 +90,7 @@ class MemoryIndex:
         self._journal: list[np.ndarray] | None = None  # ids changed while a rebuild runs
         self._use_gpu = use_gpu and index_factory.gpu_available()
         self._gpu: Any = None  # search copy on the GPU, rebuilt after any change
-        self.on_change: Callable[[MemoryIndex], None] | None = None
+        self.on_change: Callable[[Self], object] | None = None
         """Called (outside the lock) after add/remove; the library hangs its rebuild check here.
         Not after top-ups copied from SQL, so only processes that change the index rebuild."""
 
@@ -241,7 +242,7 @@ class MemoryIndex:
     def _swapped(self) -> None:
         """Under the lock, after `rebuild_with` swapped in the new index."""
 
-    def _notify(self) -> None:
+    def _notify(self: Self) -> None:
         if self.on_change is not None:
             self.on_change(self)
 
@@ -263,4 +264,4 @@ class MemoryIndex:
             return self._index.search(q, k)
         wanted = math.ceil(4 * k * ivf.nlist / max(ivf.ntotal, 1))
         nprobe = min(ivf.nlist, max(ivf.nprobe, wanted))
-        return self._index.search(q, k, params=faiss.SearchParametersIVF(nprobe=nprobe))
+        return self._index.search(q, k, params=faiss.SearchParametersIVF(nprobe=nprobe))  # type: ignore[call-arg]  # faiss stubs omit kwargs

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -173,7 +173,7 @@ def kind_of(index: Any) -> str:
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is None:
         return type(index).__name__
-    ivf = faiss.downcast_index(ivf)
+    ivf = cast(faiss.IndexIVF, faiss.downcast_index(ivf))  # stubs say Index; it is the IVF's class
     quantizer = faiss.downcast_index(ivf.quantizer)
     q = f"IVF{ivf.nlist}" + ("_HNSW32" if isinstance(quantizer, faiss.IndexHNSW) else "")
     if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
@@ -270,9 +270,10 @@ def _new_ivf(plan: IndexPlan, dim: int) -> Any:
     ivf.cp.spherical = True  # unit vectors: centroids on the sphere suit inner product
     ivf.cp.niter = 10  # list quality saturates early; training is the slow part of a build
     ivf.cp.max_points_per_centroid = 256
-    ivf = faiss.downcast_index(ivf)
+    ivf = cast(faiss.IndexIVF, faiss.downcast_index(ivf))  # stubs say Index; it is the IVF's class
     if isinstance(ivf, faiss.IndexIVFPQ):
-        ivf.do_polysemous_training = False  # minutes of annealing for a search we do not use
+        # minutes of annealing for a search we do not use
+        ivf.do_polysemous_training = False  # type: ignore[attr-defined]  # not in faiss's stubs
     return index
 
 
@@ -310,7 +311,8 @@ def _build_ivf(
     with _scratch_file(scratch_dir) as path:
         faiss.write_index(index, path)
         del index
-        index = faiss.read_index(path)
+        # stubs say Index; read_index returns the concrete class, the IVF index_factory made
+        index = cast(faiss.IndexIVF, faiss.read_index(path))
     t_add = _since(t0) - t_sample - t_train
     half = len(q_ids) // 2  # tune nprobe on one half, report recall on the other
     nprobe, tune_recall = tune_nprobe(index, truth, slice(0, half), policy.recall_floor)

@@ -70,7 +70,7 @@ class ExactTopK:
 
 
 def _search_ids(index: Any, truth: ExactTopK, rows: slice, nprobe: int) -> np.ndarray:
-    params = faiss.SearchParametersIVF(nprobe=nprobe)
+    params = faiss.SearchParametersIVF(nprobe=nprobe)  # type: ignore[call-arg]  # faiss's stubs omit its kwargs wrapper
     _, found = index.search(truth.q_vecs[rows], RECALL_K + 1, params=params)
     return found
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import combinations
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import CursorResult, delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from vitrieve.indexer.errors import VitrieveError
@@ -67,7 +68,8 @@ def unignore_pairs(session: Session, ids: Sequence[int]) -> int:
                 tuple_(DupIgnore.image_a, DupIgnore.image_b).in_(pairs[i : i + _CHUNK])
             )
         )
-        removed += result.rowcount or 0
+        # Session.execute is typed to return Result; a DELETE gives a CursorResult
+        removed += cast("CursorResult[Any]", result).rowcount or 0
     return removed
 
 

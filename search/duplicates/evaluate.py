@@ -97,8 +97,8 @@ def load_truth(path: Path) -> dict[Path, str]:
     if not path.is_file():
         raise VitrieveError(f"{path}: no such truth file or folder")
     truth = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        for n, row in enumerate(csv.reader(f), start=1):
+    with open(path, newline="", encoding="utf-8") as handle:
+        for n, row in enumerate(csv.reader(handle), start=1):
             if not row or not "".join(row).strip():
                 continue
             if n == 1 and [c.strip().lower() for c in row[:2]] == ["path", "group"]:

@@ -107,7 +107,7 @@ def duplicate_edges(
     lib: Library,
     threshold: float | None,
     *,
-    only_ids: Sequence[int] | None = None,
+    only_ids: Sequence[int] | np.ndarray | None = None,
     touched: set[int] | frozenset[int] = frozenset(),
     method: str = "auto",
     nprobe: int = DEFAULT_NPROBE,
@@ -139,9 +139,9 @@ def duplicate_edges(
 
 
 def _embedded_count(session: Session) -> int:
-    return session.scalar(
+    return session.execute(
         select(func.count()).select_from(Image).where(Image.status == ImageStatus.EMBEDDED)
-    )
+    ).scalar_one()
 
 
 def _hash_groups(session: Session, column) -> list[list[int]]:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
@@ -87,7 +87,7 @@ def plan_quarantine(lib: Library, groups: Iterable[DupGroup], dest: Path) -> lis
         _check_destination(dest, roots.values())
         labels = _root_labels(roots)
         wanted = {m.image_id: g for g in groups for m in g.others}
-        rows = []
+        rows: list[Row[int, int, str, int, int]] = []
         ids = sorted(wanted)
         for i in range(0, len(ids), 500):
             rows += session.execute(
@@ -295,7 +295,7 @@ def as_move(row: QuarantineMove) -> PlannedMove:
 
 def _present_ids(lib: Library, ids: Iterable[int]) -> set[int]:
     """Which of `ids` are in the catalog and not missing (in quarantine, or gone)."""
-    wanted, present = sorted(ids), set()
+    wanted, present = sorted(ids), set[int]()
     with lib.sessions() as session:
         for i in range(0, len(wanted), 500):
             present.update(

@@ -47,7 +47,7 @@ def load_vectors(
     model_id: int,
     dim: int,
     *,
-    only_ids: Sequence[int] | None = None,
+    only_ids: Sequence[int] | np.ndarray | None = None,
     progress: ProgressFn | None = None,
 ) -> VectorSet:
     """Searchable images' vectors (all, or those of ``only_ids``), deduplicated by content."""
@@ -55,12 +55,12 @@ def load_vectors(
         total = (
             len(only_ids)
             if only_ids is not None
-            else session.scalar(
+            else session.execute(
                 select(func.count())
                 .select_from(Embedding)
                 .join(Image)
                 .where(searchable_filter(model_id))
-            )
+            ).scalar_one()
         )
     ids = np.empty(total, np.int64)
     hashes = np.empty((total, 2), np.uint64)
@@ -87,7 +87,7 @@ def load_vectors(
     return _dedupe(ids, hashes, vectors, n)
 
 
-def _chunks(factory, model_id: int, only_ids: Sequence[int] | None):
+def _chunks(factory, model_id: int, only_ids: Sequence[int] | np.ndarray | None):
     columns = (Embedding.image_id, Embedding.content_hash, Embedding.vector)
     if only_ids is not None:
         wanted = sorted(set(int(i) for i in only_ids))

@@ -83,7 +83,7 @@ def apply_probe(
     name: str,
     *,
     batch_size: int = DEFAULT_BATCH,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> ApplySummary:
     """Tags every searchable image with NAME's newest version, replacing its earlier tags.
 

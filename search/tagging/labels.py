@@ -270,10 +270,10 @@ def _check_embedded(
     for image_id, path in images.items():
         if image_id in ok:
             continue
-        status, error = states.get(image_id, ("unknown", None))
-        if status == ImageStatus.EMBEDDED.value:
-            status = "no vector from the current model"
-        problems.append(f"{path} ({status}{': ' + error if error else ''})")
+        state, error = states.get(image_id, ("unknown", None))
+        if state == ImageStatus.EMBEDDED.value:
+            state = "no vector from the current model"
+        problems.append(f"{path} ({state}{': ' + error if error else ''})")
     if problems:
         raise NotEmbeddedError(sorted(problems))
 

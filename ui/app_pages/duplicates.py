@@ -156,7 +156,7 @@ def _undo(lib: Library) -> None:
         st.caption("Nothing in quarantine.")
         return
     labels = {b["batch"]: f"{b['batch']} ({b['moved']} files in quarantine)" for b in batches}
-    batch = st.selectbox("Batch", list(labels), format_func=labels.get, key="undo_batch")
+    batch = st.selectbox("Batch", list(labels), format_func=labels.__getitem__, key="undo_batch")
     st.button(
         "Put these files back",
         icon=":material/undo:",

@@ -78,8 +78,9 @@ def _library_source(lib: Library, roots) -> None:
     c1, c2 = st.columns(2)
     paths = {r.id: display_path(r.path) for r in roots}
     root_id = c1.selectbox(
-        "Root", list(paths), format_func=paths.get, key="pick_root", on_change=_reset_pick
+        "Root", list(paths), format_func=paths.__getitem__, key="pick_root", on_change=_reset_pick
     )
+    assert root_id is not None  # options are not empty, so one is always selected
     folders = list_folders(lib, root_id)
     folder = c2.selectbox(
         "Folder",
@@ -88,6 +89,7 @@ def _library_source(lib: Library, roots) -> None:
         key="pick_folder",
         on_change=_reset_pick,
     )
+    assert folder is not None  # list_folders always holds "" (the root itself)
     items, total = browse(
         lib, root_id, folder, limit=PICK_PAGE, offset=st.session_state.get("pick_offset", 0)
     )

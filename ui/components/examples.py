@@ -55,13 +55,15 @@ def _source_items(lib: Library) -> list[GridItem]:
         return []
     paths = {r.id: display_path(r.path) for r in roots}
     c1, c2, c3 = st.columns([3, 3, 1])
-    root_id = c1.selectbox("Root", list(paths), format_func=paths.get, key="ex_root")
+    root_id = c1.selectbox("Root", list(paths), format_func=paths.__getitem__, key="ex_root")
+    assert root_id is not None  # options are not empty, so one is always selected
     folder = c2.selectbox(
         "Folder",
         list_folders(lib, root_id),
         format_func=lambda f: display_path(f) or "(all)",
         key="ex_folder",
     )
+    assert folder is not None  # list_folders always holds "" (the root itself)
     page = c3.number_input("Page", min_value=1, value=1, step=1, key="ex_page")
     items, total = browse(lib, root_id, folder, limit=PAGE, offset=(page - 1) * PAGE)
     st.caption(f"{total} images in this folder")

@@ -44,6 +44,7 @@ def submit(lib: Library, paths: Sequence[Path]) -> int:
             make_app(lib.settings), lib, resolved, "ingest", retry_policy=UI_PUBLISH_RETRY
         )
     except (OperationalError, OSError) as exc:
+        assert lib.settings.broker_url is not None  # callers queue only when available(lib)
         raise VitrieveError(
             f"cannot reach the broker at {hide_password(lib.settings.broker_url)}: {exc}"
         ) from None
@@ -100,6 +101,7 @@ def workers_panel(lib: Library) -> None:
     from vitrieve.worker.app import QUEUES
     from vitrieve.worker.broker_probe import broker_status
 
+    assert lib.settings.broker_url is not None  # available(lib) said so above
     status = broker_status(lib.settings.broker_url, QUEUES)
     st.caption(f"Broker: {status.url}")
     if not status.reachable:

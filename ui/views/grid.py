@@ -83,9 +83,9 @@ def grid_items(
     )
     out = []
     for image_id in ids:
-        r = rows.get(image_id)
-        if r is None:
+        if image_id not in rows:
             continue
+        r = rows[image_id]
         taken = r.captured_at or datetime.fromtimestamp(r.mtime_ns / 1e9)
         out.append(
             GridItem(

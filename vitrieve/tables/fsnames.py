@@ -110,7 +110,7 @@ def displayable(data: Any) -> Any:
 DISPLAY_ERRORS = "vitrieve-display"
 
 
-def _display_errors(exc: UnicodeError) -> tuple[str, int]:
+def _display_errors(exc: UnicodeError) -> tuple[str | bytes, int]:
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
     bad = exc.object[exc.start : exc.end]
