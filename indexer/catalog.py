@@ -171,9 +171,3 @@ def status_counts(session: Session) -> dict[str, int]:
         counts[ImageStatus(status).value] = n
     return counts
 
-
-def image_path(session: Session, image_id: int) -> Path | None:
-    row = session.execute(
-        select(Root.path, Image.rel_path).join(Root).where(Image.id == image_id)
-    ).first()
-    return Path(row[0]) / row[1] if row else None
