@@ -117,6 +117,41 @@ def searchable_ids(session: Session, model_id: int) -> np.ndarray:
     return np.asarray(sorted(rows), dtype=np.int64)
 
 
+_BY_IDS_CHUNK = 500  # ids per IN (...): under SQLite's oldest parameter limit (999)
+
+
+def vectors_by_ids(
+    factory: sessionmaker[Session],
+    model_id: int,
+    dim: int,
+    ids: Sequence[int] | np.ndarray,
+    *,
+    searchable: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ids found, their vectors) of this model among `ids`, in no particular order.
+
+    The one "vectors of these ids" read, for the index (refresh, rebuild replay, adding from
+    SQL) and for tagging (training, exact scoring): IN lists are chunked under SQLite's
+    parameter limit, each chunk in its own short session so a long read holds no snapshot.
+    `searchable` also requires the image to be embedded now (the index's invariant); without
+    it any stored vector of the model counts."""
+    where = searchable_filter(model_id) if searchable else Embedding.model_id == model_id
+    id_list = [int(i) for i in ids]
+    got: list[int] = []
+    blobs: list[bytes] = []
+    for i in range(0, len(id_list), _BY_IDS_CHUNK):
+        query = select(Embedding.image_id, Embedding.vector)
+        if searchable:
+            query = query.join(Image)
+        with factory() as session:
+            rows = session.execute(
+                query.where(Embedding.image_id.in_(id_list[i : i + _BY_IDS_CHUNK]), where)
+            ).all()
+        got += [r[0] for r in rows]
+        blobs += [r[1] for r in rows]
+    return np.asarray(got, dtype=np.int64), decode_vectors(blobs, dim)
+
+
 def iter_vectors(
     factory: sessionmaker[Session], model_id: int, dim: int, chunk: int = 20_000
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -170,4 +205,3 @@ def status_counts(session: Session) -> dict[str, int]:
     for status, n in session.execute(select(Image.status, func.count()).group_by(Image.status)):
         counts[ImageStatus(status).value] = n
     return counts
-

@@ -17,18 +17,17 @@ import numpy as np
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from vitrieve.indexer.catalog import decode_vectors
+from vitrieve.indexer.catalog import vectors_by_ids
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.query import Query, SearchResult, describe, search
 from vitrieve.search.tagging.errors import listing
 from vitrieve.search.tagging.store import label_owner, latest_probes
-from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
+from vitrieve.tables.catalog import Image, ImageStatus, Root
 from vitrieve.tables.tagging import Probe, Tag, TagSource
 
 DEFAULT_MIN_SCORE = 0.5
 EXACT_MAX = 20_000  # tagged sets up to this size are scored exactly from SQL, not over-fetched
-_CHUNK = 500
 
 
 def check_min_score(min_score: float) -> float:
@@ -128,22 +127,10 @@ def _exact(
     lib: Library, query: Query, ids: np.ndarray, k: int, folder: Path | None
 ) -> list[SearchResult]:
     model = lib.model_row
-    found: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
-    with lib.sessions() as session:
-        for i in range(0, len(ids), _CHUNK):
-            rows = session.execute(
-                select(Embedding.image_id, Embedding.vector).where(
-                    Embedding.image_id.in_(ids[i : i + _CHUNK].tolist()),
-                    Embedding.model_id == model.id,
-                )
-            ).all()
-            if rows:
-                found.append(np.asarray([r[0] for r in rows], dtype=np.int64))
-                scores.append(decode_vectors([r[1] for r in rows], model.dim) @ query.vector)
-    if not found:
+    all_ids, vectors = vectors_by_ids(lib.sessions, model.id, model.dim, ids, searchable=False)
+    if len(all_ids) == 0:
         return []
-    all_ids, all_scores = np.concatenate(found), np.concatenate(scores)
+    all_scores = vectors @ query.vector
     order = np.argsort(-all_scores, kind="stable")
     folder = folder.expanduser().resolve() if folder else None
     out: list[SearchResult] = []
