@@ -9,7 +9,6 @@ Effective tags (what every query here means by "the image has tag L"):
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from vitrieve.tables.catalog import Image, ImageStatus, Root
 from vitrieve.tables.tagging import Probe, Tag, TagSource
 
 DEFAULT_MIN_SCORE = 0.5
-EXACT_MAX = 20_000  # tagged sets up to this size are scored exactly from SQL, not over-fetched
+EXACT_MAX = 20_000  # tagged sets up to this size are scored exactly from SQL, not by the index
 
 
 def check_min_score(min_score: float) -> float:
@@ -95,8 +94,8 @@ def search_tagged(
 ) -> list[SearchResult]:
     """Top-k by cosine among images tagged `tag`.
 
-    A small tagged set is scored exactly from SQL; a large one goes through the index,
-    over-fetching by the inverse of the tag's share of the index and growing until k pass."""
+    A small tagged set is scored exactly from SQL; a large one goes through the index, which
+    searches among the tagged ids only."""
     if k < 1:
         raise VitrieveError("k must be at least 1")
     with lib.sessions() as session:
@@ -108,19 +107,7 @@ def search_tagged(
         return []
     if len(allowed) <= EXACT_MAX:
         return _exact(lib, query, allowed, k, folder)
-    size = len(lib.index())
-    fetch = min(size, math.ceil(2 * k * size / len(allowed)))
-    while True:
-        results = search(lib, query, fetch, folder=folder)
-        kept = [r for r in results if _contains(allowed, r.image_id)]
-        if len(kept) >= k or fetch >= size:
-            return kept[:k]
-        fetch = min(size, fetch * 4)
-
-
-def _contains(sorted_ids: np.ndarray, image_id: int) -> bool:
-    i = int(np.searchsorted(sorted_ids, image_id))
-    return i < len(sorted_ids) and int(sorted_ids[i]) == image_id
+    return search(lib, query, k, folder=folder, allowed=allowed)
 
 
 def _exact(
