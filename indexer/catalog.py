@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -205,3 +206,38 @@ def status_counts(session: Session) -> dict[str, int]:
     for status, n in session.execute(select(Image.status, func.count()).group_by(Image.status)):
         counts[ImageStatus(status).value] = n
     return counts
+
+
+@dataclass(frozen=True, slots=True)
+class RootRow:
+    id: int
+    path: str
+    watch: bool
+    added_at: datetime
+    exists: bool  # False when the folder is gone or its disk is not mounted
+    counts: dict[str, int]  # images per status
+
+    @property
+    def images(self) -> int:
+        return sum(self.counts.values())
+
+
+def list_roots(factory: sessionmaker[Session]) -> list[RootRow]:
+    """Every registered root with its images per status, by path: the one roots listing, for
+    `vitrieve roots list` (worker.roots) and the UI's pages (ui.views.library) alike."""
+    with factory() as session:
+        roots = session.execute(select(Root.id, Root.path, Root.watch, Root.added_at)).all()
+        counts: dict[int, dict[str, int]] = {
+            r.id: dict.fromkeys((s.value for s in ImageStatus), 0) for r in roots
+        }
+        for root_id, status, n in session.execute(
+            select(Image.root_id, Image.status, func.count()).group_by(Image.root_id, Image.status)
+        ):
+            counts[root_id][ImageStatus(status).value] = n
+    return sorted(
+        (
+            RootRow(r.id, r.path, bool(r.watch), r.added_at, Path(r.path).is_dir(), counts[r.id])
+            for r in roots
+        ),
+        key=lambda row: row.path,
+    )
