@@ -14,10 +14,11 @@ import numpy as np
 from sqlalchemy import or_, select
 
 from vitrieve.indexer.catalog import decode_vectors, encode_vector
-from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.decode import DecodeError
 from vitrieve.indexer.errors import MAX_ID, NotIndexedError, VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.reader import ReadError, read_file
+from vitrieve.search.embed_files import decode_for_model
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 
 
@@ -77,16 +78,11 @@ def query_from_file(lib: Library, path: Path) -> Query:
         raise VitrieveError(f"{path}: no such file")
     try:
         data = read_file(path, max_size=settings.max_file_size)
-        embedder = lib.embedder
-        decoded = decode_image(
-            data,
-            target_size=embedder.spec.target_size,
-            source=str(path),
-            max_pixels=settings.max_image_pixels,
-        )
+        decoded = decode_for_model(lib, data, str(path))
     except (ReadError, DecodeError) as exc:
         raise VitrieveError(f"{path}: {exc.reason}") from None
     # Round through the stored precision so a query and its indexed copy compare exactly.
+    embedder = lib.embedder
     stored = encode_vector(embedder.embed_images([decoded.image])[0])
     return Query(decode_vectors([stored], embedder.info.dim)[0], catalog_id)
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from vitrieve.indexer.catalog import decode_vectors, encode_vector
-from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.decode import DecodeError
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.reader import content_hash
 from vitrieve.indexer.writer import known_vectors
+from vitrieve.search.embed_files import decode_for_model
 from vitrieve.search.query import Query, search
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
 from vitrieve.ui.views.grid import GridItem, dated_ids, day_bounds, grid_items
@@ -41,17 +42,11 @@ def query_from_upload(lib: Library, data: bytes, name: str) -> Query:
         known = known_vectors(session, model.id, [content_hash(data)]) if data else {}
     if known:
         return Query(decode_vectors(list(known.values()), model.dim)[0], None)
-    embedder = lib.embedder
     try:
-        decoded = decode_image(
-            data,
-            target_size=embedder.spec.target_size,
-            source=name,
-            max_pixels=lib.settings.max_image_pixels,
-        )
+        decoded = decode_for_model(lib, data, name)
     except DecodeError as exc:
         raise VitrieveError(f"{name}: {exc.reason}") from None
-    stored = encode_vector(embedder.embed_images([decoded.image])[0])
+    stored = encode_vector(lib.embedder.embed_images([decoded.image])[0])
     return Query(decode_vectors([stored], model.dim)[0], None)
 
 
