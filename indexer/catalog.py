@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,41 @@ def searchable_ids(session: Session, model_id: int) -> np.ndarray:
     return np.asarray(sorted(rows), dtype=np.int64)
 
 
+_BY_IDS_CHUNK = 500  # ids per IN (...): under SQLite's oldest parameter limit (999)
+
+
+def vectors_by_ids(
+    factory: sessionmaker[Session],
+    model_id: int,
+    dim: int,
+    ids: Sequence[int] | np.ndarray,
+    *,
+    searchable: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ids found, their vectors) of this model among `ids`, in no particular order.
+
+    The one "vectors of these ids" read, for the index (refresh, rebuild replay, adding from
+    SQL) and for tagging (training, exact scoring): IN lists are chunked under SQLite's
+    parameter limit, each chunk in its own short session so a long read holds no snapshot.
+    `searchable` also requires the image to be embedded now (the index's invariant); without
+    it any stored vector of the model counts."""
+    where = searchable_filter(model_id) if searchable else Embedding.model_id == model_id
+    id_list = [int(i) for i in ids]
+    got: list[int] = []
+    blobs: list[bytes] = []
+    for i in range(0, len(id_list), _BY_IDS_CHUNK):
+        query = select(Embedding.image_id, Embedding.vector)
+        if searchable:
+            query = query.join(Image)
+        with factory() as session:
+            rows = session.execute(
+                query.where(Embedding.image_id.in_(id_list[i : i + _BY_IDS_CHUNK]), where)
+            ).all()
+        got += [r[0] for r in rows]
+        blobs += [r[1] for r in rows]
+    return np.asarray(got, dtype=np.int64), decode_vectors(blobs, dim)
+
+
 def iter_vectors(
     factory: sessionmaker[Session], model_id: int, dim: int, chunk: int = 20_000
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -174,8 +210,36 @@ def status_counts(session: Session) -> dict[str, int]:
     return counts
 
 
-def image_path(session: Session, image_id: int) -> Path | None:
-    row = session.execute(
-        select(Root.path, Image.rel_path).join(Root).where(Image.id == image_id)
-    ).first()
-    return Path(row[0]) / row[1] if row else None
+@dataclass(frozen=True, slots=True)
+class RootRow:
+    id: int
+    path: str
+    watch: bool
+    added_at: datetime
+    exists: bool  # False when the folder is gone or its disk is not mounted
+    counts: dict[str, int]  # images per status
+
+    @property
+    def images(self) -> int:
+        return sum(self.counts.values())
+
+
+def list_roots(factory: sessionmaker[Session]) -> list[RootRow]:
+    """Every registered root with its images per status, by path: the one roots listing, for
+    `vitrieve roots list` (worker.roots) and the UI's pages (ui.views.library) alike."""
+    with factory() as session:
+        roots = session.execute(select(Root.id, Root.path, Root.watch, Root.added_at)).all()
+        counts: dict[int, dict[str, int]] = {
+            r.id: dict.fromkeys((s.value for s in ImageStatus), 0) for r in roots
+        }
+        for root_id, status, n in session.execute(
+            select(Image.root_id, Image.status, func.count()).group_by(Image.root_id, Image.status)
+        ):
+            counts[root_id][ImageStatus(status).value] = n
+    return sorted(
+        (
+            RootRow(r.id, r.path, bool(r.watch), r.added_at, Path(r.path).is_dir(), counts[r.id])
+            for r in roots
+        ),
+        key=lambda row: row.path,
+    )

@@ -20,11 +20,10 @@ from sqlalchemy.orm import Session
 
 from vitrieve.indexer.catalog import (
     RootTarget,
-    decode_vectors,
     mark_stale_for_model,
     refuse_data_dir,
-    searchable_filter,
     under_folder,
+    vectors_by_ids,
 )
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
 from vitrieve.indexer.errors import VitrieveError
@@ -36,7 +35,7 @@ from vitrieve.indexer.reconcile import reconcile
 from vitrieve.indexer.root_locks import locked_targets
 from vitrieve.indexer.scan import ScannedFile, ScanProblem, scan_tree
 from vitrieve.indexer.writer import BatchOutcome, write_batch
-from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
+from vitrieve.tables.catalog import Image, ImageStatus, Root
 
 SAVE_EVERY_S = 30.0  # so other processes see progress during a long ingest
 
@@ -290,15 +289,10 @@ def add_from_sql(lib: Library, index: VectorIndex, ids: Sequence[int]) -> int:
     """Adds the current vectors of `ids` from SQL (only those still searchable) to the index."""
     model = lib.model_row
     added = 0
-    for i in range(0, len(ids), 1000):
-        with lib.sessions() as session:
-            rows = session.execute(
-                select(Embedding.image_id, Embedding.vector)
-                .join(Image)
-                .where(Embedding.image_id.in_(ids[i : i + 1000]), searchable_filter(model.id))
-            ).all()
-        index.add(_ids([r[0] for r in rows]), decode_vectors([r[1] for r in rows], model.dim))
-        added += len(rows)
+    for i in range(0, len(ids), 1000):  # bounded memory: 1000 vectors in flight
+        got, vectors = vectors_by_ids(lib.sessions, model.id, model.dim, ids[i : i + 1000])
+        index.add(got, vectors)
+        added += len(got)
     return added
 
 

@@ -11,13 +11,14 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from vitrieve.indexer.catalog import decode_vectors, encode_vector
-from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.decode import DecodeError
 from vitrieve.indexer.errors import MAX_ID, NotIndexedError, VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.reader import ReadError, read_file
+from vitrieve.search.embed_files import decode_for_model
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 
 
@@ -77,16 +78,11 @@ def query_from_file(lib: Library, path: Path) -> Query:
         raise VitrieveError(f"{path}: no such file")
     try:
         data = read_file(path, max_size=settings.max_file_size)
-        embedder = lib.embedder
-        decoded = decode_image(
-            data,
-            target_size=embedder.spec.target_size,
-            source=str(path),
-            max_pixels=settings.max_image_pixels,
-        )
+        decoded = decode_for_model(lib, data, str(path))
     except (ReadError, DecodeError) as exc:
         raise VitrieveError(f"{path}: {exc.reason}") from None
     # Round through the stored precision so a query and its indexed copy compare exactly.
+    embedder = lib.embedder
     stored = encode_vector(embedder.embed_images([decoded.image])[0])
     return Query(decode_vectors([stored], embedder.info.dim)[0], catalog_id)
 
@@ -126,21 +122,57 @@ def check_folder(lib: Library, folder: Path | None) -> Path | None:
 
 
 def search(
-    lib: Library, query: Query, k: int = 20, *, folder: Path | None = None
+    lib: Library,
+    query: Query,
+    k: int = 20,
+    *,
+    folder: Path | None = None,
+    allowed: np.ndarray | None = None,
 ) -> list[SearchResult]:
-    """Top-k by cosine. A folder filter over-fetches and doubles until k results pass it."""
+    """Top-k by cosine, among the images in `folder` and among `allowed` ids when given.
+
+    The one filtered search (folders, tags, dates all come here): the filters become a set of
+    ids that FAISS keeps to inside the search, so a narrow filter needs no over-fetching."""
     if k < 1:
         raise VitrieveError("k must be at least 1")
     index = lib.index()
     exclude = [query.image_id] if query.image_id is not None else []
     folder = folder.expanduser().resolve() if folder else None
-    fetch = k if folder is None else k * 4
-    while True:
-        hits = index.search(query.vector[None, :], fetch, exclude=exclude)[0]
-        results = _describe(lib, hits, folder)
-        if len(results) >= k or fetch >= len(index):
-            return results[:k]
-        fetch *= 4
+    in_folder = folder_ids(lib, folder) if folder is not None else None
+    if in_folder is not None:
+        allowed = in_folder if allowed is None else np.intersect1d(allowed, in_folder)
+    hits = index.search(query.vector[None, :], k, exclude=exclude, allowed=allowed)[0]
+    return _describe(lib, hits, folder)[:k]
+
+
+def folder_ids(lib: Library, folder: Path) -> np.ndarray | None:
+    """Sorted ids of the embedded images under `folder` (resolved), or None when the folder
+    holds every root (no filter needed). Matches `describe`'s test: the folder is a parent of
+    the image's stored path."""
+    with lib.sessions() as session:
+        roots = session.execute(select(Root.id, Root.path)).all()
+        whole: list[int] = []
+        parts = []
+        for root_id, root_path in roots:
+            root = Path(root_path)
+            if root == folder or folder in root.parents:
+                whole.append(root_id)
+            elif root in folder.parents:
+                sub = folder.relative_to(root).as_posix()
+                parts.append(
+                    (Image.root_id == root_id)
+                    & Image.rel_path.startswith(sub + "/", autoescape=True)
+                )
+        if len(whole) == len(roots):
+            return None
+        if whole:
+            parts.append(Image.root_id.in_(whole))
+        if not parts:
+            return np.empty(0, np.int64)
+        ids = session.scalars(
+            select(Image.id).where(Image.status == ImageStatus.EMBEDDED, or_(*parts))
+        ).all()
+    return np.asarray(sorted(ids), dtype=np.int64)
 
 
 def _describe(lib: Library, hits, folder: Path | None) -> list[SearchResult]:

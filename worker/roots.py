@@ -6,8 +6,9 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import delete, select
 
+from vitrieve.indexer import catalog
 from vitrieve.indexer.catalog import refuse_data_dir
 from vitrieve.indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
 from vitrieve.indexer.index.lock import index_lock
@@ -37,27 +38,16 @@ def watched_roots(lib: Library) -> list[Path]:
 
 
 def list_roots(lib: Library) -> list[dict]:
-    with lib.sessions() as session:
-        counts = {
-            root_id: (n, e)
-            for root_id, n, e in session.execute(
-                select(
-                    Image.root_id,
-                    func.count(),
-                    func.sum(case((Image.status == ImageStatus.EMBEDDED, 1), else_=0)),
-                ).group_by(Image.root_id)
-            )
-        }
-        roots = session.scalars(select(Root).order_by(Root.path)).all()
+    """`catalog.list_roots` as the JSON rows of `vitrieve roots list`."""
     return [
         {
             "id": r.id,
             "path": r.path,
-            "watch": bool(r.watch),
-            "images": counts.get(r.id, (0, 0))[0],
-            "embedded": int(counts.get(r.id, (0, 0))[1] or 0),
+            "watch": r.watch,
+            "images": r.images,
+            "embedded": r.counts[ImageStatus.EMBEDDED.value],
         }
-        for r in roots
+        for r in catalog.list_roots(lib.sessions)
     ]
 
 

@@ -20,7 +20,12 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from vitrieve.indexer.catalog import decode_vectors, iter_vectors, searchable_filter, searchable_ids
+from vitrieve.indexer.catalog import (
+    iter_vectors,
+    searchable_filter,
+    searchable_ids,
+    vectors_by_ids,
+)
 from vitrieve.indexer.db import CatalogReadOnlyError
 from vitrieve.indexer.index.policy import (
     BuildReport,
@@ -34,8 +39,6 @@ from vitrieve.tables.catalog import Embedding, Image
 from vitrieve.tables.index_builds import IndexBuild
 
 log = logging.getLogger(__name__)
-
-_BY_IDS_CHUNK = 1000
 
 
 class IndexMaintainer:
@@ -82,22 +85,7 @@ class IndexMaintainer:
 
     def load_by_ids(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """SQL's vectors for those of `ids` that are searchable now."""
-        got: list[int] = []
-        blobs: list[bytes] = []
-        id_list = [int(i) for i in ids]
-        for i in range(0, len(id_list), _BY_IDS_CHUNK):
-            with self.sessions() as session:
-                rows = session.execute(
-                    select(Embedding.image_id, Embedding.vector)
-                    .join(Image)
-                    .where(
-                        Embedding.image_id.in_(id_list[i : i + _BY_IDS_CHUNK]),
-                        searchable_filter(self.model_id),
-                    )
-                ).all()
-            got += [r[0] for r in rows]
-            blobs += [r[1] for r in rows]
-        return np.asarray(got, dtype=np.int64), decode_vectors(blobs, self.dim)
+        return vectors_by_ids(self.sessions, self.model_id, self.dim, ids)
 
     def record(self, report: BuildReport) -> None:
         """Adds the build to `index_builds`; a read-only catalog only logs it (the index built

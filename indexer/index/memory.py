@@ -59,11 +59,42 @@ def check_ids(ids: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
+@dataclass(frozen=True, slots=True)
+class IdDiff:
+    """How an index's ids differ from SQL's searchable ids (both sorted, unique)."""
+
+    extra: np.ndarray  # in the index, no longer searchable in SQL
+    missing: np.ndarray  # searchable in SQL, not in the index
+    duplicated: bool  # the index holds some id twice (a damaged or foreign file)
+
+    @property
+    def agrees(self) -> bool:
+        return not (self.extra.size or self.missing.size or self.duplicated)
+
+
+def diff_ids(have: np.ndarray, want: np.ndarray) -> IdDiff:
+    """The one comparison of an index's ids (`have`) with SQL's (`want`): opening a file
+    rebuilds unless they agree, a sync applies the difference, so both read it the same way."""
+    have = check_ids(have)
+    have_set, want_set = np.unique(have), np.unique(check_ids(want))
+    return IdDiff(
+        extra=np.setdiff1d(have_set, want_set, assume_unique=True),
+        missing=np.setdiff1d(want_set, have_set, assume_unique=True),
+        duplicated=have_set.size != have.size,
+    )
+
+
 def check_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
     arr = np.asarray(vectors)
     if arr.ndim != 2 or arr.shape[1] != dim:
         raise ValueError(f"vectors must have shape [n, {dim}], got {arr.shape}")
     return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _nprobe(ivf: Any, k: int, candidates: int) -> int:
+    """Lists to probe so ~4k of `candidates` ids (spread over the lists) are scanned."""
+    wanted = math.ceil(4 * k * ivf.nlist / max(candidates, 1))
+    return min(ivf.nlist, max(ivf.nprobe, wanted))
 
 
 def replay(index: Any, ids: np.ndarray, load_by_ids: ByIdsLoader) -> int:
@@ -132,13 +163,22 @@ class MemoryIndex:
         return removed
 
     def search(
-        self, queries: np.ndarray, k: int, *, exclude: Collection[int] = ()
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        exclude: Collection[int] = (),
+        allowed: np.ndarray | None = None,
     ) -> list[list[SearchHit]]:
         """Top-k per query, best first; never padded with FAISS's -1 placeholders.
 
         With exclude, FAISS is asked for k + len(exclude) so that dropping excluded ids
         (typically the query image itself) still leaves k real hits when enough exist. An
         approximate index probes more lists for a large k, so k hits exist to be found.
+
+        With `allowed`, only those ids are candidates: FAISS skips the others inside the search
+        (an IDSelectorBatch), so a narrow filter (a folder, a tag) needs no over-fetching and
+        gets the top k of the allowed ids, as a search over only their vectors would.
         """
         q = np.asarray(queries)
         if q.ndim == 1:
@@ -147,11 +187,17 @@ class MemoryIndex:
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
         skip = {int(i) for i in exclude}
+        among = None
+        if allowed is not None:
+            among = np.setdiff1d(check_ids(allowed), np.fromiter(skip, np.int64, len(skip)))
         with self._lock:
             total = self._index.ntotal
-            if total == 0 or q.shape[0] == 0:
+            if total == 0 or q.shape[0] == 0 or (among is not None and among.size == 0):
                 return [[] for _ in range(q.shape[0])]
-            scores, found = self._search(q, min(k + len(skip), total))
+            if among is None:
+                scores, found = self._search(q, min(k + len(skip), total))
+            else:
+                scores, found = self._search_among(q, min(k, among.size, total), among)
         results: list[list[SearchHit]] = []
         for row_scores, row_ids in zip(scores, found, strict=True):
             hits: list[SearchHit] = []
@@ -262,6 +308,17 @@ class MemoryIndex:
                 self._use_gpu, self._gpu = False, None
         if ivf is None:
             return self._index.search(q, k)
-        wanted = math.ceil(4 * k * ivf.nlist / max(ivf.ntotal, 1))
-        nprobe = min(ivf.nlist, max(ivf.nprobe, wanted))
+        nprobe = _nprobe(ivf, k, ivf.ntotal)
         return self._index.search(q, k, params=faiss.SearchParametersIVF(nprobe=nprobe))  # type: ignore[call-arg]  # faiss stubs omit kwargs
+
+    def _search_among(
+        self, q: np.ndarray, k: int, ids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Under the lock: `_search` restricted to `ids` by a selector, on the CPU (FAISS's GPU
+        indexes take no selector). An IVF probes lists for ~4k candidates among the allowed."""
+        sel = faiss.IDSelectorBatch(ids)  # referenced until the search returns
+        ivf = faiss.try_extract_index_ivf(self._index)
+        if ivf is None:
+            return self._index.search(q, k, params=faiss.SearchParameters(sel=sel))  # type: ignore[call-arg]  # faiss stubs omit kwargs
+        params = faiss.SearchParametersIVF(sel=sel, nprobe=_nprobe(ivf, k, ids.size))  # type: ignore[call-arg]  # faiss stubs omit kwargs
+        return self._index.search(q, k, params=params)

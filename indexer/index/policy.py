@@ -395,7 +395,10 @@ def _sample(
 
 
 def gpu_available() -> bool:
-    """faiss-gpu installed and a GPU visible (faiss-cpu has no index_cpu_to_gpu)."""
+    """faiss-gpu installed and a GPU visible (faiss-cpu has no index_cpu_to_gpu).
+
+    The one check for every FAISS user (index search, duplicate pairs), so they agree on
+    whether a GPU is there."""
     try:
         return hasattr(faiss, "index_cpu_to_gpu") and faiss.get_num_gpus() > 0
     except Exception:  # a broken CUDA install must not break search

@@ -37,6 +37,7 @@ from vitrieve.indexer.index.memory import (
     SearchHit,
     all_ids,
     check_ids,
+    diff_ids,
     replay,
 )
 
@@ -129,9 +130,8 @@ class VectorIndex(MemoryIndex):
         source = SqlSource(expected_ids, load_by_ids) if load_by_ids is not None else None
         loaded = index_file.read_index(path, dim)
         if loaded is not None:
-            have = np.sort(all_ids(loaded.index))
-            want = np.sort(check_ids(expected_ids()))
-            if np.array_equal(have, want):
+            have, want = all_ids(loaded.index), check_ids(expected_ids())
+            if diff_ids(have, want).agrees:
                 return cls._from_file(path, dim, loaded, use_gpu=use_gpu, source=source), False
             n_have, n_want = have.size, want.size
             log.warning("index %s != SQL ids (%d vs %d); rebuilding", path, n_have, n_want)
@@ -235,10 +235,8 @@ class VectorIndex(MemoryIndex):
         """
         if self.source is None:
             raise RuntimeError(f"index {self.path} has no SQL source to sync with")
-        want = np.unique(check_ids(self.source.expected_ids()))
-        have = self.ids()
-        extra = np.setdiff1d(have, want, assume_unique=True)
-        missing = np.setdiff1d(want, have, assume_unique=True)
+        diff = diff_ids(self.ids(), self.source.expected_ids())
+        extra, missing = diff.extra, diff.missing
         if extra.size:
             extra = np.setdiff1d(extra, self.source.load_by_ids(extra)[0])
         removed = self._remove(extra, local=False) if extra.size else 0

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
+from vitrieve.indexer.index.policy import gpu_available
+
 ProgressFn = Callable[[str, int, int], None]
 """progress(stage, done, total): called as work advances (e.g. to drive a progress bar)."""
 
@@ -48,10 +50,6 @@ class PairSet:
 
     def __len__(self) -> int:
         return len(self.a)
-
-
-def gpu_available() -> bool:
-    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
 
 
 def choose_method(n: int) -> str:

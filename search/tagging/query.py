@@ -9,7 +9,6 @@ Effective tags (what every query here means by "the image has tag L"):
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,18 +16,17 @@ import numpy as np
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from vitrieve.indexer.catalog import decode_vectors
+from vitrieve.indexer.catalog import vectors_by_ids
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.query import Query, SearchResult, describe, search
 from vitrieve.search.tagging.errors import listing
 from vitrieve.search.tagging.store import label_owner, latest_probes
-from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
+from vitrieve.tables.catalog import Image, ImageStatus, Root
 from vitrieve.tables.tagging import Probe, Tag, TagSource
 
 DEFAULT_MIN_SCORE = 0.5
-EXACT_MAX = 20_000  # tagged sets up to this size are scored exactly from SQL, not over-fetched
-_CHUNK = 500
+EXACT_MAX = 20_000  # tagged sets up to this size are scored exactly from SQL, not by the index
 
 
 def check_min_score(min_score: float) -> float:
@@ -96,8 +94,8 @@ def search_tagged(
 ) -> list[SearchResult]:
     """Top-k by cosine among images tagged `tag`.
 
-    A small tagged set is scored exactly from SQL; a large one goes through the index,
-    over-fetching by the inverse of the tag's share of the index and growing until k pass."""
+    A small tagged set is scored exactly from SQL; a large one goes through the index, which
+    searches among the tagged ids only."""
     if k < 1:
         raise VitrieveError("k must be at least 1")
     with lib.sessions() as session:
@@ -109,41 +107,17 @@ def search_tagged(
         return []
     if len(allowed) <= EXACT_MAX:
         return _exact(lib, query, allowed, k, folder)
-    size = len(lib.index())
-    fetch = min(size, math.ceil(2 * k * size / len(allowed)))
-    while True:
-        results = search(lib, query, fetch, folder=folder)
-        kept = [r for r in results if _contains(allowed, r.image_id)]
-        if len(kept) >= k or fetch >= size:
-            return kept[:k]
-        fetch = min(size, fetch * 4)
-
-
-def _contains(sorted_ids: np.ndarray, image_id: int) -> bool:
-    i = int(np.searchsorted(sorted_ids, image_id))
-    return i < len(sorted_ids) and int(sorted_ids[i]) == image_id
+    return search(lib, query, k, folder=folder, allowed=allowed)
 
 
 def _exact(
     lib: Library, query: Query, ids: np.ndarray, k: int, folder: Path | None
 ) -> list[SearchResult]:
     model = lib.model_row
-    found: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
-    with lib.sessions() as session:
-        for i in range(0, len(ids), _CHUNK):
-            rows = session.execute(
-                select(Embedding.image_id, Embedding.vector).where(
-                    Embedding.image_id.in_(ids[i : i + _CHUNK].tolist()),
-                    Embedding.model_id == model.id,
-                )
-            ).all()
-            if rows:
-                found.append(np.asarray([r[0] for r in rows], dtype=np.int64))
-                scores.append(decode_vectors([r[1] for r in rows], model.dim) @ query.vector)
-    if not found:
+    all_ids, vectors = vectors_by_ids(lib.sessions, model.id, model.dim, ids, searchable=False)
+    if len(all_ids) == 0:
         return []
-    all_ids, all_scores = np.concatenate(found), np.concatenate(scores)
+    all_scores = vectors @ query.vector
     order = np.argsort(-all_scores, kind="stable")
     folder = folder.expanduser().resolve() if folder else None
     out: list[SearchResult] = []

@@ -10,9 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 
-from vitrieve.indexer.catalog import decode_vectors
+from vitrieve.indexer.catalog import vectors_by_ids
 from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.errors import LabelError, listing
 from vitrieve.search.tagging.labels import (
@@ -27,9 +26,6 @@ from vitrieve.search.tagging.store import (
     replace_manual_tags,
     save_probe,
 )
-from vitrieve.tables.catalog import Embedding
-
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -113,18 +109,9 @@ def load_vectors(lib: Library, image_ids: np.ndarray) -> np.ndarray:
     """The stored (float16) vectors of the current model, in `image_ids` order."""
     model = lib.model_row
     ids = [int(i) for i in image_ids]
-    blobs: dict[int, bytes] = {}
-    with lib.sessions() as session:
-        for i in range(0, len(ids), _CHUNK):
-            blobs.update(
-                session.execute(
-                    select(Embedding.image_id, Embedding.vector).where(
-                        Embedding.image_id.in_(ids[i : i + _CHUNK]),
-                        Embedding.model_id == model.id,
-                    )
-                ).all()
-            )
-    missing = [str(i) for i in ids if i not in blobs]
+    got, vectors = vectors_by_ids(lib.sessions, model.id, model.dim, ids, searchable=False)
+    row = {int(i): n for n, i in enumerate(got)}
+    missing = [str(i) for i in ids if i not in row]
     if missing:  # re-ingested between checking the labels and now
         raise LabelError(f"image id(s) lost their vector during training: {listing(missing)}")
-    return decode_vectors([blobs[i] for i in ids], model.dim)
+    return vectors[[row[i] for i in ids]]

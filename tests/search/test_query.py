@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +64,25 @@ def test_folder_filter_keeps_only_results_under_it(lib, photos):
     results = search(lib, query, k=10, folder=photos / "trip")
     assert len(results) == 3
     assert all(r.path.startswith(str(photos / "trip") + "/") for r in results)
+
+
+def test_folder_filter_is_exactly_the_paths_under_it_even_with_wildcard_names(lib, photos):
+    """`_` and `%` are LIKE wildcards and "trip" is a prefix of "trip_2": neither may widen
+    the filter; a folder holding the root filters nothing; each answer is the top k of the
+    unfiltered ranking that lies under the folder."""
+    for name in ("trip_2", "tr%p", "trip/deeper"):
+        (photos / name).mkdir(parents=True, exist_ok=True)
+        real_photo("coffee").save(photos / name / "copy.jpg", quality=80)
+    ingest(lib, [photos])
+    query = query_from_file(lib, photos / "coffee.jpg")
+    everything = search(lib, query, k=100)
+    for folder in (photos / "trip", photos / "trip_2", photos / "tr%p", photos / "trip/deeper"):
+        under = [r.path for r in everything if folder in Path(r.path).parents]
+        got = search(lib, query, k=2, folder=folder)
+        assert [r.path for r in got] == under[:2], folder
+    around = search(lib, query, k=100, folder=photos.parent)
+    assert [r.path for r in around] == [r.path for r in everything]
+    assert search(lib, query, k=5, folder=photos / "nothing-here") == []
 
 
 def test_unknown_id_is_a_clear_error(lib):

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import and_, or_, select
 
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.thumb_repair import HEALABLE, ensure_thumbnails
 from vitrieve.indexer.thumbnails import thumbnail_ok
 from vitrieve.search.files import thumbnail_file
-from vitrieve.tables.catalog import Image, Root
+from vitrieve.tables.catalog import Image, ImageStatus, Root
 from vitrieve.tables.fsnames import display_path
 
 _CHUNK = 500
@@ -86,7 +87,7 @@ def grid_items(
         if image_id not in rows:
             continue
         r = rows[image_id]
-        taken = r.captured_at or datetime.fromtimestamp(r.mtime_ns / 1e9)
+        taken = photo_date(r.captured_at, r.mtime_ns)
         out.append(
             GridItem(
                 image_id=r.id,
@@ -118,3 +119,36 @@ def day_bounds(date_from: date | None, date_to: date | None) -> tuple[datetime, 
     lo = datetime.combine(date_from, time.min) if date_from else datetime.min
     hi = datetime.combine(date_to, time.max) if date_to else datetime.max
     return lo, hi
+
+
+def photo_date(captured_at: datetime | None, mtime_ns: int) -> datetime:
+    """The date a grid shows and a date filter tests: EXIF capture time, else file time."""
+    return captured_at or datetime.fromtimestamp(mtime_ns / 1e9)
+
+
+def dated_ids(lib: Library, lo: datetime, hi: datetime) -> np.ndarray:
+    """Sorted ids of the embedded images whose `photo_date` lies in [lo, hi], for a search to
+    keep to. SQL narrows by file time with a day's margin (local time vs the epoch, DST), then
+    `photo_date` decides, so the set is exactly what the grid's dates show."""
+    by_file = [Image.captured_at.is_(None)]
+    low, high = _epoch_ns(lo, -1), _epoch_ns(hi, 1)
+    if lo > datetime.min and low is not None:
+        by_file.append(Image.mtime_ns >= low)
+    if hi < datetime.max and high is not None:
+        by_file.append(Image.mtime_ns <= high)
+    with lib.sessions() as session:
+        rows = session.execute(
+            select(Image.id, Image.captured_at, Image.mtime_ns).where(
+                Image.status == ImageStatus.EMBEDDED,
+                or_(Image.captured_at.between(lo, hi), and_(*by_file)),
+            )
+        ).all()
+    ids = [i for i, captured, mtime in rows if lo <= photo_date(captured, mtime) <= hi]
+    return np.asarray(sorted(ids), dtype=np.int64)
+
+
+def _epoch_ns(moment: datetime, margin_days: int) -> int | None:
+    try:
+        return int((moment + timedelta(days=margin_days)).timestamp() * 1e9)
+    except (OverflowError, OSError, ValueError):  # near datetime.min/max: no bound
+        return None

@@ -9,24 +9,11 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy import and_, func, or_, select
 
-from vitrieve.indexer.catalog import under_folder
+from vitrieve.indexer import catalog
+from vitrieve.indexer.catalog import RootRow, under_folder
 from vitrieve.indexer.library import Library
 from vitrieve.tables.catalog import Image, ImageStatus, Root
 from vitrieve.ui.views.grid import GridItem, day_bounds, grid_items
-
-
-@dataclass(frozen=True, slots=True)
-class RootRow:
-    id: int
-    path: str
-    watch: bool
-    added_at: datetime
-    exists: bool  # False when the folder is gone or its disk is not mounted
-    counts: dict[str, int]  # images per status
-
-    @property
-    def images(self) -> int:
-        return sum(self.counts.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,22 +25,7 @@ class FailedFile:
 
 
 def list_roots(lib: Library) -> list[RootRow]:
-    with lib.sessions() as session:
-        roots = session.execute(select(Root.id, Root.path, Root.watch, Root.added_at)).all()
-        counts: dict[int, dict[str, int]] = {
-            r.id: dict.fromkeys((s.value for s in ImageStatus), 0) for r in roots
-        }
-        for root_id, status, n in session.execute(
-            select(Image.root_id, Image.status, func.count()).group_by(Image.root_id, Image.status)
-        ):
-            counts[root_id][ImageStatus(status).value] = n
-    return sorted(
-        (
-            RootRow(r.id, r.path, bool(r.watch), r.added_at, Path(r.path).is_dir(), counts[r.id])
-            for r in roots
-        ),
-        key=lambda row: row.path,
-    )
+    return catalog.list_roots(lib.sessions)
 
 
 def list_folders(lib: Library, root_id: int) -> list[str]:

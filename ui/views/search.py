@@ -1,9 +1,8 @@
 """Search by example for the UI: an uploaded image, and results filtered for a grid.
 
 An upload that is byte-identical to a catalogued file reuses its stored vector (no model); any
-other upload is decoded and embedded once. Filters the index cannot apply (date, tag) are
-applied to an over-fetched result list that grows until k results pass, as `search` does for
-folders.
+other upload is decoded and embedded once. Every filter (folder, date, tag) becomes the set of
+ids `search` keeps to inside the index search, so k results come back whenever k pass.
 """
 
 from __future__ import annotations
@@ -12,15 +11,18 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from vitrieve.indexer.catalog import decode_vectors, encode_vector
-from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.decode import DecodeError
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.reader import content_hash
 from vitrieve.indexer.writer import known_vectors
+from vitrieve.search.embed_files import decode_for_model
 from vitrieve.search.query import Query, search
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
-from vitrieve.ui.views.grid import GridItem, day_bounds, grid_items
+from vitrieve.ui.views.grid import GridItem, dated_ids, day_bounds, grid_items
 from vitrieve.ui.views.tags import tagged_ids
 
 MAX_UPLOAD_MB = 50
@@ -40,17 +42,11 @@ def query_from_upload(lib: Library, data: bytes, name: str) -> Query:
         known = known_vectors(session, model.id, [content_hash(data)]) if data else {}
     if known:
         return Query(decode_vectors(list(known.values()), model.dim)[0], None)
-    embedder = lib.embedder
     try:
-        decoded = decode_image(
-            data,
-            target_size=embedder.spec.target_size,
-            source=name,
-            max_pixels=lib.settings.max_image_pixels,
-        )
+        decoded = decode_for_model(lib, data, name)
     except DecodeError as exc:
         raise VitrieveError(f"{name}: {exc.reason}") from None
-    stored = encode_vector(embedder.embed_images([decoded.image])[0])
+    stored = encode_vector(lib.embedder.embed_images([decoded.image])[0])
     return Query(decode_vectors([stored], model.dim)[0], None)
 
 
@@ -62,10 +58,6 @@ class SearchFilters:
     tag: str | None = None  # an effective tag (see search.tagging.query)
     min_tag_score: float = DEFAULT_MIN_SCORE
 
-    @property
-    def narrows_after_search(self) -> bool:
-        return bool(self.date_from or self.date_to or self.tag)
-
 
 def search_grid(
     lib: Library,
@@ -75,20 +67,13 @@ def search_grid(
 ) -> list[GridItem]:
     """Top-k grid items passing every filter, best first."""
     filters = filters or SearchFilters()
-    tagged = tagged_ids(lib, filters.tag, filters.min_tag_score) if filters.tag else None
-    if tagged is not None and not tagged:
+    allowed = None
+    if filters.tag:
+        allowed = np.asarray(sorted(tagged_ids(lib, filters.tag, filters.min_tag_score)), np.int64)
+    if filters.date_from or filters.date_to:
+        dated = dated_ids(lib, *day_bounds(filters.date_from, filters.date_to))
+        allowed = dated if allowed is None else np.intersect1d(allowed, dated)
+    if allowed is not None and not allowed.size:
         return []
-    total = len(lib.index())
-    fetch = k * 4 if filters.narrows_after_search else k
-    lo, hi = day_bounds(filters.date_from, filters.date_to)
-    while True:
-        results = search(lib, query, fetch, folder=filters.folder)
-        items = grid_items(
-            lib, [r.image_id for r in results], {r.image_id: r.score for r in results}
-        )
-        items = [i for i in items if i.date is None or lo <= i.date <= hi]
-        if tagged is not None:
-            items = [i for i in items if i.image_id in tagged]
-        if len(items) >= k or fetch >= total:
-            return items[:k]
-        fetch *= 4
+    results = search(lib, query, k, folder=filters.folder, allowed=allowed)
+    return grid_items(lib, [r.image_id for r in results], {r.image_id: r.score for r in results})
