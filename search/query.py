@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from vitrieve.indexer.catalog import decode_vectors, encode_vector
 from vitrieve.indexer.decode import DecodeError
@@ -152,7 +152,7 @@ def folder_ids(lib: Library, folder: Path) -> np.ndarray | None:
     with lib.sessions() as session:
         roots = session.execute(select(Root.id, Root.path)).all()
         whole: list[int] = []
-        parts = []
+        parts: list[ColumnElement[bool]] = []
         for root_id, root_path in roots:
             root = Path(root_path)
             if root == folder or folder in root.parents:

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.thumb_repair import HEALABLE, ensure_thumbnails
@@ -130,7 +130,7 @@ def dated_ids(lib: Library, lo: datetime, hi: datetime) -> np.ndarray:
     """Sorted ids of the embedded images whose `photo_date` lies in [lo, hi], for a search to
     keep to. SQL narrows by file time with a day's margin (local time vs the epoch, DST), then
     `photo_date` decides, so the set is exactly what the grid's dates show."""
-    by_file = [Image.captured_at.is_(None)]
+    by_file: list[ColumnElement[bool]] = [Image.captured_at.is_(None)]
     low, high = _epoch_ns(lo, -1), _epoch_ns(hi, 1)
     if lo > datetime.min and low is not None:
         by_file.append(Image.mtime_ns >= low)
