@@ -11,13 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image as PILImage
 from PIL import ImageDraw
 from sqlalchemy import func, select
-from transformers import ViTModel
 
-from tests.conftest import TINY_VIT
+from tests.conftest import TINY_VIT, other_vit
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.query import query_from_id
@@ -205,12 +203,7 @@ def test_training_labels_become_manual_tags(lib, scenes):
 
 def test_a_probe_of_another_model_refuses_to_run(lib, scenes, settings, tmp_path):
     train_from_folders(lib, "colours", scenes / "train")
-    other = tmp_path / "other-vit"
-    model = ViTModel.from_pretrained(TINY_VIT)
-    with torch.no_grad():
-        model.embeddings.patch_embeddings.projection.weight.mul_(-1)
-    model.save_pretrained(other)
-    shutil.copy(TINY_VIT / "preprocessor_config.json", other)
+    other = other_vit(tmp_path / "other-vit")
     with Library(settings.model_copy(update={"model": str(other)})) as lib2:
         with pytest.raises(ProbeModelMismatchError) as error:
             apply_probe(lib2, "colours")
