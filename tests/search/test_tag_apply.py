@@ -6,7 +6,6 @@ red, green or blue with random shapes on top: different in every image, yet sepa
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -79,13 +78,6 @@ def ingested_home(scenes, tmp_path_factory) -> Path:
     with Library(template) as lib:
         assert ingest(lib, [scenes]).embedded == 33
     return home
-
-
-@pytest.fixture
-def lib(settings, ingested_home):
-    shutil.copytree(ingested_home, settings.home)
-    with Library(settings) as library:
-        yield library
 
 
 def ids_by_name(lib: Library, folder: str = "") -> dict[str, int]:
