@@ -20,27 +20,38 @@ def emit(result: dict) -> None:
     print(json.dumps(result, sort_keys=True), flush=True)
 
 
-def cpu_model() -> str:
+def proc_line(path: str, prefix: str) -> str | None:
+    """The first line of a /proc file that starts with prefix (None without procfs or a match)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(prefix):
+                return line
     except OSError:
         pass
+    return None
+
+
+def cpu_model() -> str:
+    line = proc_line("/proc/cpuinfo", "model name")
+    if line is not None:
+        return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
 
 
 def cpu_flags() -> list[str]:
     """The CPU features that decide fp32/bf16 speed on x86."""
     wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                have = set(line.split(":", 1)[1].split())
-                return [f for f in wanted if f in have]
-    except OSError:
-        pass
-    return []
+    line = proc_line("/proc/cpuinfo", "flags")
+    if line is None:
+        return []
+    have = set(line.split(":", 1)[1].split())
+    return [f for f in wanted if f in have]
+
+
+def vm_kib(field: str) -> float | None:
+    """A field of /proc/self/status (VmRSS, VmHWM, ...) in KiB; None where there is no procfs."""
+    line = proc_line("/proc/self/status", field + ":")
+    return None if line is None else float(line.split()[1])
 
 
 def make_vit_b16(out: Path) -> Path:
@@ -48,11 +59,22 @@ def make_vit_b16(out: Path) -> Path:
 
     Same shapes and FLOPs as google/vit-base-patch16-224-in21k, so the same cost; no download.
     """
+    from transformers import ViTConfig
+
+    return save_random_vit(ViTConfig(), out)
+
+
+def save_random_vit(config, out: Path) -> Path:
+    """Writes a seeded random ViTModel of this config to out, in the layout the embedder loads
+    (config.json, model.safetensors, preprocessor_config.json).
+
+    The preprocessing is google/vit-base-patch16-224-in21k's: 224, bilinear, 1/255, 0.5/0.5.
+    """
     import torch
-    from transformers import ViTConfig, ViTImageProcessorPil, ViTModel
+    from transformers import ViTImageProcessorPil, ViTModel
 
     torch.manual_seed(SEED)
-    model = ViTModel(ViTConfig(), add_pooling_layer=True).eval()
+    model = ViTModel(config, add_pooling_layer=True).eval()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     ViTImageProcessorPil(

@@ -41,7 +41,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `search` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import SEED, emit, log, machine
+from benchmarks.common import SEED, emit, log, machine, vm_kib
 
 ROOT = Path(__file__).resolve().parent.parent
 DIM = 768
@@ -87,12 +87,9 @@ def clustered_vectors(n: int, d: int = DIM, seed: int = SEED) -> np.ndarray:
 
 
 def _vm_kib(field: str) -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return float(line.split()[1])
-    except OSError:
-        pass
+    kib = vm_kib(field)
+    if kib is not None:
+        return kib
     import resource
 
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -30,7 +30,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `indexer` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import emit, log, machine, make_vit_b16
+from benchmarks.common import emit, log, machine, make_vit_b16, vm_kib
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT, QUALITY = 1600, 1200, 90
@@ -159,13 +159,8 @@ def child(args: argparse.Namespace) -> None:
 
 def _vm_kib(field: str) -> float:
     """A field of /proc/self/status in KiB (0 where there is no procfs)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return float(line.split()[1])
-    except OSError:
-        pass
-    return 0.0
+    kib = vm_kib(field)
+    return 0.0 if kib is None else kib
 
 
 def _reset_peak_rss() -> bool:

@@ -13,14 +13,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
-from transformers import ViTConfig, ViTImageProcessorPil, ViTModel
+from transformers import ViTConfig
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "tiny-vit"
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import save_random_vit  # noqa: E402
+
+OUT = ROOT / "tests" / "fixtures" / "tiny-vit"
 
 
 def main(out: Path = OUT) -> None:
-    torch.manual_seed(20261127)
     config = ViTConfig(
         image_size=224,
         patch_size=16,
@@ -31,16 +35,8 @@ def main(out: Path = OUT) -> None:
         intermediate_size=64,
         initializer_range=0.2,
     )
-    model = ViTModel(config, add_pooling_layer=True).eval()
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True)
-    # Same preprocessing as google/vit-base-patch16-224-in21k: 224, bilinear, 1/255, 0.5/0.5.
-    ViTImageProcessorPil(
-        size={"height": 224, "width": 224},
-        resample=2,
-        image_mean=[0.5, 0.5, 0.5],
-        image_std=[0.5, 0.5, 0.5],
-    ).save_pretrained(out)
+    # Same seed and preprocessing (google/vit-base-patch16-224-in21k's) as the benchmarks' ViT.
+    save_random_vit(config, out)
     total = sum(f.stat().st_size for f in out.iterdir())
     print(f"wrote {out} ({total / 1024:.0f} KiB)")
 

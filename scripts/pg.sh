@@ -9,6 +9,9 @@
 # point this at data you care about. As root, the server runs as the `postgres` user (initdb
 # and pg_ctl refuse root), so DIR must be reachable by that user (e.g. under /tmp).
 
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 _pg_bin() {
     local initdb
     initdb=$(ls -1 /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)
@@ -28,14 +31,6 @@ _pg_as_owner() {
     else
         (cd "$dir" && "$@")
     fi
-}
-
-_pg_free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
 }
 
 pg_url() {
@@ -62,7 +57,7 @@ pg_start() {
     }
     # The port is free when picked but may be taken before the server binds it: retry.
     for attempt in 1 2 3; do
-        port=$(_pg_free_port)
+        port=$(free_port)
         echo "$port" >"$dir/port"
         if _pg_as_owner "$dir" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
             -o "-c listen_addresses=127.0.0.1 -p $port -k '$dir/sock' -c fsync=off \
@@ -76,13 +71,10 @@ pg_start() {
             return 1
         fi
     done
-    for _ in $(seq 1 300); do
-        if pg_isready -q -h 127.0.0.1 -p "$port"; then
-            pg_url "$dir"
-            return 0
-        fi
-        sleep 0.1
-    done
+    if wait_until 300 0.1 pg_isready -q -h 127.0.0.1 -p "$port"; then
+        pg_url "$dir"
+        return 0
+    fi
     echo "pg.sh: PostgreSQL on port $port never became ready; its log:" >&2
     cat "$dir/server.log" >&2
     return 1

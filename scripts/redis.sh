@@ -9,12 +9,15 @@
 # (appendonly, fsync always) so queued messages survive a restart on the same DIR and PORT, as
 # the fault tests require; maxmemory-policy noeviction, as a Celery broker needs.
 
-_redis_free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+_redis_ping() {
+    redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG
+}
+
+_redis_gone() {
+    [ -z "$1" ] || ! kill -0 "$1" 2>/dev/null
 }
 
 redis_url() {
@@ -30,19 +33,16 @@ redis_start() {
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     for attempt in 1 2 3; do
-        [ -n "${2:-}" ] || port=$(_redis_free_port)
+        [ -n "${2:-}" ] || port=$(free_port)
         echo "$port" >"$dir/port"
         redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --protected-mode no \
             --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
             --appendonly yes --appendfsync always --save "" \
             --maxmemory-policy noeviction --databases 64 >/dev/null || true
-        for _ in $(seq 1 100); do
-            if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
-                redis_url "$dir"
-                return 0
-            fi
-            sleep 0.05
-        done
+        if wait_until 100 0.05 _redis_ping "$port"; then
+            redis_url "$dir"
+            return 0
+        fi
         if [ -n "${2:-}" ] || [ "$attempt" -eq 3 ]; then
             break
         fi
@@ -58,13 +58,7 @@ redis_stop() {
     port=$(cat "$dir/port")
     pid=$(cat "$dir/redis.pid" 2>/dev/null || true)
     redis-cli -h 127.0.0.1 -p "$port" shutdown >/dev/null 2>&1 || true
-    for _ in $(seq 1 100); do
-        if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    wait_until 100 0.05 _redis_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -173,7 +173,27 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
     """A folder of real photos (JPEG and PNG) in a small tree."""
-    root = tmp_path / "photos"
+    return write_photos(tmp_path / "photos")
+
+
+def other_vit(out: Path) -> Path:
+    """The tiny ViT with its patch weights negated: another model, same layout and preprocessing,
+    so vectors of the two must never be mixed."""
+    import shutil
+
+    import torch
+    from transformers import ViTModel
+
+    model = ViTModel.from_pretrained(TINY_VIT)
+    with torch.no_grad():
+        model.embeddings.patch_embeddings.projection.weight.mul_(-1)
+    model.save_pretrained(out)
+    shutil.copy(TINY_VIT / "preprocessor_config.json", out)
+    return out
+
+
+def write_photos(root: Path) -> Path:
+    """The `photos` tree under root: half the real photos as JPEG, half as PNG in trip/."""
     (root / "trip").mkdir(parents=True)
     for i, name in enumerate(PHOTO_NAMES):
         img = real_photo(name)

@@ -12,12 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image as PILImage
 from sqlalchemy import func, select
-from transformers import ViTModel
 
-from tests.conftest import TINY_VIT, noise_image
+from tests.conftest import noise_image, other_vit
 from vitrieve.indexer import pipeline
 from vitrieve.indexer.catalog import iter_vectors, searchable_ids
 from vitrieve.indexer.ingest import ingest
@@ -225,12 +223,7 @@ def test_changing_the_model_re_embeds_and_never_mixes_vectors(settings, photos, 
     with Library(settings) as lib:
         ingest(lib, [photos])
         old_index = lib.index_path
-    other = tmp_path / "other-vit"
-    model = ViTModel.from_pretrained(TINY_VIT)
-    with torch.no_grad():
-        model.embeddings.patch_embeddings.projection.weight.mul_(-1)
-    model.save_pretrained(other)
-    shutil.copy(TINY_VIT / "preprocessor_config.json", other)
+    other = other_vit(tmp_path / "other-vit")
     with Library(settings.model_copy(update={"model": str(other)})) as lib2:
         summary = ingest(lib2, [photos])
         assert summary.embedded == 6 and summary.computed == 6

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
-from tests.conftest import PHOTO_NAMES, TINY_VIT, real_photo
+from tests.conftest import TINY_VIT, real_photo, write_photos
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
@@ -52,17 +52,6 @@ def dup_settings(home: Path) -> Settings:
 def _later(path: Path, seconds: int = 10) -> None:
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + seconds * 1_000_000_000))
-
-
-def write_photos(root: Path) -> Path:
-    (root / "trip").mkdir(parents=True)
-    for i, name in enumerate(PHOTO_NAMES):  # as the `photos` fixture
-        img = real_photo(name)
-        if i % 2:
-            img.save(root / "trip" / f"{name}.png")
-        else:
-            img.save(root / f"{name}.jpg", quality=92)
-    return root
 
 
 def add_duplicates(root: Path) -> Path:

@@ -6,18 +6,15 @@ red, green or blue with random shapes on top: different in every image, yet sepa
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image as PILImage
 from PIL import ImageDraw
 from sqlalchemy import func, select
-from transformers import ViTModel
 
-from tests.conftest import TINY_VIT
+from tests.conftest import TINY_VIT, other_vit
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.query import query_from_id
@@ -81,13 +78,6 @@ def ingested_home(scenes, tmp_path_factory) -> Path:
     with Library(template) as lib:
         assert ingest(lib, [scenes]).embedded == 33
     return home
-
-
-@pytest.fixture
-def lib(settings, ingested_home):
-    shutil.copytree(ingested_home, settings.home)
-    with Library(settings) as library:
-        yield library
 
 
 def ids_by_name(lib: Library, folder: str = "") -> dict[str, int]:
@@ -205,12 +195,7 @@ def test_training_labels_become_manual_tags(lib, scenes):
 
 def test_a_probe_of_another_model_refuses_to_run(lib, scenes, settings, tmp_path):
     train_from_folders(lib, "colours", scenes / "train")
-    other = tmp_path / "other-vit"
-    model = ViTModel.from_pretrained(TINY_VIT)
-    with torch.no_grad():
-        model.embeddings.patch_embeddings.projection.weight.mul_(-1)
-    model.save_pretrained(other)
-    shutil.copy(TINY_VIT / "preprocessor_config.json", other)
+    other = other_vit(tmp_path / "other-vit")
     with Library(settings.model_copy(update={"model": str(other)})) as lib2:
         with pytest.raises(ProbeModelMismatchError) as error:
             apply_probe(lib2, "colours")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -48,13 +47,6 @@ def ingested_home(photos, tmp_path_factory) -> Path:
     with Library(Settings(home=home, model=str(TINY_VIT), precision="fp32")) as lib:
         ingest(lib, [photos])
     return home
-
-
-@pytest.fixture
-def lib(settings, ingested_home):
-    shutil.copytree(ingested_home, settings.home)
-    with Library(settings) as library:
-        yield library
 
 
 def write_csv(path: Path, rows: list[str]) -> Path:

@@ -19,16 +19,6 @@ run = run_cli
 run_json = run_cli_json
 
 
-@pytest.fixture
-def library_dir(photos):
-    for i in range(4):
-        noise_image(i).save(photos / f"generated-{i}.jpg", quality=90)
-    (photos / "broken").mkdir()
-    (photos / "broken" / "zero.jpg").write_bytes(b"")
-    (photos / "broken" / "text.png").write_text("not a picture")
-    return photos
-
-
 def test_ingest_search_and_reingest_end_to_end(env, library_dir, tmp_path):
     photos = library_dir
     summary = run_json(env, "ingest", str(photos))

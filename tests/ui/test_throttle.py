@@ -25,6 +25,23 @@ def right() -> bool:
     return True
 
 
+def _at_once(n: int, attempt) -> list:
+    """Runs attempt in n threads released together by a barrier; returns what each got."""
+    results = []
+    barrier = threading.Barrier(n)
+
+    def submit() -> None:
+        barrier.wait()
+        results.append(attempt())
+
+    threads = [threading.Thread(target=submit) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -80,38 +97,17 @@ def test_tries_sent_at_the_same_instant_get_one_check(throttle):
     """Sessions are threads of one server process: 16 tabs of one client submitting at once
     get one password comparison between them; the other 15 are refused unchecked."""
     throttle.attempt("c", wrong)  # now waiting 1 s, frozen clock: nobody may try ...
-    results = []
-    barrier = threading.Barrier(16)
-
-    def submit() -> None:
-        barrier.wait()
-        results.append(throttle.attempt("c", right))
-
-    threads = [threading.Thread(target=submit) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = _at_once(16, lambda: throttle.attempt("c", right))
     assert [r.checked for r in results] == [False] * 16
 
     throttle.clock.now += 1  # ... until the slot opens: exactly one gets it
     compared = []
-    barrier = threading.Barrier(16)
-    results.clear()
 
     def wrong_and_counted() -> bool:
         compared.append(1)
         return False
 
-    def racing() -> None:
-        barrier.wait()
-        results.append(throttle.attempt("c", wrong_and_counted))
-
-    threads = [threading.Thread(target=racing) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = _at_once(16, lambda: throttle.attempt("c", wrong_and_counted))
     assert len(compared) == 1
     assert sorted(r.checked for r in results) == [False] * 15 + [True]
 
