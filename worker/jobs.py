@@ -102,6 +102,25 @@ def enqueue_scan(
     return job_id
 
 
+def resume_active(app, lib: Library) -> list[int]:
+    """Re-sends the scan of every job still scanning or embedding; returns their ids.
+
+    For `vitrieve worker` at start: Redis loses a message for good when a worker is killed
+    between taking it off the queue and recording it as unacknowledged, which would leave a
+    job waiting forever. A re-sent scan of a scanned job only re-sends its open batches (a
+    batch already finished when its copy arrives is a no-op), so nothing is done twice.
+    """
+    with lib.sessions() as session:
+        ids = session.scalars(
+            select(Job.id)
+            .where(Job.state.in_([JobState.SCANNING, JobState.EMBEDDING]))
+            .order_by(Job.id)
+        ).all()
+    for job_id in ids:
+        app.send_task("vitrieve.scan", args=[job_id])
+    return list(ids)
+
+
 def begin_scan(lib: Library, job_id: int) -> JobState | None:
     """QUEUED -> SCANNING; returns the state the job had (None: no such job)."""
     with lib.sessions.begin() as session:

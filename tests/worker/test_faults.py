@@ -125,7 +125,8 @@ def test_two_workers_on_one_folder_neither_duplicate_nor_lose_images(
     stack.worker("b", "scan,embed")
     jobs = [stack.wait_job(first, 300), stack.wait_job(second, 300)]
 
-    assert jobs[0]["total"] + jobs[1]["total"] >= 32
+    assert jobs[0]["total"] + jobs[1]["total"] == 32  # no image in both jobs' batches
+    assert [j["embedded"] + j["failed"] for j in jobs] == [j["total"] for j in jobs]
     stack.assert_consistent(32)
     logs = {name: stack.log(name) for name in ("a", "b")}
     assert all("vitrieve.embed[" in text for text in logs.values())  # both really embedded
@@ -167,3 +168,28 @@ def test_a_whole_worker_killed_and_restarted_keeps_every_jobs_counts_exact(
     assert (counts[0]["total"], counts[0]["embedded"]) == (40, 40)
     assert counts[1]["total"] == 0  # every pending image was still in the first job's batches
     stack.assert_consistent(40)
+
+
+def test_a_job_whose_messages_were_lost_finishes_when_the_worker_starts_again(
+    stack_factory, database_url, redis_url, tmp_path
+):
+    """Redis drops a message for good if its worker dies between taking it off the queue and
+    recording it as unacknowledged; here every message is dropped while the worker is down.
+    `vitrieve worker` re-sends what unfinished jobs still need when it starts."""
+    import redis
+
+    stack = stack_factory(database_url, redis_url, job_batch_size=4)
+    photos = make_photos(tmp_path / "photos", 16)
+    job_id = queue(stack, photos)
+    worker = stack.spawn("first", [*VITRIEVE, "worker"])
+    wait_for(lambda: done_batches(stack, job_id) >= 1, 240, "a finished batch", stack)
+    stack.kill(worker)
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()  # the queues and the unacknowledged messages: all lost
+    client.close()
+
+    stack.spawn("again", [*VITRIEVE, "worker"])
+    job = stack.wait_job(job_id, 300)
+    assert (job["total"], job["embedded"], job["failed"], job["queued"]) == (16, 16, 0, 0)
+    assert f"resuming job(s) {job_id}" in stack.log("again")
+    stack.assert_consistent(16)

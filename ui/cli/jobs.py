@@ -196,10 +196,21 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
     """Run background workers: one process per GPU, or a CPU pool, plus the index writer."""
+    from kombu.exceptions import OperationalError
+
+    from vitrieve.worker.jobs import resume_active
     from vitrieve.worker.launch import plan, supervise
 
     settings = _settings(need_broker=True)
-    open_library(settings).close()  # applies pending migrations once, before any worker starts
+    lib = open_library(settings)  # applies pending migrations once, before any worker starts
+    try:  # re-sends what a killed worker may have lost
+        resumed = resume_active(_celery(settings), lib)
+    except (OperationalError, OSError) as exc:
+        resumed = []
+        err.print(f"[yellow]could not resume unfinished jobs[/] (broker: {exc})", highlight=False)
+    lib.close()
+    if resumed:
+        err.print(f"resuming job(s) {', '.join(map(str, resumed))}", highlight=False)
     specs = plan(
         settings, [q.strip() for q in queues.split(",") if q.strip()], concurrency=concurrency
     )
