@@ -81,8 +81,14 @@ class DupMember:
     height: int | None
     format: str | None
     captured_at: datetime | None
-    similarity: float | None  # cosine to the group's best; 1.0 for identical pixels
+    similarity: float | None  # cosine to the group's keeper; 1.0 for identical pixels
     keeper: bool
+    # How it matches the keeper: "keeper" (it is one), "bytes" (same file content), "pixels"
+    # (same decoded pixels), "near" (similar vectors).
+    match: str = "near"
+    camera: str | None = None  # EXIF make and model, when the file has them
+    has_gps: bool = False
+    sharpness: float | None = None  # higher is sharper; compares shots of one series only
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -95,6 +101,15 @@ class DupGroup:
     group: int  # the lowest image id of the group: stable while the group is
     exact: bool  # every member has the best's bytes or decoded pixels
     members: tuple[DupMember, ...]  # keepers first (the best first), then by keeper_rank
+    # "copies": every non-keeper is redundant; "series": shots taken seconds apart (a burst),
+    # of which users keep the best one but may keep more.
+    kind: str = "copies"
+    keeper_reason: str = ""  # why the first keeper was chosen, in words
+
+    @property
+    def reclaimable(self) -> int:
+        """Bytes freed by quarantining every non-keeper."""
+        return sum(m.size for m in self.others)
 
     @property
     def keepers(self) -> list[DupMember]:
@@ -108,7 +123,10 @@ class DupGroup:
         return {
             "group": self.group,
             "exact": self.exact,
+            "kind": self.kind,
             "keepers": [m.image_id for m in self.keepers],
+            "keeper_reason": self.keeper_reason,
+            "reclaimable": self.reclaimable,
             "members": [m.to_dict() for m in self.members],
         }
 
@@ -166,6 +184,7 @@ def describe_group(
     return DupGroup(
         group=min(ids),
         exact=all(m.same_pixels(best) for m in ordered),
+        keeper_reason=keeper_reason(best, ordered, chosen=bool(chosen)),
         members=tuple(
             DupMember(
                 m.image_id,
@@ -177,10 +196,46 @@ def describe_group(
                 m.captured_at,
                 s,
                 m.image_id in keep_ids,
+                _match(m, best, m.image_id in keep_ids),
             )
             for m, s in zip(ordered, sims, strict=True)
         ),
     )
+
+
+def _match(m: ImageFacts, best: ImageFacts, is_keeper: bool) -> str:
+    if is_keeper:
+        return "keeper"
+    if m.content_hash and m.content_hash == best.content_hash:
+        return "bytes"
+    if m.pixel_hash and m.pixel_hash == best.pixel_hash:
+        return "pixels"
+    return "near"
+
+
+_RULE_WORDS = (
+    "highest resolution",
+    "original format",
+    "largest file",
+    "has a capture date",
+    "oldest capture",
+    "oldest file",
+    "lowest id",
+)
+
+
+def keeper_reason(best: ImageFacts, members: Sequence[ImageFacts], *, chosen: bool) -> str:
+    """The first keeper rule on which the keeper beats the runner-up, in words."""
+    if chosen:
+        return "you chose it (vitrieve dups keep)"
+    rivals = [m for m in members if m.image_id != best.image_id]
+    if not rivals:
+        return ""
+    mine, theirs = keeper_rank(best), min(keeper_rank(m) for m in rivals)
+    for words, a, b in zip(_RULE_WORDS, mine, theirs, strict=True):
+        if a != b:
+            return words
+    return _RULE_WORDS[-1]
 
 
 def _similarities(
