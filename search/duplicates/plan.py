@@ -8,6 +8,8 @@ A plan is the non-keepers of the groups given, narrowed by the caller's filters:
   filter is per move, not per group: groups are keeper-centred, so each copy's similarity to
   the keeper is what says how sure the move is, and a doubtful member is left in place (and
   listed in `left`) without holding back its group's certain copies.
+- ``threshold``: the similarity the groups were found at. A member below it to its keeper
+  (reached through a chain of other members) is never moved, whatever built the groups.
 
 Each move also says what metadata the copy has that its keeper lacks (search/duplicates/
 inherit.py gives the keeper its capture time and manual tags when the move is applied).
@@ -173,6 +175,7 @@ def plan_quarantine(
     groups_only: Collection[int] | None = None,
     exact_only: bool = False,
     min_similarity: float | None = None,
+    threshold: float | None = None,
 ) -> Plan:
     """Where each chosen non-keeper would go: DEST/<root folder name>/<its path in the root>."""
     dest = dest.expanduser().resolve()
@@ -190,7 +193,7 @@ def plan_quarantine(
     for g in groups:
         taken = []
         for m in g.others:
-            why = _left_out(m, exact_only, min_similarity)
+            why = _left_out(m, exact_only, min_similarity) or _below(m, threshold)
             if why:
                 left.append(LeftInPlace(m.image_id, g.group, m.path, why))
             else:
@@ -250,6 +253,7 @@ def plan_quarantine(
         "groups": sorted(groups_only) if groups_only is not None else None,
         "exact_only": exact_only,
         "min_similarity": min_similarity,
+        "threshold": threshold,
     }
     return Plan(dest, tuple(planned), tuple(left), filters)
 
@@ -277,6 +281,15 @@ def _left_out(m: DupMember, exact_only: bool, min_similarity: float | None) -> s
     if min_similarity is not None and (m.similarity is None or m.similarity < min_similarity):
         sim = "unknown" if m.similarity is None else f"{m.similarity:.4f}"
         return f"similarity {sim} to the keeper is below {min_similarity:g}"
+    return None
+
+
+def _below(m: DupMember, threshold: float | None) -> str | None:
+    if threshold is None or m.match in EXACT_MATCHES:
+        return None
+    if m.similarity is None or m.similarity < threshold:
+        sim = "unknown" if m.similarity is None else f"{m.similarity:.4f}"
+        return f"similarity {sim} to the keeper is below the threshold {threshold:g}"
     return None
 
 
