@@ -1,4 +1,4 @@
-"""How `vitrieve dups quarantine` shows a plan and `vitrieve dups decisions` the decisions.
+"""How `vitrieve dups quarantine` shows a plan.
 
 On a terminal a plan reads group by group: a header line per group (id, kind, keeper, why it
 was kept), then a line per move (similarity to the keeper, reason, size, src -> dst) and what
@@ -9,7 +9,6 @@ summary then goes to stderr.
 
 from __future__ import annotations
 
-from vitrieve.search.duplicates.decisions import Decision
 from vitrieve.search.duplicates.plan import REASON_WORDS, Plan, PlannedMove
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import err, out
@@ -79,24 +78,3 @@ def print_summary(text: str) -> None:
         out.print(text, highlight=False, markup=False)
     else:  # a log line: never broken
         err.print(text, highlight=False, markup=False, soft_wrap=True)
-
-
-def print_decisions(decisions: list[Decision]) -> None:
-    """One decision a line: its id (what `dups decisions remove` takes), kind, date, files."""
-    words = {
-        "not_duplicates": "not duplicates",
-        "not_duplicates_group": "not duplicates (whole group)",
-        "keeper": "keep",
-    }
-    if not decisions:
-        print_summary("no decisions recorded")
-        return
-    for d in decisions:
-        when = d.created_at.strftime("%Y-%m-%d %H:%M") if d.created_at else ""
-        group = f" group {d.group}," if d.group is not None else ""
-        files = " | ".join(display_path(p) for p in d.paths)
-        kind = words[d.kind]
-        if out.is_terminal:
-            out.print(f"{d.id:<14} {kind}{group} {when}: {files}", highlight=False, markup=False)
-        else:
-            print(d.id, d.kind, d.group if d.group is not None else "", when, files, sep="\t")

@@ -24,6 +24,7 @@ from rich.table import Table
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.cli.dup_decisions import decisions_app
 
 app = typer.Typer(
     help="Find and clean up exact and near-duplicate images (docs/DUPLICATES.md).",
@@ -346,42 +347,7 @@ def keep(
     out.print(f"{'unmarked' if remove else 'marked'} {changed} keepers")
 
 
-decisions_app = typer.Typer(
-    help="List or take back recorded decisions: 'not duplicates' pairs and groups, keepers.",
-    invoke_without_command=True,
-)
 app.add_typer(decisions_app, name="decisions")
-
-
-@decisions_app.callback()
-def decisions(ctx: typer.Context, as_json: AsJson = False) -> None:
-    """List every recorded decision with the id that `dups decisions remove` takes."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from vitrieve.search.duplicates.decisions import list_decisions
-    from vitrieve.ui.cli.dup_plan import print_decisions
-
-    lib = _library()
-    with lib.sessions() as session:
-        found = list_decisions(session)
-    if as_json:
-        emit_json([d.to_dict() for d in found])
-    else:
-        print_decisions(found)
-
-
-@decisions_app.command("remove")
-def remove_decisions(
-    ids: Annotated[list[str], typer.Argument(help="Decision ids: pair:A-B, group:N, keep:I.")],
-) -> None:
-    """Take decisions back by id (see `vitrieve dups decisions`); all or none."""
-    from vitrieve.search.duplicates.decisions import remove_decision
-
-    lib = _library()
-    with lib.sessions.begin() as session:
-        removed = [remove_decision(session, i) for i in ids]
-    for d in removed:
-        out.print(f"removed {d.id}", highlight=False)
 
 
 @eval_app.command("dups")
