@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -18,9 +19,10 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.find import find_duplicates
 from vitrieve.search.duplicates.groups import DupMember
 from vitrieve.search.duplicates.plan import metadata_keeper_lacks, plan_quarantine
-from vitrieve.search.duplicates.quarantine import apply_quarantine
+from vitrieve.search.duplicates.quarantine import apply_quarantine, reconcile_moves
 from vitrieve.search.duplicates.undo import undo_quarantine
 from vitrieve.tables.catalog import Image
+from vitrieve.tables.duplicates import QuarantineMove
 from vitrieve.tables.tagging import Tag, TagSource
 
 REASONS = {
@@ -265,3 +267,25 @@ def test_undo_keeps_a_capture_time_changed_after_the_quarantine(library, tmp_pat
         session.get(Image, keeper).captured_at = later  # the user's (or EXIF's) word since
     undo_quarantine(lib, batch)
     assert captured(lib, keeper) == later
+
+
+def test_a_move_a_crash_left_planned_still_gives_the_keeper_its_metadata(library, tmp_path):
+    """The planned row names the heir, so settling the move after a crash inherits too."""
+    lib, photos = library
+    keeper, copy = image_id(lib, "coffee.jpg"), image_id(lib, "backup/coffee.jpg")
+    with lib.sessions.begin() as session:
+        tag(session, copy, "holiday")
+        row = QuarantineMove(
+            batch="crashed",
+            image_id=copy,
+            src_path=str(photos / "backup/coffee.jpg"),
+            dst_path=str(tmp_path / "q" / "coffee.jpg"),
+            inherited={"keeper": keeper},
+        )
+        session.add(row)
+    (tmp_path / "q").mkdir()
+    os.rename(photos / "backup/coffee.jpg", tmp_path / "q" / "coffee.jpg")  # then killed
+    assert len(reconcile_moves(lib)) == 1
+    assert manual_labels(lib, keeper) == {"holiday"}
+    undo_quarantine(lib, "crashed")
+    assert manual_labels(lib, keeper) == set() and (photos / "backup/coffee.jpg").exists()
