@@ -1,11 +1,8 @@
 """duplicates: group-wide "not duplicates" decisions, metadata a keeper inherited
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 06:05:00.000000
-
-Written while another branch adds 0006 in parallel; whoever merges second re-chains
-down_revision onto it.
 """
 
 from collections.abc import Sequence
@@ -14,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,8 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+from tests.conftest import real_photo
+from tests.exif_files import camera_exif, save_camera_jpeg
+from tests.search.test_dup_find import (  # noqa: F401
+    NEAR,
+    clone_library,
+    dup_settings,
+    dup_template,
+)
 from vitrieve.indexer.errors import VitrieveError
+from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.find import find_duplicates
 from vitrieve.search.duplicates.groups import DupMember
@@ -289,3 +297,25 @@ def test_a_move_a_crash_left_planned_still_gives_the_keeper_its_metadata(library
     assert manual_labels(lib, keeper) == {"holiday"}
     undo_quarantine(lib, "crashed")
     assert manual_labels(lib, keeper) == set() and (photos / "backup/coffee.jpg").exists()
+
+
+def test_a_camera_copy_of_a_larger_png_says_the_keeper_lacks_its_exif(tmp_path):
+    """Real files: the PNG wins on resolution, the smaller camera JPEG has capture time, camera
+    and GPS; the plan says so, and on apply the keeper inherits the capture time."""
+    photos = tmp_path / "photos"
+    taken = datetime(2024, 5, 1, 10, 0, 0)
+    shot = real_photo("rocket")
+    save_camera_jpeg(shot, photos / "IMG_2001.jpg", camera_exif(taken=taken, gps=True))
+    shot.resize((shot.width * 2, shot.height * 2)).save(photos / "rocket-big.png")
+    with Library(dup_settings(tmp_path / "home")) as lib:
+        ingest(lib, [photos])
+        report = find_duplicates(lib, threshold=NEAR)
+        plan = plan_quarantine(lib, report.groups, tmp_path / "q", threshold=report.threshold)
+        (move,) = plan.moves
+        assert move.src.name == "IMG_2001.jpg" and Path(move.keeper_path).name == "rocket-big.png"
+        assert move.metadata_keeper_lacks == ("captured_at", "camera", "gps")
+        assert move.to_dict()["keeper_inherits"] == {"tags": [], "captured_at": taken.isoformat()}
+        apply_quarantine(lib, plan)
+        assert captured(lib, move.keepers[0]) == taken
+        undo_quarantine(lib)
+        assert captured(lib, move.keepers[0]) is None
