@@ -3,7 +3,9 @@
 Exact duplicates share their file bytes (content hash) or their decoded pixels (pixel hash: a
 PNG and its lossless re-save). Near-duplicates have vectors whose cosine similarity reaches the
 threshold (search.dup_pairs). Both kinds of pairs are edges of one graph; the user's "not
-duplicates" pairs are taken out, and the connected components are the groups.
+duplicates" pairs are taken out. Each connected component is then split into keeper-centred
+groups (search.duplicates.centred): a member is in a group only when it is a duplicate of the
+group's keeper itself, never through a chain of friends.
 
 Only images with status `embedded` take part; the near-duplicate search also needs a vector of
 the current model. Memory stays O(N x d) half-precision vectors plus O(edges): never N x N.
@@ -21,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.centred import Centring, copy_keys_of, keeper_order
 from vitrieve.search.duplicates.decisions import ignored_ids, ignored_keys, keeper_ids
 from vitrieve.search.duplicates.graph import Edges, components, hash_group_edges
 from vitrieve.search.duplicates.groups import DupGroup, describe_group, image_facts
@@ -72,7 +75,7 @@ def find_duplicates(
     nprobe: int = DEFAULT_NPROBE,
     progress: ProgressFn | None = None,
 ) -> DupReport:
-    """All duplicate groups, with the user's decisions applied."""
+    """All keeper-centred duplicate groups, with the user's decisions applied."""
     started = time.perf_counter()
     with lib.sessions() as session:
         ignored = ignored_keys(session)
@@ -85,15 +88,25 @@ def find_duplicates(
         nprobe=nprobe,
         progress=progress,
     )
-    groups = components(found.edges.without(ignored))
+    near = found.edges.without(ignored)
+    centring = Centring(
+        near,
+        rows_of=None if found.vectors is None else found.vectors.rows_of,
+        ignored=ignored,
+    )
+    groups = components(near)
     described: list[DupGroup] = []
     for i in range(0, len(groups), _DESCRIBE_CHUNK):
         part = groups[i : i + _DESCRIBE_CHUNK]
         with lib.sessions() as session:
             facts = image_facts(session, np.concatenate(part))
-        described += [describe_group(g.tolist(), facts, keepers, found.vectors) for g in part]
+        same = copy_keys_of(facts)
+        for component in part:
+            for g in centring.split(keeper_order(component, facts, keepers), same):
+                described.append(describe_group(g, facts, keepers, found.vectors))
         if progress:
             progress("describing", min(i + _DESCRIBE_CHUNK, len(groups)), len(groups))
+    described.sort(key=lambda g: g.group)
     return DupReport(
         threshold=None if exact_only else threshold,
         method=found.method,
