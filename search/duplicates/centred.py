@@ -105,10 +105,11 @@ def centre_component(
     near: Neighbours,
     copy_keys: CopyKeys = _no_copy_keys,
 ) -> list[list[int]]:
-    """Splits one component into keeper-centred groups, each keeper first.
+    """Splits one component into keeper-centred groups, each in keeper order (keeper first).
 
     ``ordered``: the component's image ids, best keeper first; ``key``: vector key of each.
     """
+    place = {i: n for n, i in enumerate(ordered)}
     by_key: dict[int, list[int]] = {}
     by_copy: dict[tuple[int, Hashable], list[int]] = {}
     for i in ordered:
@@ -128,14 +129,14 @@ def centre_component(
         for n, k in enumerate(copy_keys(keeper)):
             if k is not None:
                 candidates += by_copy[(n, k)]
-        group = [keeper]
+        joined = []
         for m in candidates:
             if m in taken or (near.ignored and _pair(keeper, m) in near.ignored):
                 continue
             taken.add(m)
-            group.append(m)
-        if len(group) > 1:
-            groups.append(group)
+            joined.append(m)
+        if joined:
+            groups.append([keeper, *sorted(joined, key=place.__getitem__)])
     return groups
 
 
