@@ -29,6 +29,7 @@ from sqlalchemy import select
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.backfill import fill_missing_facts
 from vitrieve.search.duplicates.centred import copy_keys_of, keeper_centred, keeper_order
 from vitrieve.search.duplicates.find import EdgeSet, duplicate_edges
 from vitrieve.search.duplicates.graph import Edges, components
@@ -156,6 +157,7 @@ def sweep(
 def keeper_grouping(lib: Library, ids: np.ndarray, found: EdgeSet) -> Grouping:
     """The keeper-centred groups `vitrieve dups` forms, with the keeper rule alone (the user's
     keepers are decisions, and decisions are not applied here)."""
+    fill_missing_facts(lib, ids)
     with lib.sessions() as session:
         facts = image_facts(session, ids.tolist())
     rows_of = None if found.vectors is None else found.vectors.rows_of

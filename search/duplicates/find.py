@@ -23,10 +23,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.backfill import fill_missing_facts
 from vitrieve.search.duplicates.centred import Centring, copy_keys_of, keeper_order
 from vitrieve.search.duplicates.decisions import ignored_ids, ignored_keys, keeper_ids
+from vitrieve.search.duplicates.describe import describe_groups
 from vitrieve.search.duplicates.graph import Edges, components, hash_group_edges
-from vitrieve.search.duplicates.groups import DupGroup, describe_group, image_facts
+from vitrieve.search.duplicates.groups import DupGroup, image_facts
 from vitrieve.search.duplicates.pairs import (
     DEFAULT_NPROBE,
     ProgressFn,
@@ -98,12 +100,13 @@ def find_duplicates(
     described: list[DupGroup] = []
     for i in range(0, len(groups), _DESCRIBE_CHUNK):
         part = groups[i : i + _DESCRIBE_CHUNK]
+        ids = np.concatenate(part)
+        fill_missing_facts(lib, ids)  # the keeper order needs them (old rows: measured once)
         with lib.sessions() as session:
-            facts = image_facts(session, np.concatenate(part))
+            facts = image_facts(session, ids)
         same = copy_keys_of(facts)
-        for component in part:
-            for g in centring.split(keeper_order(component, facts, keepers), same):
-                described.append(describe_group(g, facts, keepers, found.vectors))
+        centred = [g for c in part for g in centring.split(keeper_order(c, facts, keepers), same)]
+        described += describe_groups(lib, centred, keepers, found.vectors)  # + series
         if progress:
             progress("describing", min(i + _DESCRIBE_CHUNK, len(groups)), len(groups))
     described.sort(key=lambda g: g.group)
