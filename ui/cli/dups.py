@@ -361,6 +361,13 @@ def eval_dups(
     as_json: AsJson = False,
     method: Method = "auto",
     nprobe: Nprobe = 4,
+    grouping: Annotated[
+        Literal["keeper", "components"],
+        typer.Option(
+            help="keeper: the keeper-centred groups `vitrieve dups` shows; components: the "
+            "connected components it used before (chained members included), to compare."
+        ),
+    ] = "keeper",
 ) -> None:
     """Precision, recall and F1 of duplicate pairs over a sweep of thresholds."""
     from vitrieve.search.duplicates.evaluate import evaluate, parse_thresholds
@@ -368,7 +375,9 @@ def eval_dups(
     sweep = parse_thresholds(thresholds)
     lib = _library()
     with _Progress() as progress:
-        report = evaluate(lib, truth, sweep, method=method, nprobe=nprobe, progress=progress)
+        report = evaluate(
+            lib, truth, sweep, method=method, nprobe=nprobe, grouping=grouping, progress=progress
+        )
     if as_json:
         emit_json(report.to_dict())
         return
@@ -386,7 +395,10 @@ def eval_dups(
             str(r.false_negatives),
             style=style,
         )
-    out.print(f"{report.images} images, {report.true_pairs} true pairs", highlight=False)
+    out.print(
+        f"{report.images} images, {report.true_pairs} true pairs, {report.grouping} groups",
+        highlight=False,
+    )
     out.print(table)
     if best is not None:
         out.print(f"best F1 {best.f1:.4f} at threshold {best.threshold:.2f}", highlight=False)
