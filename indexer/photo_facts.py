@@ -184,15 +184,24 @@ def shot_scores(rgb: Image.Image, *, full_size: bool, lossless: bool) -> ShotSco
         crop = (0, 0, min(rgb.width, _GRID_CROP), min(rgb.height, _GRID_CROP))
         grid = _blockiness(rgb.crop(crop).convert("L"))
     small = rgb
-    if max(rgb.size) > SCORE_SIDE:
-        factor = max(rgb.size) // SCORE_SIDE
-        if factor >= 2:
-            small = rgb.reduce(factor)  # integer box reduction: the fast part of the way
-        if max(small.size) > SCORE_SIDE:
-            scale = SCORE_SIDE / max(small.size)
-            size = (max(1, round(small.width * scale)), max(1, round(small.height * scale)))
-            small = small.resize(size, Image.Resampling.BOX)
+    factor = score_reduction(rgb.width, rgb.height)
+    if factor > 1:
+        small = rgb.reduce(factor)  # integer box reduction: the fast part of the way
+    if max(small.size) > SCORE_SIDE:
+        small = small.resize(score_size(small.width, small.height), Image.Resampling.BILINEAR)
     return scores_of_gray(np.asarray(small.convert("L")), grid)
+
+
+def score_reduction(width: int, height: int) -> int:
+    """Integer box reduction before the last resize to SCORE_SIDE: only for images over 4x it
+    (a 12 MP PNG), so a JPEG's draft decode is resized in one step, as on the GPU path."""
+    factor = max(width, height) // SCORE_SIDE
+    return factor if factor >= 4 else 1
+
+
+def score_size(width: int, height: int) -> tuple[int, int]:
+    scale = min(1.0, SCORE_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def scores_of_gray(gray: np.ndarray, blockiness: float | None = None) -> ShotScores:
