@@ -433,7 +433,8 @@ def _score_grays(upright: list[torch.Tensor], target_size: int) -> list[np.ndarr
     """Each [3, H, W] image as a grayscale with long side SCORE_SIDE, on the CPU, made as the
     CPU path makes it: the JPEG draft reduction (`decode`: 1/2, 1/4 or 1/8 when the short side
     is >= 4x the model's input) and `photo_facts.score_reduction`, here as average pools, then
-    an antialiased bilinear resize and ITU-R 601 luma. Sharpness depends on that chain."""
+    an antialiased bilinear resize and ITU-R 601 luma (the CPU path takes luma first; the
+    order changes values by rounding only). Sharpness depends on that chain."""
     pooled = []
     for img in upright:
         h, w = img.shape[1:]
