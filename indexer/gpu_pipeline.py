@@ -56,7 +56,13 @@ from vitrieve.indexer.gpu_transforms import (
     thumb_size,
 )
 from vitrieve.indexer.limits import DEFAULT_MAX_PIXELS, LARGE_PIXELS, InputLimits, admit_in_pillow
-from vitrieve.indexer.photo_facts import SCORE_SIDE, ExifFacts, exif_facts, scores_of_gray
+from vitrieve.indexer.photo_facts import (
+    ExifFacts,
+    exif_facts,
+    score_reduction,
+    score_size,
+    scores_of_gray,
+)
 from vitrieve.indexer.pipeline import Prepared, StageTimes, WorkItem, prepare, prepared_stream
 from vitrieve.indexer.preprocess import PreprocessSpec
 from vitrieve.indexer.reader import ReadError, content_hash, read_file
@@ -354,7 +360,7 @@ class _Run:
         thumbs = resize_many(thumb_in, [thumb_size(i.shape[2], i.shape[1]) for i in thumb_in])
         thumbs_cpu = iter([t.cpu().numpy() for t in thumbs])
         hashes = tensor_pixel_hashes(upright)
-        grays = _score_grays(upright)
+        grays = _score_grays(upright, self.spec.target_size)
         dt = time.perf_counter() - t0
         self.stats.add("gpu", dt, gpu_images=len(ok))
         if self.times:
@@ -423,17 +429,33 @@ class _Run:
         self.out.put(prepared)
 
 
-def _score_grays(upright: list[torch.Tensor]) -> list[np.ndarray]:
-    """Each [3, H, W] image as a float32 grayscale with long side SCORE_SIDE, on the CPU (as
-    `photo_facts.shot_scores` sees it: box-like downscale, then ITU-R 601 luma)."""
-    sizes = []
+def _score_grays(upright: list[torch.Tensor], target_size: int) -> list[np.ndarray]:
+    """Each [3, H, W] image as a grayscale with long side SCORE_SIDE, on the CPU, made as the
+    CPU path makes it: the JPEG draft reduction (`decode`: 1/2, 1/4 or 1/8 when the short side
+    is >= 4x the model's input) and `photo_facts.score_reduction`, here as average pools, then
+    an antialiased bilinear resize and ITU-R 601 luma (the CPU path takes luma first; the
+    order changes values by rounding only). Sharpness depends on that chain."""
+    pooled = []
     for img in upright:
         h, w = img.shape[1:]
-        scale = min(1.0, SCORE_SIDE / max(h, w))
-        sizes.append((max(1, round(w * scale)), max(1, round(h * scale))))
-    small = resize_many(upright, sizes)  # [h, w, 3] uint8 each
+        for factor in (_draft_factor(w, h, target_size), 0):
+            if factor == 0:  # after the draft: the same reduction as photo_facts.shot_scores
+                factor = score_reduction(img.shape[2], img.shape[1])
+            if factor > 1:
+                x = torch.nn.functional.avg_pool2d(img.unsqueeze(0).float(), factor, ceil_mode=True)
+                img = x.squeeze(0).round_().clamp_(0, 255).to(torch.uint8)
+        pooled.append(img)
+    small = resize_many(pooled, [score_size(i.shape[2], i.shape[1]) for i in pooled])
     weights = torch.tensor([0.299, 0.587, 0.114], device=upright[0].device)
     return [(s.float() @ weights).round_().cpu().numpy() for s in small]
+
+
+def _draft_factor(width: int, height: int, target_size: int) -> int:
+    """The scale libjpeg's draft mode gives `decode` for this JPEG (Pillow's rule)."""
+    if min(width, height) < 4 * target_size:
+        return 1
+    fit = min(width // (2 * target_size), height // (2 * target_size))
+    return max(f for f in (1, 2, 4, 8) if f <= fit)
 
 
 def _write_webp(image: Image.Image, thumb_dir: Path, digest: str) -> Path:

@@ -177,22 +177,31 @@ def jpeg_quality(im: Image.Image) -> int | None:
 def shot_scores(rgb: Image.Image, *, full_size: bool, lossless: bool) -> ShotScores:
     """Scores of a decoded RGB image; ``full_size``: not reduced by draft decoding or shrink.
 
-    Downscaled before the grayscale conversion (a 12 MP PNG costs a few ms, not a full-size
-    pass), and the block grid is looked for on a top-left crop, where a JPEG's grid starts."""
+    Grayscale first, so the resize works on one channel (~2.5 ms for a draft-decoded JPEG);
+    the block grid is looked for on a top-left crop, where a JPEG's grid starts."""
     grid = None
     if full_size and lossless:
         crop = (0, 0, min(rgb.width, _GRID_CROP), min(rgb.height, _GRID_CROP))
         grid = _blockiness(rgb.crop(crop).convert("L"))
-    small = rgb
-    if max(rgb.size) > SCORE_SIDE:
-        factor = max(rgb.size) // SCORE_SIDE
-        if factor >= 2:
-            small = rgb.reduce(factor)  # integer box reduction: the fast part of the way
-        if max(small.size) > SCORE_SIDE:
-            scale = SCORE_SIDE / max(small.size)
-            size = (max(1, round(small.width * scale)), max(1, round(small.height * scale)))
-            small = small.resize(size, Image.Resampling.BOX)
-    return scores_of_gray(np.asarray(small.convert("L")), grid)
+    small = rgb.convert("L")  # one channel to resize, not three
+    factor = score_reduction(small.width, small.height)
+    if factor > 1:
+        small = small.reduce(factor)  # integer box reduction: the fast part of the way
+    if max(small.size) > SCORE_SIDE:
+        small = small.resize(score_size(small.width, small.height), Image.Resampling.BILINEAR)
+    return scores_of_gray(np.asarray(small), grid)
+
+
+def score_reduction(width: int, height: int) -> int:
+    """Integer box reduction before the last resize to SCORE_SIDE: only for images over 4x it
+    (a 12 MP PNG), so a JPEG's draft decode is resized in one step, as on the GPU path."""
+    factor = max(width, height) // SCORE_SIDE
+    return factor if factor >= 4 else 1
+
+
+def score_size(width: int, height: int) -> tuple[int, int]:
+    scale = min(1.0, SCORE_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def scores_of_gray(gray: np.ndarray, blockiness: float | None = None) -> ShotScores:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.limits import InputLimits
+from vitrieve.indexer.model_source import locate_model
 from vitrieve.indexer.pipeline import WorkItem, prepared_stream
 from vitrieve.indexer.preprocess import PreprocessSpec
 from vitrieve.tables.catalog import Image, ImageStatus, Root
@@ -28,6 +29,17 @@ from vitrieve.tables.fsnames import display_path
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
+
+
+def _ingest_spec(lib: Library) -> PreprocessSpec:
+    """The preprocessing ingest used (its input size sets the JPEG draft scale, so the scores),
+    from the cached model only: filling facts never downloads weights. ViT's default without."""
+    try:
+        location = locate_model(lib.settings.model, offline=True, cache_dir=lib.settings.hub_cache)
+        return PreprocessSpec.from_model_dir(location.path)
+    except Exception as exc:  # no cached model: `dups --exact-only` needs none
+        log.info("model not available (%s); facts measured with ViT's default input size", exc)
+        return PreprocessSpec()
 
 
 def fill_missing_facts(lib: Library, ids: Sequence[int] | np.ndarray) -> int:
@@ -49,7 +61,7 @@ def fill_missing_facts(lib: Library, ids: Sequence[int] | np.ndarray) -> int:
     if not todo:
         return 0
     log.info("measuring keeper facts of %d images indexed before they existed", len(todo))
-    spec = PreprocessSpec.from_model_dir(lib.model_location.path)
+    spec = _ingest_spec(lib)
     workers = lib.settings.decode_workers or os.cpu_count() or 1
     rows = []
     for p in prepared_stream(

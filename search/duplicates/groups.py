@@ -57,7 +57,7 @@ class DupMember:
 class DupGroup:
     group: int  # the lowest image id of the group: stable while the group is
     exact: bool  # every member has the best's bytes or decoded pixels
-    members: tuple[DupMember, ...]  # keepers first (the best first), then by keeper_rank
+    members: tuple[DupMember, ...]  # keepers first (the best first), then by the rule
     # "copies": every non-keeper is redundant; "series": shots taken seconds apart (a burst),
     # of which users keep the best one but may keep more.
     kind: str = "copies"
@@ -86,6 +86,17 @@ class DupGroup:
             "reclaimable": self.reclaimable,
             "members": [m.to_dict() for m in self.members],
         }
+
+
+_FACT_COLUMNS = (
+    Image.camera,
+    Image.has_gps,
+    Image.software,
+    Image.jpeg_quality,
+    Image.sharpness,
+    Image.exposure,
+    Image.blockiness,
+)
 
 
 def image_facts(session: Session, ids: Iterable[int]) -> dict[int, ImageFacts]:
@@ -124,17 +135,6 @@ def image_facts(session: Session, ids: Iterable[int]) -> dict[int, ImageFacts]:
                 *(getattr(r, c.key) for c in _FACT_COLUMNS),
             )
     return out
-
-
-_FACT_COLUMNS = (
-    Image.camera,
-    Image.has_gps,
-    Image.software,
-    Image.jpeg_quality,
-    Image.sharpness,
-    Image.exposure,
-    Image.blockiness,
-)
 
 
 def describe_group(

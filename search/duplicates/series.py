@@ -7,8 +7,9 @@ hold at least two different shots (byte or pixel copies of one shot count once; 
 shows it was re-encoded is a copy, not a shot). Each series becomes its own group of kind
 "series", whose suggested keeper is its best shot: highest sharpness relative to the series'
 sharpest, weighted by exposure (indexer/photo_facts.py). What is left of the group stays a
-"copies" group; a single leftover (say, a PNG export of one shot) joins the series of the
-group's keeper, ranked after the shots, so it is still shown.
+"copies" group when it holds the group's keeper (so its members keep the keeper they were
+grouped by); otherwise, or when only one image is left, the leftovers (say, PNG exports of a
+shot) are listed in the keeper's series, ranked after the shots, so they are still shown.
 """
 
 from __future__ import annotations
@@ -40,16 +41,20 @@ def split_series(
         return [describe_group(ids, facts, keepers, vectors)]
     in_burst = {m.image_id for b in bursts for m in b}
     rest = [m for m in members if m.image_id not in in_burst]
+    chosen = [m for m in members if m.image_id in keepers]
+    keeper = min(chosen or members, key=keeper_rank)  # the keeper the whole group would have
+    home = next((i for i, b in enumerate(bursts) if keeper in b), None)
+    # Leftovers stay centred on the group's keeper: a copy set of their own only when they hold
+    # it (so each is still similar enough to its keeper), else listed in its series.
     extra: dict[int, list[ImageFacts]] = {}
-    if len(rest) == 1:
-        best = min(members, key=keeper_rank)
-        home = next((i for i, b in enumerate(bursts) if best in b), 0)
-        extra[home] = rest
+    if home is not None or len(rest) == 1:
+        extra[home or 0] = rest
+        rest = []
     out = [
         _describe_series(burst, extra.get(i, []), facts, keepers, vectors)
         for i, burst in enumerate(bursts)
     ]
-    if len(rest) > 1:
+    if rest:
         out.append(describe_group([m.image_id for m in rest], facts, keepers, vectors))
     return out
 

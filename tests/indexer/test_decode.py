@@ -451,6 +451,17 @@ def test_capture_time_read_from_non_jpeg_exif(chelsea: Image.Image, fmt: str) ->
     assert decode_image(payload).captured_at == datetime(2020, 2, 29, 12, 0, 0)
 
 
+def test_decoded_images_carry_the_keeper_facts(chelsea: Image.Image) -> None:
+    """What duplicate keepers weigh comes with every decode (tests/indexer/test_photo_facts.py
+    specifies each fact)."""
+    exif = exif_with(original="2020:02:29 12:00:00")
+    exif[0x0110] = "EOS R5"
+    decoded = decode_image(jpeg_with_exif(chelsea, exif))
+    assert (decoded.exif.camera, decoded.exif.jpeg_quality) == ("EOS R5", 95)
+    assert decoded.scores is not None and decoded.scores.sharpness > 0
+    assert decoded.scores.blockiness is None  # measured on lossless files only
+
+
 # --- failures ------------------------------------------------------------------------------
 
 

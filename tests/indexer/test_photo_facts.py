@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from io import BytesIO
 
-import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 from skimage import data as skdata
 
 from tests.exif_files import camera_exif
 from vitrieve.indexer.decode import decode_image
-from vitrieve.indexer.photo_facts import SCORE_SIDE, exif_facts, scores_of_gray, shot_scores
+from vitrieve.indexer.photo_facts import exif_facts, shot_scores
 
 GRID = 1.15  # search.duplicates.keeper.REENCODE_BLOCKINESS
 
@@ -95,13 +94,14 @@ def test_clipped_highlights_lower_the_exposure_score(chelsea: Image.Image) -> No
     assert black.exposure == 0.0
 
 
-def test_scores_are_measured_at_about_512_px_so_resolution_does_not_dominate(chelsea) -> None:
-    big = chelsea.resize((chelsea.width * 4, chelsea.height * 4), Image.Resampling.LANCZOS)
-    gray = np.asarray(big.convert("L").resize((SCORE_SIDE, round(SCORE_SIDE * 300 / 451))))
-    direct = scores_of_gray(gray.astype(np.float32))
-    assert shot_scores(big, full_size=True, lossless=True).sharpness == pytest.approx(
-        direct.sharpness, rel=0.2
-    )
+def test_scores_are_measured_at_512_px_so_file_size_does_not_dominate(chelsea) -> None:
+    """Two renderings of one scene at 2x and 6x the pixels score alike; a blurred one does not."""
+    at = {f: chelsea.resize((chelsea.width * f, chelsea.height * f)) for f in (2, 6)}
+    two, six = (shot_scores(im, full_size=True, lossless=True) for im in at.values())
+    blurred = shot_scores(at[6].filter(ImageFilter.GaussianBlur(12)), full_size=True, lossless=True)
+    assert six.sharpness == pytest.approx(two.sharpness, rel=0.25)
+    assert six.exposure == pytest.approx(two.exposure, abs=0.02)
+    assert blurred.sharpness < two.sharpness / 3
 
 
 def test_a_png_made_from_a_jpeg_shows_the_jpegs_block_grid(chelsea: Image.Image) -> None:

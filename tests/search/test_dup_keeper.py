@@ -95,6 +95,36 @@ def test_a_camera_jpeg_is_kept_over_a_larger_png_made_from_it(lib, shots):
     assert jpeg.sharpness is not None and jpeg.sharpness > 0
 
 
+def test_ingest_stores_the_facts_in_the_catalog(lib):
+    with lib.sessions() as session:
+        rows = {
+            r.rel_path: r
+            for r in session.execute(
+                select(
+                    Image.rel_path,
+                    Image.camera,
+                    Image.has_gps,
+                    Image.software,
+                    Image.jpeg_quality,
+                    Image.sharpness,
+                    Image.exposure,
+                    Image.blockiness,
+                )
+            )
+        }
+    jpeg, png = rows["IMG_1001.jpg"], rows["export/IMG_1001.png"]
+    assert (jpeg.camera, jpeg.has_gps, jpeg.jpeg_quality, jpeg.blockiness) == (
+        "Canon EOS R5",
+        True,
+        92,
+        None,
+    )
+    assert (png.camera, png.has_gps, png.jpeg_quality) == (None, False, None)
+    assert png.blockiness is not None
+    assert rows["export/DSC_0042-edit.jpg"].software == "Adobe Photoshop Lightroom Classic 13.0"
+    assert all(r.sharpness > 0 and 0 <= r.exposure <= 1 for r in rows.values())
+
+
 def test_higher_resolution_beats_camera_exif(lib):
     group = group_of(find_duplicates(lib, threshold=NEAR), "coffee-full.png")
     assert keeper_name(group) == "coffee-full.png"

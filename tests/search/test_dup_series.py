@@ -161,12 +161,20 @@ def test_a_single_leftover_joins_the_series_after_its_shots():
     assert [m.image_id for m in g.members] == [1, 2, 9]
 
 
-def test_two_leftovers_stay_a_copy_set_of_their_own():
-    left = [shot(8, None, camera=None), shot(9, None, camera=None)]
+def test_leftovers_holding_the_groups_keeper_stay_a_copy_set_around_it():
+    left = [shot(8, None, camera=None, w=1200, h=800), shot(9, None, camera=None, w=1200, h=800)]
     series, copies = split(shot(1, 0), shot(2, 1), *left)
     assert (series.kind, sorted(m.image_id for m in series.members)) == ("series", [1, 2])
-    assert (copies.kind, sorted(m.image_id for m in copies.members)) == ("copies", [8, 9])
+    assert (copies.kind, [m.image_id for m in copies.members]) == ("copies", [9, 8])
     assert copies.group == 8
+
+
+def test_leftovers_of_a_group_kept_by_a_shot_are_listed_in_its_series():
+    left = [shot(8, None, camera=None, w=300, h=200), shot(9, None, camera=None, w=300, h=200)]
+    [series] = split(shot(1, 0, sharp=50), shot(2, 1, sharp=100), *left)
+    assert series.kind == "series"
+    assert [m.image_id for m in series.members][:2] == [2, 1]
+    assert sorted(m.image_id for m in series.members[2:]) == [8, 9]
 
 
 def test_series_seconds_zero_leaves_the_group_whole():
