@@ -100,7 +100,7 @@ def similarity_text(m: DupMember) -> str:
         return "keeper"
     if m.similarity is None:
         return "—"
-    return "identical" if m.similarity == 1.0 else f"{m.similarity:.3f}"
+    return "identical" if m.similarity == 1.0 else f"{m.similarity:.4f}"
 
 
 def facts_text(m: DupMember) -> str:
