@@ -73,20 +73,26 @@ class RicherMove:
     dst: Path
     size: int
     lacks: tuple[str, ...]
+    tags: tuple[str, ...]
 
     def to_dict(self) -> dict:
         return {
             "image_id": self.image_id,
             "group": self.group,
+            "keeper_id": 1,
+            "keeper": "/p/1.jpg",
+            "similarity": 0.99,
+            "reason": "near",
             "src": str(self.src),
             "dst": str(self.dst),
             "size": self.size,
-            "lacks": list(self.lacks),
+            "metadata_keeper_lacks": list(self.lacks),
+            "keeper_inherits": {"tags": list(self.tags), "captured_at": None},
         }
 
 
 def test_plan_rows_say_keeper_similarity_reason_and_any_further_field():
-    move = RicherMove(5, 1, Path("/p/5.jpg"), Path("/q/5.jpg"), 40, ("gps", "camera"))
+    move = RicherMove(5, 1, Path("/p/5.jpg"), Path("/q/5.jpg"), 40, ("gps", "tags"), ("cat",))
     (row,) = plan_rows([move], [GROUP])
     assert row == {
         "group": 1,
@@ -96,5 +102,6 @@ def test_plan_rows_say_keeper_similarity_reason_and_any_further_field():
         "reason": "near duplicate",
         "size": "40 B",
         "to": "/q/5.jpg",
-        "lacks": "gps, camera",
+        "metadata keeper lacks": "gps, tags",
+        "keeper inherits": "tags: cat",
     }

@@ -9,7 +9,7 @@ plan of groups that changed since must never be applied).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +75,11 @@ def preview(lib: Library, scope: str) -> None:
     pending = st.session_state.get(PLAN)
     if pending is None or pending["scope"] != scope:
         return
-    plan: list[PlannedMove] = pending["plan"]
-    if not plan:
+    plan: Iterable[PlannedMove] = pending["plan"]
+    files, size, groups = plan_summary(plan)
+    if not files:
         st.info("Nothing to move: only keepers are left here.")
         return
-    files, size, groups = plan_summary(plan)
     st.markdown(
         f"**Dry run:** {files} files ({human_size(size)}) from {groups} groups would move to "
         f"{display_path(pending['folder'])}. Nothing has moved yet."
@@ -107,7 +107,7 @@ def cancel() -> None:
     st.session_state.pop("dup_confirm", None)
 
 
-def _apply(lib: Library, folder: Path, plan: list[PlannedMove]) -> None:
+def _apply(lib: Library, folder: Path, plan: Iterable[PlannedMove]) -> None:
     """Callback, so the page that follows already shows the groups without the moved files."""
     cancel()
     _after(

@@ -133,13 +133,14 @@ def group_heading(group: DupGroup) -> str:
 
 
 # Fields of PlannedMove.to_dict() the preview shows in its own columns (or not at all).
-_SHOWN = {"image_id", "group", "src", "dst", "size", "keepers"}
+_SHOWN = {"image_id", "group", "src", "dst", "size", "keepers", "keeper_id"}
 
 
-def plan_rows(plan: Sequence, groups: Sequence[DupGroup]) -> list[dict]:
+def plan_rows(plan: Iterable, groups: Sequence[DupGroup]) -> list[dict]:
     """One row per planned move: its group, keeper, similarity to that keeper and why it is
     moved, from the groups the plan was made of; any further field the plan itself reports
-    (search/duplicates/quarantine.py) is added as a column of its own, paths made printable."""
+    (search/duplicates: metadata the keeper lacks, what it inherits) is added as a column of
+    its own, named in words, paths made printable."""
     members = {(g.group, m.image_id): (g, m) for g in groups for m in g.members}
     rows = []
     for move in plan:
@@ -151,23 +152,28 @@ def plan_rows(plan: Sequence, groups: Sequence[DupGroup]) -> list[dict]:
         row["size"] = human_size(move.size)
         row["to"] = display_path(move.dst)
         for key, value in move.to_dict().items():
-            if key in _SHOWN or key in row:
+            column = key.replace("_", " ")
+            if key in _SHOWN or key in row or column in row:
                 continue
-            row[key] = _printable(key, value)
+            row[column] = _printable(key, value)
         rows.append(row)
     return rows
 
 
 def _printable(key: str, value: object) -> object:
+    """A plan field as one cell: paths through display_path, lists joined, a dict as its
+    non-empty entries."""
     if isinstance(value, Path) or (isinstance(value, str) and key.endswith(("path", "keeper"))):
         return display_path(value)
     if isinstance(value, (list, tuple, set)):
         return ", ".join(map(str, value))
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
+        parts = [f"{k}: {_printable(k, v)}" for k, v in value.items() if v not in (None, [], "")]
+        return "; ".join(parts)
     return value
 
 
-def plan_summary(plan: Sequence) -> tuple[int, int, int]:
+def plan_summary(plan: Iterable) -> tuple[int, int, int]:
     """(files, bytes, groups) of a plan."""
-    return len(plan), sum(m.size for m in plan), len({m.group for m in plan})
+    moves = list(plan)
+    return len(moves), sum(m.size for m in moves), len({m.group for m in moves})
