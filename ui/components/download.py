@@ -24,8 +24,9 @@ def _session_id() -> str | None:
 
 
 def original_url(real: Path) -> str | None:
-    """A link to `real` (already approved by servable_path) for this browser and this view, or
-    None with the reason shown. Also what the Duplicates page's full-size compare loads."""
+    """A link to `real` (already approved by servable_path) for this browser, or None after
+    saying why there is none. The lightbox draws the full-resolution picture from it, the
+    download button offers it: both through vitrieve's route, never Streamlit's /media."""
     if not originals.is_mounted():
         st.caption("Downloads are served by `vitrieve ui` (ui/server.py), not a bare app.py.")
         return None
@@ -41,9 +42,10 @@ def original_url(real: Path) -> str | None:
     return originals.link(str(config.get_option("server.baseUrlPath") or ""), token)
 
 
-def download_link(real: Path) -> None:
-    """A "Download original" button for `real`, or why there is none."""
-    url = original_url(real)
+def download_link(real: Path, url: str | None = None) -> None:
+    """A link to `real` (already approved by servable_path), or why there is none; `url` is
+    one already issued by original_url for this view."""
+    url = url or original_url(real)
     if url is None:
         return
     st.link_button("Download original", url, icon=":material/download:")
