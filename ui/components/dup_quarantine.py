@@ -111,7 +111,7 @@ def _apply(lib: Library, folder: Path, plan: Iterable[PlannedMove]) -> None:
     """Callback, so the page that follows already shows the groups without the moved files."""
     cancel()
     _after(
-        lambda: apply_quarantine(lib, plan),
+        lambda: apply_quarantine(lib, list(plan)),
         lambda r: f"Moved {len(r.done)} files to {display_path(folder)} (batch {r.batch}).",
         undoable=True,
     )
