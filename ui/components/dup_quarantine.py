@@ -81,7 +81,8 @@ def preview(lib: Library, scope: str) -> None:
         st.info("Nothing to move: only keepers are left here.")
         return
     st.markdown(
-        f"**Dry run:** {files} files ({human_size(size)}) from {groups} groups would move to "
+        f"**Dry run:** {files} files ({human_size(size)}) from {groups} "
+        f"group{'s' if groups != 1 else ''} would move to "
         f"{display_path(pending['folder'])}. Nothing has moved yet."
     )
     st.dataframe(plan_rows(plan, pending["groups"]), hide_index=True, width="stretch")

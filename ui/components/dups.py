@@ -158,7 +158,8 @@ def _member(
         st.markdown(f":green-badge[:material/star: keeper ({why})]")
     else:
         st.markdown(f":blue-badge[{MATCH_WORDS.get(m.match, m.match)}]")
-    st.caption(f"similarity {similarity_text(m)}")
+    if not m.keeper:
+        st.caption(f"similarity {similarity_text(m)}")
     st.caption(display_path(m.path))
     st.caption(facts_text(m))
     gid = group.group
