@@ -145,11 +145,13 @@ def plan_rows(plan: Iterable, groups: Sequence[DupGroup]) -> list[dict]:
     rows = []
     for move in plan:
         g, m = members.get((move.group, move.image_id), (None, None))
-        row: dict = {"group": move.group, "from": display_path(move.src)}
-        row["keeper"] = display_path(keeper_of(g).path) if g is not None else ""
-        row["similarity"] = m.similarity if m is not None else None
+        # the short columns first: long paths would push them out of view
+        row: dict = {"group": move.group}
         row["reason"] = MATCH_WORDS.get(m.match, m.match) if m is not None else ""
+        row["similarity"] = m.similarity if m is not None else None
         row["size"] = human_size(move.size)
+        row["from"] = display_path(move.src)
+        row["keeper"] = display_path(keeper_of(g).path) if g is not None else ""
         row["to"] = display_path(move.dst)
         for key, value in move.to_dict().items():
             column = key.replace("_", " ")
