@@ -6,12 +6,14 @@ per group and in total; export."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import real_photo
+from tests.search.test_dup_series import burst
 from tests.ui.conftest import texts
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
@@ -318,3 +320,23 @@ def test_a_plan_without_a_folder_says_so(dup_catalog, open_page):
     at = click(at, "plan-exact")
     assert "Give the quarantine folder first (above)." in texts(at.error)
     assert not at.dataframe
+
+
+def test_a_series_can_keep_more_than_one_shot_and_undo_it(app_env, photos, open_page, tmp_path):
+    burst(photos / "burst", real_photo("astronaut"), timedelta(seconds=1))
+    with Library(app_env) as lib:
+        ingest(lib, [photos])
+        groups = find_duplicates(lib, threshold=THRESHOLD).groups
+    series = next(g for g in groups if g.kind == "series")
+    second = series.others[0]
+    at = open_dups(open_page)
+    heading = f"**Group {series.group}** · {len(series.members)} images · series"
+    assert any(m.startswith(heading) for m in texts(at.markdown)), texts(at.markdown)
+    at = click(at, f"also-keep-{series.group}-{second.image_id}")
+    assert sum("(your choice)" in b for b in badges(at)) == 2
+    at.text_input(key="dup_dest").set_value(str(tmp_path / "q")).run()
+    at = click(at, f"plan-group-{series.group}")
+    moving = {r["from"] for r in plan_of(at)}
+    assert moving == {m.path for m in series.others if m.image_id != second.image_id}
+    at = click(at, "dup_undo")
+    assert not any("(your choice)" in b for b in badges(at))

@@ -53,6 +53,16 @@ def choose_keeper(lib: Library, group: DupGroup, image_id: int) -> None:
     _changed(f"kept image {image_id}", {"kind": "keep", "chosen": image_id, "previous": previous})
 
 
+def also_keep(lib: Library, group: DupGroup, image_id: int) -> None:
+    """Callback (series): keep this shot too. The current keepers are recorded as chosen as
+    well, since a chosen keeper overrides the suggested one and would otherwise replace it."""
+    wanted = {m.image_id for m in group.keepers} | {image_id}
+    with lib.sessions.begin() as session:
+        added = sorted(wanted - keeper_ids(session))
+        set_keepers(session, added, keep=True)
+    _changed(f"kept image {image_id} too (group {group.group})", {"kind": "add", "ids": added})
+
+
 def not_duplicates(lib: Library, ids: list[int], note: str) -> None:
     """Callback: every pair among `ids` is recorded as "not duplicates"."""
     with lib.sessions.begin() as session:
@@ -81,6 +91,8 @@ def undo_last(lib: Library) -> None:
             set_keepers(session, [last["chosen"]], keep=False)
             if last["previous"]:
                 set_keepers(session, last["previous"], keep=True)
+        elif last["kind"] == "add" and last["ids"]:
+            set_keepers(session, last["ids"], keep=False)
         elif last["kind"] == "ignore":
             unignore_pairs(session, last["ids"])
     quarantine.bump()
@@ -179,6 +191,15 @@ def _member(
             args=(lib, group, m.image_id),
             width="stretch",
         )
+        if group.kind == "series":
+            st.button(
+                "Keep this one too",
+                key=f"also-keep-{gid}-{m.image_id}",
+                on_click=also_keep,
+                args=(lib, group, m.image_id),
+                help="A series is shots seconds apart: keep more than one of them.",
+                width="stretch",
+            )
         st.button(
             "Not a duplicate",
             key=f"ignore-one-{gid}-{m.image_id}",
