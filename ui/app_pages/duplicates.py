@@ -112,6 +112,7 @@ def _groups(lib: Library, report: DupReport) -> None:
     st.subheader("Groups")
     c1, c2, _ = st.columns([1, 1, 3])
     pages = page_count(len(report.groups), PER_PAGE)
+    dups.clamp_page("dup_page", pages)
     page = int(c1.number_input(f"Page (of {pages})", 1, pages, 1, key="dup_page"))
     c2.selectbox("Members per group page", [6, 12, 24, 48], index=1, key=dups.PER_PAGE)
     with lib.sessions() as session:

@@ -143,17 +143,22 @@ def group_card(lib: Library, group: DupGroup, chosen: set[int]) -> None:
         quarantine.preview(lib, f"group-{gid}")
 
 
+def clamp_page(key: str, pages: int) -> None:
+    """A page number kept from before the groups shrank (a decision, a quarantine) is moved to
+    the last page there is, so the number input never holds a value above its maximum."""
+    if int(st.session_state.get(key) or 1) > pages:
+        st.session_state[key] = pages
+
+
 def _members_page(group: DupGroup) -> list[DupMember]:
     per_page = int(st.session_state.get(PER_PAGE) or 12)
     n = len(group.members)
     pages = page_count(n, per_page)
     page = 1
     if pages > 1:
-        page = int(
-            st.number_input(
-                f"Members page (of {pages})", 1, pages, 1, key=f"member-page-{group.group}"
-            )
-        )
+        key = f"member-page-{group.group}"
+        clamp_page(key, pages)
+        page = int(st.number_input(f"Members page (of {pages})", 1, pages, 1, key=key))
     first = (page - 1) * per_page + 1
     last = min(n, page * per_page)
     st.caption(f"Members {first}–{last} of {n}, keeper first, then by similarity to the keeper.")
