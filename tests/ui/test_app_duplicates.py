@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import real_photo
+from tests.exif_files import camera_exif, save_camera_jpeg
 from tests.search.test_dup_series import burst
 from tests.ui.conftest import texts
 from vitrieve.indexer.ingest import ingest
@@ -340,3 +341,25 @@ def test_a_series_can_keep_more_than_one_shot_and_undo_it(app_env, photos, open_
     assert moving == {m.path for m in series.others if m.image_id != second.image_id}
     at = click(at, "dup_undo")
     assert not any("(your choice)" in b for b in badges(at))
+
+
+def test_the_dry_run_says_when_a_copy_has_metadata_its_keeper_lacks(
+    app_env, photos, open_page, tmp_path
+):
+    img = real_photo("astronaut")
+    img.save(photos / "astronaut-big.png")  # the keeper: highest resolution, no EXIF
+    phone = save_camera_jpeg(
+        img.resize((400, 400)), photos / "IMG_0001.jpg", camera_exif(gps=True), quality=92
+    )
+    with Library(app_env) as lib:
+        ingest(lib, [photos])
+        groups = find_duplicates(lib, threshold=THRESHOLD).groups
+    group = next(g for g in groups if str(phone) in {m.path for m in g.members})
+    assert not group.keepers[0].camera
+    at = open_dups(open_page)
+    at.text_input(key="dup_dest").set_value(str(tmp_path / "q")).run()
+    at = click(at, f"plan-group-{group.group}")
+    (warning,) = [w for w in texts(at.warning) if "metadata their keeper lacks" in w]
+    assert f"- {phone} has a capture time, camera EXIF, GPS that its keeper lacks" in warning
+    row = next(r for r in plan_of(at) if r["from"] == str(phone))
+    assert row["metadata keeper lacks"] == "captured_at, camera, gps"

@@ -21,7 +21,7 @@ from vitrieve.search.duplicates.groups import DupGroup
 from vitrieve.search.duplicates.quarantine import PlannedMove, apply_quarantine, plan_quarantine
 from vitrieve.search.duplicates.undo import undo_quarantine
 from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.views.dups import human_size, plan_rows, plan_summary
+from vitrieve.ui.views.dups import human_size, metadata_notes, plan_rows, plan_summary
 
 PLAN = "dup_plan"  # {"scope", "folder", "plan", "groups"} awaiting confirmation
 PLAN_ERROR = "dup_plan_error"  # (scope, message) of a plan that could not be made
@@ -86,6 +86,14 @@ def preview(lib: Library, scope: str) -> None:
         f"{display_path(pending['folder'])}. Nothing has moved yet."
     )
     st.dataframe(plan_rows(plan, pending["groups"]), hide_index=True, width="stretch")
+    notes = metadata_notes(plan)
+    if notes:
+        st.warning(
+            f"{len(notes)} of these files carry metadata their keeper lacks; the keeper inherits "
+            "the capture time and tags in the catalog, and the files keep all of it in "
+            "quarantine:\n\n" + "\n".join(f"- {n}" for n in notes),
+            icon=":material/info:",
+        )
     sure = st.checkbox(
         f"Move these {files} files ({human_size(size)}) to {display_path(pending['folder'])}",
         key="dup_confirm",

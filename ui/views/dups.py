@@ -179,3 +179,24 @@ def plan_summary(plan: Iterable) -> tuple[int, int, int]:
     """(files, bytes, groups) of a plan."""
     moves = list(plan)
     return len(moves), sum(m.size for m in moves), len({m.group for m in moves})
+
+
+def metadata_notes(plan: Iterable) -> list[str]:
+    """One line per planned move whose file carries metadata its keeper lacks (when the plan
+    reports it): what the clean-up would otherwise lose track of, and what the keeper inherits
+    in the catalog (capture time and tags; camera and GPS stay in the quarantined file)."""
+    notes = []
+    for move in plan:
+        lacks = tuple(getattr(move, "metadata_keeper_lacks", ()) or ())
+        if lacks:
+            words = ", ".join(_LACKS_WORDS.get(f, f) for f in lacks)
+            notes.append(f"{display_path(move.src)} has {words} that its keeper lacks")
+    return notes
+
+
+_LACKS_WORDS = {
+    "captured_at": "a capture time",
+    "camera": "camera EXIF",
+    "gps": "GPS",
+    "tags": "tags",
+}
