@@ -1,5 +1,7 @@
-"""One duplicate group drawn side by side: thumbnails, metadata, the keeper, and the decisions
-(keep this one, not duplicates). Decisions call search.dup_decisions; the last one can be
+"""One duplicate group, every member reviewable: members paged in order of similarity to the
+keeper, each with its facts, how it matches the keeper and its decisions (compare at full size,
+keep this one, not a duplicate of the keeper); the group's own actions (quarantine just this
+group, not duplicates at all). Decisions call search.duplicates.decisions; the last one can be
 undone from the page."""
 
 from __future__ import annotations
@@ -15,16 +17,28 @@ from vitrieve.search.duplicates.decisions import (
 )
 from vitrieve.search.duplicates.groups import DupGroup, DupMember
 from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.components.grid import describe, thumbnail
-from vitrieve.ui.views.grid import grid_items
+from vitrieve.ui.components import dup_quarantine as quarantine
+from vitrieve.ui.components.dup_compare import COMPARE, compare, open_compare
+from vitrieve.ui.components.grid import thumbnail
+from vitrieve.ui.views.dups import (
+    MATCH_WORDS,
+    facts_text,
+    group_heading,
+    keeper_of,
+    member_page,
+    page_count,
+    similarity_text,
+)
+from vitrieve.ui.views.grid import GridItem, grid_items
 
 LAST = "dup_last_decision"  # what the Undo button reverts
-CHANGED = "dup_changed"  # bumped after every decision: the groups must be recomputed
-MAX_SIDE_BY_SIDE = 6
+CHANGED = quarantine.CHANGED  # bumped after every decision: the groups must be recomputed
+PER_PAGE = "dup_members_per_page"  # the members-per-page selectbox
+COLUMNS = 4
 
 
 def _changed(note: str, undo: dict) -> None:
-    st.session_state[CHANGED] = st.session_state.get(CHANGED, 0) + 1
+    quarantine.bump()
     st.session_state[LAST] = {"note": note, **undo}
 
 
@@ -39,6 +53,16 @@ def choose_keeper(lib: Library, group: DupGroup, image_id: int) -> None:
     _changed(f"kept image {image_id}", {"kind": "keep", "chosen": image_id, "previous": previous})
 
 
+def also_keep(lib: Library, group: DupGroup, image_id: int) -> None:
+    """Callback (series): keep this shot too. The current keepers are recorded as chosen as
+    well, since a chosen keeper overrides the suggested one and would otherwise replace it."""
+    wanted = {m.image_id for m in group.keepers} | {image_id}
+    with lib.sessions.begin() as session:
+        added = sorted(wanted - keeper_ids(session))
+        set_keepers(session, added, keep=True)
+    _changed(f"kept image {image_id} too (group {group.group})", {"kind": "add", "ids": added})
+
+
 def not_duplicates(lib: Library, ids: list[int], note: str) -> None:
     """Callback: every pair among `ids` is recorded as "not duplicates"."""
     with lib.sessions.begin() as session:
@@ -46,14 +70,15 @@ def not_duplicates(lib: Library, ids: list[int], note: str) -> None:
     _changed(note, {"kind": "ignore", "ids": ids})
 
 
-def not_duplicate_of_rest(lib: Library, group: DupGroup, image_id: int) -> None:
-    others = [m.image_id for m in group.members if m.image_id != image_id]
+def not_duplicate_of_keeper(lib: Library, group: DupGroup, image_id: int) -> None:
+    """Callback: the member and its keeper are different pictures. Groups are keeper-centred
+    (a member belongs by its similarity to the keeper), so that one pair is the decision."""
+    pair = [image_id, keeper_of(group).image_id]
     with lib.sessions.begin() as session:
-        for other in others:
-            ignore_pairs(session, [image_id, other])
+        ignore_pairs(session, pair)
     _changed(
-        f"image {image_id} is not a duplicate of the rest of group {group.group}",
-        {"kind": "ignore_one", "id": image_id, "others": others},
+        f"image {image_id} is not a duplicate of keeper {pair[1]} (group {group.group})",
+        {"kind": "ignore", "ids": pair},
     )
 
 
@@ -66,12 +91,11 @@ def undo_last(lib: Library) -> None:
             set_keepers(session, [last["chosen"]], keep=False)
             if last["previous"]:
                 set_keepers(session, last["previous"], keep=True)
+        elif last["kind"] == "add" and last["ids"]:
+            set_keepers(session, last["ids"], keep=False)
         elif last["kind"] == "ignore":
             unignore_pairs(session, last["ids"])
-        elif last["kind"] == "ignore_one":
-            for other in last["others"]:
-                unignore_pairs(session, [last["id"], other])
-    st.session_state[CHANGED] = st.session_state.get(CHANGED, 0) + 1
+    quarantine.bump()
 
 
 def undo_bar(lib: Library) -> None:
@@ -84,51 +108,108 @@ def undo_bar(lib: Library) -> None:
 
 
 def group_card(lib: Library, group: DupGroup, chosen: set[int]) -> None:
-    kind = "identical files or pixels" if group.exact else "near-duplicates"
-    with st.container(border=True, key=f"group-{group.group}"):
-        st.markdown(f"**Group {group.group}** · {len(group.members)} images · {kind}")
-        items = {i.image_id: i for i in grid_items(lib, [m.image_id for m in group.members])}
-        shown = group.members[:MAX_SIDE_BY_SIDE]
-        for col, member in zip(st.columns(len(shown)), shown, strict=True):
-            with col:
-                _member(lib, group, member, items.get(member.image_id), chosen)
-        if len(group.members) > len(shown):
-            st.caption(f"…and {len(group.members) - len(shown)} more (see the export)")
-        st.button(
+    gid = group.group
+    with st.container(border=True, key=f"group-{gid}"):
+        st.markdown(group_heading(group))
+        if group.keeper_reason:
+            st.caption(f"Keeper {display_path(keeper_of(group).path)}: {group.keeper_reason}.")
+        members = _members_page(group)
+        items = {i.image_id: i for i in grid_items(lib, [m.image_id for m in members])}
+        for start in range(0, len(members), COLUMNS):
+            for col, m in zip(st.columns(COLUMNS), members[start : start + COLUMNS], strict=False):
+                with col.container(border=True, key=f"member-{gid}-{m.image_id}"):
+                    _member(lib, group, m, items.get(m.image_id), chosen)
+        shown = st.session_state.get(COMPARE)
+        if shown is not None and shown[0] == gid:
+            compare(lib, group, shown[1])
+        c1, c2, _ = st.columns([1, 1, 2])
+        with c1:
+            quarantine.plan_button(
+                lib,
+                f"group-{gid}",
+                [group],
+                "Quarantine this group",
+                icon=":material/move_item:",
+                help="Preview moving this group's non-keepers (nothing moves before you confirm).",
+            )
+        c2.button(
             "Not duplicates",
-            key=f"ignore-{group.group}",
+            key=f"ignore-{gid}",
             on_click=not_duplicates,
-            args=(lib, [m.image_id for m in group.members], f"group {group.group}: not duplicates"),
+            args=(lib, [m.image_id for m in group.members], f"group {gid}: not duplicates"),
             help="These images are different pictures: never group them again.",
             icon=":material/call_split:",
         )
+        quarantine.preview(lib, f"group-{gid}")
 
 
-def _member(lib: Library, group: DupGroup, m: DupMember, item, chosen: set[int]) -> None:
+def clamp_page(key: str, pages: int) -> None:
+    """A page number kept from before the groups shrank (a decision, a quarantine) is moved to
+    the last page there is, so the number input never holds a value above its maximum."""
+    if int(st.session_state.get(key) or 1) > pages:
+        st.session_state[key] = pages
+
+
+def _members_page(group: DupGroup) -> list[DupMember]:
+    per_page = int(st.session_state.get(PER_PAGE) or 12)
+    n = len(group.members)
+    pages = page_count(n, per_page)
+    page = 1
+    if pages > 1:
+        key = f"member-page-{group.group}"
+        clamp_page(key, pages)
+        page = int(st.number_input(f"Members page (of {pages})", 1, pages, 1, key=key))
+    first = (page - 1) * per_page + 1
+    last = min(n, page * per_page)
+    st.caption(f"Members {first}–{last} of {n}, keeper first, then by similarity to the keeper.")
+    return member_page(group, page, per_page)
+
+
+def _member(
+    lib: Library, group: DupGroup, m: DupMember, item: GridItem | None, chosen: set[int]
+) -> None:
     if item is not None:
         thumbnail(item)
     if m.keeper:
         why = "your choice" if m.image_id in chosen else "suggested"
         st.markdown(f":green-badge[:material/star: keeper ({why})]")
-    sim = "—" if m.similarity is None else f"{m.similarity:.3f}"
-    sim = "identical" if m.similarity == 1.0 else sim
-    st.caption(f"similarity {sim}")
+    else:
+        st.markdown(f":blue-badge[{MATCH_WORDS.get(m.match, m.match)}]")
+    if not m.keeper:
+        st.caption(f"similarity {similarity_text(m)}")
     st.caption(display_path(m.path))
-    if item is not None:
-        st.caption(describe(item))
+    st.caption(facts_text(m))
+    gid = group.group
     if not m.keeper:
         st.button(
+            "Compare with keeper",
+            key=f"compare-{gid}-{m.image_id}",
+            on_click=open_compare,
+            args=(gid, m.image_id),
+            width="stretch",
+            icon=":material/compare:",
+        )
+        st.button(
             "Keep this one",
-            key=f"keep-{group.group}-{m.image_id}",
+            key=f"keep-{gid}-{m.image_id}",
             on_click=choose_keeper,
             args=(lib, group, m.image_id),
             width="stretch",
         )
-    if len(group.members) > 2:
+        if group.kind == "series":
+            st.button(
+                "Keep this one too",
+                key=f"also-keep-{gid}-{m.image_id}",
+                on_click=also_keep,
+                args=(lib, group, m.image_id),
+                help="A series is shots seconds apart: keep more than one of them.",
+                width="stretch",
+            )
         st.button(
             "Not a duplicate",
-            key=f"ignore-one-{group.group}-{m.image_id}",
-            on_click=not_duplicate_of_rest,
+            key=f"ignore-one-{gid}-{m.image_id}",
+            on_click=not_duplicate_of_keeper,
             args=(lib, group, m.image_id),
+            help="Not a copy of the keeper: never pair these two again.",
             width="stretch",
         )

@@ -1,0 +1,145 @@
+"""The Duplicates page in a real browser (headless Chromium on a live `vitrieve ui`): a group of
+ten or eleven files of one photo is reviewed whole, one member is compared with its keeper at
+full resolution, just that group is quarantined, and the move is undone byte for byte.
+
+Screenshots land in <repo>/test-output/browser/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import real_photo
+from tests.ui.live import run_server
+from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, _need_chromium
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, find_duplicates
+from vitrieve.search.duplicates.groups import DupGroup
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _copies_of_one_photo(folder: Path) -> None:
+    """Ten files of the astronaut besides the library's own JPEG of it: byte copies, a lossless
+    re-save, re-encodes, a downscale, a crop (each a different way a copy comes about)."""
+    folder.mkdir()
+    img = real_photo("astronaut")  # 512 x 512
+    img.save(folder / "astronaut.png")
+    for i in range(2):
+        shutil.copy(folder / "astronaut.png", folder / f"astronaut-copy{i}.png")
+    img.save(folder / "astronaut-resaved.png", compress_level=1)
+    for q in (95, 85, 75):
+        img.save(folder / f"astronaut-q{q}.jpg", quality=q)
+    img.resize((400, 400)).save(folder / "astronaut-400.jpg", quality=90)
+    img.crop((8, 8, 504, 504)).save(folder / "astronaut-crop.jpg", quality=90)
+    img.save(folder / "astronaut.webp", quality=80)
+
+
+@pytest.fixture
+def dup_home(settings, photos) -> tuple[Path, DupGroup, list[DupGroup]]:
+    """The library photos plus ten astronaut copies and a byte copy of coffee, ingested; the
+    astronaut group and the other groups as the page will find them at the default threshold."""
+    _copies_of_one_photo(photos / "copies")
+    shutil.copy(photos / "coffee.jpg", photos / "trip" / "coffee-copy.jpg")
+    with Library(settings) as lib:
+        ingest(lib, [photos])
+        groups = find_duplicates(lib, threshold=DEFAULT_THRESHOLD).groups
+    big = [g for g in groups if len(g.members) > 6]
+    assert len(big) == 1 and len(big[0].members) >= 10, [len(g.members) for g in groups]
+    return settings.home, big[0], [g for g in groups if g is not big[0]]
+
+
+def test_a_big_group_is_reviewed_compared_quarantined_alone_and_undone(dup_home, tmp_path):
+    _need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    home, group, others = dup_home
+    gid = group.group
+    keeper = group.keepers[0]
+    smaller = next(m for m in group.members if Path(m.path).name == "astronaut-400.jpg")
+    moving = [Path(m.path) for m in group.others]
+    untouched = [Path(m.path) for g in others for m in g.members] + [Path(keeper.path)]
+    before = {p: _digest(p) for p in moving + untouched}
+    dest = tmp_path / "quarantine"
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+
+    with run_server(home, tmp_path) as server, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1100})
+            page.goto(server.url + "/duplicates", wait_until="domcontentloaded")
+            card = page.locator(f".st-key-group-{gid}")
+            expect(card).to_be_visible(timeout=120_000)
+
+            # Every member is on the page, keeper first; none is left for an export to tell.
+            members = card.locator(f"[class*='st-key-member-{gid}-']")
+            expect(members).to_have_count(len(group.members), timeout=30_000)
+            expect(members.first).to_contain_text(keeper.path)
+            expect(members.first).to_contain_text("keeper (suggested)")
+            for m in group.members:
+                expect(card.locator(f".st-key-member-{gid}-{m.image_id}")).to_contain_text(m.path)
+            expect(card).not_to_contain_text("more (see the export)")
+
+            # Compare at full resolution: the originals themselves, not the 256 px thumbnails.
+            card.locator(f".st-key-member-{gid}-{smaller.image_id}").get_by_role(
+                "button", name="Compare with keeper"
+            ).click()
+            shown = page.locator(f".st-key-compare-{gid} img.vitrieve-original")
+            expect(shown).to_have_count(2, timeout=30_000)
+            widths = {}
+            for role in ("keeper", "member"):
+                img = page.locator(f".st-key-compare-{gid} img[data-role={role}]")
+                page.wait_for_function(
+                    "img => img.complete && img.naturalWidth > 0", arg=img.element_handle()
+                )
+                widths[role] = img.evaluate("img => img.naturalWidth")
+            assert (
+                widths
+                == {"keeper": keeper.width, "member": smaller.width}
+                == {
+                    "keeper": 512,
+                    "member": 400,
+                }
+            )
+            page.screenshot(path=str(OUTPUT / "dups-compare.png"), full_page=True)
+
+            # Quarantine just this group: a dry run first, then the move after confirmation.
+            folder = page.get_by_label("Quarantine folder (outside every library root)", exact=True)
+            folder.fill(str(dest))
+            folder.press("Enter")
+            card.get_by_role("button", name="Quarantine this group").click()
+            expect(card).to_contain_text(f"Dry run: {len(moving)} files", timeout=30_000)
+            expect(card).to_contain_text("Nothing has moved yet")
+            assert all(p.exists() for p in moving)
+            expect(card.get_by_text(f"Move these {len(moving)} files")).to_be_visible()
+            card.get_by_text(f"Move these {len(moving)} files").scroll_into_view_if_needed()
+            page.screenshot(path=str(OUTPUT / "dups-dry-run.png"))
+            card.get_by_text(f"Move these {len(moving)} files").click()
+            card.get_by_role("button", name=f"Move {len(moving)} files").click()
+            expect(page.get_by_text(f"Moved {len(moving)} files to")).to_be_visible(timeout=60_000)
+            expect(page.locator(f".st-key-group-{gid}")).to_have_count(0)
+            page.screenshot(path=str(OUTPUT / "dups-quarantined.png"), full_page=True)
+            assert not any(p.exists() for p in moving)
+            assert len([f for f in dest.rglob("*") if f.is_file()]) == len(moving)
+            assert all(_digest(p) == before[p] for p in untouched)  # other groups untouched
+
+            # Undo puts every file back, byte-identical, and the group returns whole.
+            page.get_by_role("button", name="Undo this move").click()
+            expect(page.get_by_text(f"Restored {len(moving)} files")).to_be_visible(timeout=60_000)
+            expect(page.locator(f".st-key-group-{gid} [class*='st-key-member-']")).to_have_count(
+                len(group.members), timeout=30_000
+            )
+            page.screenshot(path=str(OUTPUT / "dups-undone.png"), full_page=True)
+        finally:
+            browser.close()
+    assert {p: _digest(p) for p in moving + untouched} == before
+    assert not [f for f in dest.rglob("*") if f.is_file()]
