@@ -10,7 +10,8 @@ the same two rules.
   screen is too narrow for them, before anything else gives way.
 * **Pipe** (stdout is not a tty): one record per line, fields separated by one TAB, in the order
   the command documents (README "Output for scripts"), the full path always the last field, an
-  empty field written as ``-``. Titles and notes go to stderr, so stdout holds only records.
+  empty field written as ``-``. Notes go to stderr and titles are left out (what a title says,
+  such as a duplicate group's number, is a field of each record), so stdout holds records only.
 
 In both forms every path goes through ``display_path`` and control characters in any field
 (a newline or an escape sequence in a file name) are shown as ``\\xNN``: one record is one
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -89,7 +90,8 @@ class Records:
 
     cols: Sequence[Col | str]
     path: Literal["file", "folder"] | None = None
-    title: str | None = None
+    title: str | None = None  # the terminal form's only; a pipe gets records only
+    lead: Sequence[str] = ()  # fields that start every plain record (the terminal has a title)
     rows: list[_Row] = field(default_factory=list)
 
     def add(self, *values: object, path: str | os.PathLike[str] | None = None, style=None) -> None:
@@ -106,10 +108,9 @@ class Records:
             console.print(self.table(console.width))
 
     def _print_plain(self, console: Console) -> None:
-        if self.title:
-            note(self.title, console)
+        lead = [_clean(f) for f in self.lead]
         for row in self.rows:
-            fields = [*row.values, *([] if self.path is None else [row.path or ""])]
+            fields = [*lead, *row.values, *([] if self.path is None else [row.path or ""])]
             console.file.write("\t".join(f or EMPTY for f in fields) + "\n")
         console.file.flush()
 
@@ -169,13 +170,15 @@ class Records:
     def _names(self) -> int:
         return max((cell_len(os.path.basename(r.path or "")) for r in self.rows), default=0)
 
-    def _natural(self, stacked: bool) -> tuple[list[Col], list[int], bool]:
+    def _natural(self, stacked: bool) -> tuple[list[Col], list[int], bool, set[int]]:
+        """Columns, their natural widths, and the columns empty in every row (left out)."""
         cols, cells = self._columns(stacked)
         natural = [
             max([cell_len(c.header), *(_widest_line(r[i]) for r in cells)])
             for i, c in enumerate(cols)
         ]
-        return cols, natural, stacked
+        empty = {i for i in range(len(cols)) if cells and not any(r[i].plain for r in cells)}
+        return cols, natural, stacked, empty
 
 
 def _widest_line(text: Text) -> int:
@@ -189,13 +192,15 @@ def layout(
     cols: Sequence[Col],
     natural: Sequence[int],
     stacked: bool,
+    empty: Collection[int],
     width: int,
     *,
     last_resort: bool = False,
     name_need: int = 0,
 ) -> Plan | None:
     """Which columns to show and how wide, for a screen `width` wide, or None when they cannot
-    fit without cutting into a name or a folding column's MIN_FOLD.
+    fit without cutting into a name or a folding column's MIN_FOLD. Columns `empty` in every
+    row are left out.
 
     Fixed columns keep their natural width; the name column is as wide as the longest name but
     at most NAME_SHARE of the screen (a longer name folds); optional columns are dropped,
@@ -208,7 +213,7 @@ def layout(
     natural = [
         min(n, cap) if c.name and not stacked else n for c, n in zip(cols, natural, strict=True)
     ]
-    keep = list(range(len(cols)))
+    keep = [i for i in range(len(cols)) if i not in empty]
 
     def used(ids: list[int]) -> int:
         return GAP * (len(ids) - 1) + sum(
