@@ -161,7 +161,8 @@ def _print_group(group) -> None:
             listing.Col("date", drop=1),
         ],
         path="file",
-        title=f"group {group.group} ({kind})",
+        title=f"group {group.group} ({kind}{', series' if group.kind == 'series' else ''})"
+        + (f": {group.keeper_reason}" if group.keeper_reason else ""),
         lead=(str(group.group), kind),
     )
     for m in group.members:
