@@ -149,7 +149,7 @@ def dups(
 
 def _print_group(group) -> None:
     """One table per group; piped, one line per member: group, exact|near, keep|-, id, score,
-    resolution, format, size, date, path (README "Output for scripts")."""
+    resolution, format, size, date, path (README "Output in a terminal and in a pipe")."""
     kind = "exact" if group.exact else "near"
     records = listing.Records(
         [

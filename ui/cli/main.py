@@ -143,7 +143,7 @@ def search(
         return
     from vitrieve.ui.cli.table import Col, Records
 
-    # Piped: score, id, resolution, date, path (README "Output for scripts").
+    # Piped: score, id, resolution, date, path (README "Output in a terminal and in a pipe").
     records = Records(
         [Col("score", "right"), Col("id", "right", drop=2), "resolution", Col("date", drop=1)],
         path="file",

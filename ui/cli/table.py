@@ -5,13 +5,14 @@ must stay readable at 80 columns and usable in a pipe, and they only do so if th
 the same two rules.
 
 * **Terminal** (stdout is a tty): a rich table sized to the console. The file name is the first
-  column and is never cut or wrapped; the folder (or a root's whole path) is the last column and
-  folds over several lines instead. Less important columns (``Col.drop``) are left out when the
-  screen is too narrow for them, before anything else gives way.
+  column and is never cut; the folder (or a root's whole path) is the last column and folds over
+  at most two lines. When that does not fit, the folder moves to a second, dimmed line under
+  the name, and less important columns (``Col.drop``) are left out before a name is wrapped.
 * **Pipe** (stdout is not a tty): one record per line, fields separated by one TAB, in the order
-  the command documents (README "Output for scripts"), the full path always the last field, an
-  empty field written as ``-``. Notes go to stderr and titles are left out (what a title says,
-  such as a duplicate group's number, is a field of each record), so stdout holds records only.
+  the command documents (README "Output in a terminal and in a pipe"), the full path always the
+  last field, an empty field written as ``-``. Notes go to stderr and titles are left out (what
+  a title says, such as a duplicate group's number, is a field of each record), so stdout holds
+  records only.
 
 In both forms every path goes through ``display_path`` and control characters in any field
 (a newline or an escape sequence in a file name) are shown as ``\\xNN``: one record is one
