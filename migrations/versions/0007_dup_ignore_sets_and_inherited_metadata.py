@@ -25,9 +25,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dup_ignore_sets")),
     )
     with op.batch_alter_table("dup_ignore_sets", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_dup_ignore_sets_group_id"), ["group_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_dup_ignore_sets_group_id"), ["group_id"], unique=False)
     op.create_table(
         "dup_ignore_set_members",
         sa.Column("set_id", sa.Integer(), nullable=False),

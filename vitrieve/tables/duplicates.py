@@ -89,7 +89,8 @@ class QuarantineMove(Base):
     )
     error: Mapped[str | None] = mapped_column(Message)
     # What the group's keeper was given from this copy, so undo can take it back:
-    # {"keeper": id, "captured_at": iso time, "tags": [manual labels]} (search/duplicates/inherit.py)
+    # {"keeper": id, "captured_at": iso time, "tags": [manual labels]}
+    # (search/duplicates/inherit.py)
     inherited: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
