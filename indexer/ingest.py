@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ class IngestSummary:
     embedded: int = 0  # images that got a vector in this run
     computed: int = 0  # forward passes (byte-identical copies share one)
     failures: list[Failure] = field(default_factory=list)
+    # Files the scan left out for their extension, per lower-cased extension ('' = none), most
+    # first: what was not indexed must be visible (a folder of .mov files is not "0 new").
+    skipped: dict[str, int] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -118,6 +122,7 @@ def scan_targets(
     model = lib.model_row
     out = ScanOutcome(targets, IngestSummary())
     seen = 0
+    skipped: Counter[str] = Counter()
     for target in targets:
         problems: list[ScanProblem] = []
         t0 = time.perf_counter()
@@ -129,6 +134,7 @@ def scan_targets(
                     subdir=target.subdir,
                     exclude=[lib.settings.home],
                     on_problem=problems.append,
+                    skipped=skipped,
                 ),
                 progress,
                 seen,
@@ -145,6 +151,7 @@ def scan_targets(
         ]
         out.removed_ids += result.removed_ids
         out.restored_ids += result.restored_ids
+    out.summary.skipped = dict(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
     with lib.sessions.begin() as session:
         mark_stale_for_model(session, model.id, [t.root_id for t in targets])
     return out

@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import stat
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -88,6 +89,7 @@ def scan_tree(
     exclude: Collection[Path] = (),
     follow_symlinks: bool = False,
     on_problem: Callable[[ScanProblem], None] | None = None,
+    skipped: Counter[str] | None = None,
 ) -> Iterator[ScannedFile]:
     """Yield image files under ``root`` (or ``root/subdir``), sorted by name per directory.
 
@@ -95,8 +97,11 @@ def scan_tree(
     and ``exclude`` paths (compared after resolving, so the data dir is skipped however it
     is spelled) are skipped silently; so are symlinks unless ``follow_symlinks``, which
     then guards against loops by (st_dev, st_ino). Problems go to ``on_problem`` (default:
-    logged as warnings). Raises FileNotFoundError / NotADirectoryError if ``root`` or
-    ``subdir`` is missing or not a directory, ValueError if ``subdir`` escapes ``root``.
+    logged as warnings). Files left out for their extension are counted in ``skipped`` by
+    lower-cased extension ('' for none), so a summary can say what was not indexed: a folder of
+    .mov or .txt files must not look like one nobody scanned. Raises FileNotFoundError /
+    NotADirectoryError if ``root`` or ``subdir`` is missing or not a directory, ValueError if
+    ``subdir`` escapes ``root``.
     """
     root = Path(root)
     _check_dir(root, "scan root")
@@ -167,7 +172,10 @@ def scan_tree(
                         visited.add(key)
                     subdirs.append((entry.path, rel, real))
                     continue
-                if os.path.splitext(name)[1].lower() not in exts:
+                ext = os.path.splitext(name)[1].lower()
+                if ext not in exts:
+                    if skipped is not None:
+                        skipped[ext] += 1
                     continue
                 st = entry.stat()  # follows the link when is_link (follow mode only)
             except FileNotFoundError:

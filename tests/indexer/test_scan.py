@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +56,15 @@ def test_nested_mixed_case_extensions(tree: Path) -> None:
         "top.jpg",
     ]
     assert problems == []
+
+
+def test_files_left_out_for_their_extension_are_counted_per_extension(tree: Path) -> None:
+    touch(tree / "2023" / "trip" / "NOTES.TXT")
+    touch(tree / ".hidden.txt")  # hidden files are junk, not "skipped"
+    skipped: Counter[str] = Counter()
+    files = list(scan_tree(tree, extensions=EXTS, skipped=skipped))
+    assert len(files) == 6
+    assert skipped == Counter({".txt": 2, ".cr2": 1, "": 1})
 
 
 def test_zero_byte_file_is_yielded(tree: Path) -> None:

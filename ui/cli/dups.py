@@ -23,6 +23,7 @@ from rich.table import Table
 
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.cli import table as listing
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
 from vitrieve.ui.cli.dup_decisions import decisions_app
 
@@ -135,34 +136,48 @@ def dups(
         return
     exact = sum(g.exact for g in report.groups)
     kind = "exact only" if report.threshold is None else f"threshold {report.threshold:.2f}"
-    out.print(
-        f"[bold]{len(report.groups)} groups[/] ({exact} exact, {len(report.groups) - exact} "
-        f"near) among {report.images} images; {kind}, {report.seconds:.1f}s",
-        highlight=False,
+    listing.note(  # in a pipe on stderr: stdout is one line per member
+        f"{len(report.groups)} groups ({exact} exact, {len(report.groups) - exact} "
+        f"near) among {report.images} images; {kind}, {report.seconds:.1f}s"
     )
     for group in report.groups[:limit]:
         _print_group(group)
     if len(report.groups) > limit:
-        out.print(f"... {len(report.groups) - limit} more groups: --json or --csv FILE lists all")
+        more = len(report.groups) - limit
+        listing.note(f"... {more} more groups: --json or --csv FILE lists all")
 
 
 def _print_group(group) -> None:
-    title = f"group {group.group} ({'exact' if group.exact else 'near'})"
-    table = Table("keep", "id", "similarity", "resolution", "format", "size", "date")
-    table.add_column("path", overflow="fold")
-    table.title, table.title_justify = title, "left"
+    """One table per group; piped, one line per member: group, exact|near, keep|-, id, score,
+    resolution, format, size, date, path (README "Output in a terminal and in a pipe")."""
+    kind = "exact" if group.exact else "near"
+    records = listing.Records(
+        [
+            "keep",
+            listing.Col("id", "right"),
+            listing.Col("score", "right"),
+            "resolution",
+            listing.Col("format", drop=2),
+            listing.Col("size", "right"),
+            listing.Col("date", drop=1),
+        ],
+        path="file",
+        title=f"group {group.group} ({kind}{', series' if group.kind == 'series' else ''})"
+        + (f": {group.keeper_reason}" if group.keeper_reason else ""),
+        lead=(str(group.group), kind),
+    )
     for m in group.members:
-        table.add_row(
+        records.add(
             "keep" if m.keeper else "",
-            str(m.image_id),
+            m.image_id,
             "" if m.similarity is None else f"{m.similarity:.4f}",
             f"{m.width}x{m.height}" if m.width else "",
             m.format or "",
             _mb(m.size),
             m.captured_at.strftime("%Y-%m-%d") if m.captured_at else "",
-            display_path(m.path),
+            path=m.path,
         )
-    out.print(table)
+    records.print()
 
 
 @app.command()

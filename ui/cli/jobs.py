@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
 from vitrieve.indexer.redact import hide_password
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.cli.table import Col, Records, note
 
 roots_app = typer.Typer(help="Registered (and watched) folders.", no_args_is_help=True)
 
@@ -107,22 +107,26 @@ def jobs(
 
 
 def _print_jobs(rows: list[dict]) -> None:
-    table = Table("id", "kind", "state", "total", "embedded", "failed", "queued", "img/s", "eta")
+    """Piped, one line per job: id, kind, state, total, embedded, failed, queued, img/s, eta."""
+    counts = ("total", "embedded", "failed", "queued")
+    records = Records(
+        [
+            Col("id", "right"),
+            "kind",
+            "state",
+            *(Col(k, "right") for k in counts),
+            Col("img/s", "right"),
+            Col("eta", "right"),
+        ]
+    )
     for r in rows:
         eta = f"{r['eta_s']:.0f}s" if r["eta_s"] else ""
         rate = f"{r['rate_img_s']:.1f}" if r["rate_img_s"] else ""
-        table.add_row(
-            str(r["id"]),
-            r["kind"],
-            r["state"],
-            *(str(r[k]) for k in ("total", "embedded", "failed", "queued")),
-            rate,
-            eta,
-        )
-    out.print(table)
+        records.add(r["id"], r["kind"], r["state"], *(r[k] for k in counts), rate, eta)
+    records.print()
     for r in rows:
         if r["error"]:
-            out.print(f"[red]job {r['id']}[/]: {r['error']}", highlight=False, soft_wrap=True)
+            note(f"job {r['id']}: {r['error']}")
 
 
 # -- roots -------------------------------------------------------------------------------------
@@ -137,18 +141,49 @@ def roots_add(
     ] = None,
 ) -> None:
     """Register a folder (a folder inside a registered root means that root)."""
-    from vitrieve.worker.roots import add_root
+    from vitrieve.worker.roots import add_root, list_roots
 
     settings = _settings()
     if not path.is_dir():
         raise VitrieveError(f"{path}: not a directory")
     lib = open_library(settings)
     root, watched = add_root(lib, path, watch)
-    note = " (the registered root containing it)" if root != path.expanduser().resolve() else ""
-    out.print(f"root {root}{note}: {'watched' if watched else 'not watched'}", highlight=False)
-    if watched and settings.broker_url:
-        job_id = queue_scan(settings, lib, [root], "watch")
-        out.print(f"queued job {job_id}")
+    shown = display_path(root)
+    inside = " (the registered root containing it)" if root != path.expanduser().resolve() else ""
+    images = next((r["images"] for r in list_roots(lib) if Path(r["path"]) == root), 0)
+    known = f"{images} images in the catalog" if images else "no images in the catalog yet"
+    out.print(f"root {shown}{inside}: {known}", highlight=False, markup=False, soft_wrap=True)
+    if not watched:
+        if not images:
+            out.print(f"run `vitrieve ingest {shown}` to index it", markup=False, soft_wrap=True)
+        return
+    if not settings.broker_url:
+        out.print(
+            "marked as watched, but nothing watches it: VITRIEVE_BROKER_URL is not set. Watching "
+            "needs a broker, `vitrieve worker` and `vitrieve beat` (docs/WORKERS.md); until then "
+            f"run `vitrieve ingest {shown}` after adding photos",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    job_id = queue_scan(settings, lib, [root], "watch")
+    out.print(f"watched: queued job {job_id} to scan it now", highlight=False)
+    out.print(_watch_needs(settings), highlight=False, markup=False, soft_wrap=True)
+
+
+def _watch_needs(settings: Settings) -> str:
+    """What still has to run for a watched root to be rescanned: the beat cannot be seen from
+    here (it answers no broadcast), the workers can."""
+    from vitrieve.worker.broker_probe import broker_status
+
+    status = broker_status(settings.broker_url or "", timeout=1.0)
+    beat = "new photos are noticed only while `vitrieve beat` runs (exactly one)"
+    if not status.reachable:
+        return f"{beat}; the broker did not answer: {status.error}"
+    if not status.workers:
+        return f"{beat}; no worker answered: start `vitrieve worker` to process the job"
+    return f"{beat}; {len(status.workers)} worker(s) answered"
 
 
 @roots_app.command("list")
@@ -156,20 +191,22 @@ def roots_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     """Registered folders, whether they are watched, and their image counts."""
     from vitrieve.worker.roots import list_roots
 
-    rows = list_roots(open_library(_settings()))
+    settings = _settings()
+    rows = list_roots(open_library(settings))
     if as_json:
         emit_json(rows)
         return
-    table = Table("id", "path", "watch", "images", "embedded")
+    # Piped, one line per root: id, watch (yes|-), images, embedded, path.
+    records = Records(
+        [Col("id", "right"), "watch", Col("images", "right"), Col("embedded", "right")],
+        path="folder",
+    )
     for r in rows:
-        table.add_row(
-            str(r["id"]),
-            display_path(r["path"]),
-            "yes" if r["watch"] else "",
-            str(r["images"]),
-            str(r["embedded"]),
-        )
-    out.print(table)
+        watch = "yes" if r["watch"] else ""
+        records.add(r["id"], watch, r["images"], r["embedded"], path=r["path"])
+    records.print()
+    if any(r["watch"] for r in rows) and not settings.broker_url:
+        note("watched roots are rescanned only by `vitrieve beat` with VITRIEVE_BROKER_URL set")
 
 
 @roots_app.command("remove")
@@ -180,7 +217,11 @@ def roots_remove(
     from vitrieve.worker.roots import remove_root
 
     path, removed = remove_root(open_library(_settings()), root)
-    out.print(f"removed root {path}: {removed} images left the catalog (files untouched)")
+    out.print(
+        f"removed root {display_path(path)}: {removed} images left the catalog (files untouched)",
+        highlight=False,
+        markup=False,
+    )
 
 
 # -- processes ---------------------------------------------------------------------------------

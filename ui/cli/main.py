@@ -15,13 +15,13 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_path, display_streams
 from vitrieve.ui.cli import dups as cli_dups
 from vitrieve.ui.cli import errors
+from vitrieve.ui.cli import failures as cli_failures
 from vitrieve.ui.cli import jobs as cli_jobs
 from vitrieve.ui.cli import tags as cli_tags
 from vitrieve.ui.cli import thumbs as cli_thumbs
@@ -44,6 +44,7 @@ app.add_typer(cli_tags.app, name="tag")
 app.add_typer(cli_jobs.roots_app, name="roots")
 cli_jobs.register(app)  # jobs, worker, beat
 cli_thumbs.register(app)  # thumbs
+cli_failures.register(app)  # failures
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
@@ -94,6 +95,8 @@ def ingest(
     rate = summary.embedded / summary.seconds if summary.seconds else 0.0
     out.print(f"[bold]done[/] in {summary.seconds:.1f}s: {counts}")
     out.print(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
+    if summary.skipped:
+        out.print(skipped_line(summary.skipped), markup=False, highlight=False, soft_wrap=True)
     for failure in summary.failures:
         out.print(  # escaped: '[draft] a.jpg' or a reason's brackets are not markup
             f"[red]failed[/] {escape(display_path(failure.path))}: {escape(failure.reason)}",
@@ -138,12 +141,18 @@ def search(
     if as_json:
         emit_json([r.to_dict() for r in results])
         return
-    table = Table("score", "path", "size", "date")
+    from vitrieve.ui.cli.table import Col, Records
+
+    # Piped: score, id, resolution, date, path (README "Output in a terminal and in a pipe").
+    records = Records(
+        [Col("score", "right"), Col("id", "right", drop=2), "resolution", Col("date", drop=1)],
+        path="file",
+    )
     for r in results:
         size = f"{r.width}x{r.height}" if r.width else ""
         date = r.captured_at.strftime("%Y-%m-%d") if r.captured_at else ""
-        table.add_row(f"{r.score:.4f}", display_path(r.path), size, date)
-    out.print(table)
+        records.add(f"{r.score:.4f}", r.image_id, size, date, path=r.path)
+    records.print()
 
 
 @app.command()
@@ -156,7 +165,8 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         emit_json(info)
         return
     for key, value in info.items():
-        out.print(f"[bold]{key}[/]: {value}", highlight=False)
+        hint = " (listed by `vitrieve failures`)" if key == "failed" and value else ""
+        out.print(f"[bold]{key}[/]: {escape(str(value))}{hint}", highlight=False)
 
 
 @app.command()
@@ -171,10 +181,12 @@ def embed(
     rows = embed_files(lib, images)
     if as_json:
         emit_json([r.to_dict() for r in rows])
-    else:
+    else:  # one line per file, never wrapped: PATH, a TAB, the numbers separated by spaces
         for r in rows:
             if r.vector is not None:  # failures are the one error line below
-                out.print(r.path, " ".join(f"{x:.6f}" for x in r.vector), highlight=False)
+                vector = " ".join(f"{x:.6f}" for x in r.vector)
+                sys.stdout.write(f"{display_path(r.path)}\t{vector}\n")
+        sys.stdout.flush()
     if any(r.error for r in rows):
         raise VitrieveError("; ".join(f"{r.path}: {r.error}" for r in rows if r.error))
 
@@ -246,6 +258,12 @@ def model_fetch() -> None:
     settings = Settings()
     location = locate_model(settings.model, offline=False, cache_dir=settings.hub_cache)
     out.print(f"{location.name}: {location.path} (from {location.source})")
+
+
+def skipped_line(skipped: dict[str, int]) -> str:
+    """'skipped 12 files by extension: .txt 9, .mov 3' (not images vitrieve reads)."""
+    kinds = ", ".join(f"{display_path(ext) or '(none)'} {n}" for ext, n in skipped.items())
+    return f"skipped {sum(skipped.values())} files by extension: {kinds}"
 
 
 def _quiet_libraries() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from vitrieve.indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.cli.table import Col, Records
 
 app = typer.Typer(help="Auto-tagging with linear probes.", no_args_is_help=True)
 
@@ -64,16 +64,17 @@ def train(
         f"accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}",
         highlight=False,
     )
-    table = Table("label", "images", "precision", "recall", "f1")
+    # Piped, one line per label: label, images, precision, recall, f1.
+    table = Records(["label", *(Col(h, "right") for h in ("images", "precision", "recall", "f1"))])
     for label, row in m["per_class"].items():
-        table.add_row(
+        table.add(
             label,
-            str(result.counts[label]),
+            result.counts[label],
             f"{row['precision']:.3f}",
             f"{row['recall']:.3f}",
             f"{row['f1']:.3f}",
         )
-    out.print(table)
+    table.print()
     out.print(f"tag the collection with: vitrieve tag apply {result.name}", highlight=False)
 
 
@@ -150,20 +151,30 @@ def list_probes(
     if not probes:
         out.print("no probes yet: vitrieve tag train NAME --folders ROOT")
         return
-    table = Table("name", "version", "labels", "images", "accuracy", "macro-F1", "active", "model")
+    # Piped, one line per probe: name, version, labels, images, accuracy, macro-F1, active, model.
+    table = Records(
+        [
+            "name",
+            Col("version", "right"),
+            Col("labels", fold=True),
+            *(Col(h, "right") for h in ("images", "accuracy", "macro-F1")),
+            "active",
+            Col("model", fold=True),
+        ]
+    )
     for p in probes:
         m = p["metrics"]
-        table.add_row(
+        table.add(
             p["name"],
-            str(p["version"]),
+            p["version"],
             ", ".join(p["labels"]),
-            str(m.get("images", "")),
+            m.get("images", ""),
             f"{m['accuracy']:.3f}",
             f"{m['macro_f1']:.3f}",
             "yes" if p["active"] else "no",
             "current" if p["current_model"] else f"other ({p['model']}): retrain",
         )
-    out.print(table)
+    table.print()
 
 
 @app.command()
@@ -194,12 +205,13 @@ def show(
     if not tags:
         out.print(f"image {image_id} has no tags")
         return
-    table = Table("label", "score", "source", "counts")
+    # Piped, one line per tag: label, score, source, counts.
+    table = Records(["label", Col("score", "right"), "source", Col("counts", fold=True)])
     for t in tags:
         source = t.source if t.probe is None else f"{t.probe} v{t.probe_version}"
-        note = "yes" if t.effective else ("no: manual tags decide" if t.overridden else "no")
-        table.add_row(t.label, f"{t.score:.3f}", source, note)
-    out.print(table)
+        counts = "yes" if t.effective else ("no: manual tags decide" if t.overridden else "no")
+        table.add(t.label, f"{t.score:.3f}", source, counts)
+    table.print()
 
 
 @app.command()
