@@ -287,7 +287,8 @@ def _left_out(m: DupMember, exact_only: bool, min_similarity: float | None) -> s
 def _below(m: DupMember, threshold: float | None) -> str | None:
     if threshold is None or m.match in EXACT_MATCHES:
         return None
-    if m.similarity is None or m.similarity < threshold:
+    # similarities are rounded to 6 decimals (groups.py): one a rounding below still qualified
+    if m.similarity is None or m.similarity < threshold - 1e-6:
         sim = "unknown" if m.similarity is None else f"{m.similarity:.4f}"
         return f"similarity {sim} to the keeper is below the threshold {threshold:g}"
     return None

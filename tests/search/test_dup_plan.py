@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from tests.conftest import real_photo
 from tests.exif_files import camera_exif, save_camera_jpeg
+from tests.search.test_dup_centred import T as CHAIN_T
+from tests.search.test_dup_centred import chain_library
 from tests.search.test_dup_find import (  # noqa: F401
     NEAR,
     clone_library,
@@ -319,3 +321,19 @@ def test_a_camera_copy_of_a_larger_png_says_the_keeper_lacks_its_exif(tmp_path):
         assert captured(lib, move.keepers[0]) == taken
         undo_quarantine(lib)
         assert captured(lib, move.keepers[0]) is None
+
+
+def test_on_a_chain_the_threshold_guard_plans_exactly_the_keeper_centred_moves(
+    dup_template,  # noqa: F811
+    tmp_path,
+):
+    """A~B~C~D at 0.95 a step, threshold 0.90 (tests/search/test_dup_centred.py): C is never
+    planned, and the threshold guard still plans B and D (0.95 to their keepers)."""
+    lib, (a, b, c, d) = chain_library(dup_template, tmp_path)
+    with lib:
+        report = find_duplicates(lib, threshold=CHAIN_T)
+        plan = plan_quarantine(lib, report.groups, tmp_path / "q", threshold=report.threshold)
+    mine = {m.image_id: m for m in plan if m.image_id in (a, b, c, d)}
+    assert set(mine) == {b, d} and (mine[b].keepers[0], mine[d].keepers[0]) == (a, c)
+    assert all(m.similarity >= CHAIN_T - 1e-6 for m in plan)
+    assert not [x for x in plan.left if x.image_id in (a, b, c, d)]
