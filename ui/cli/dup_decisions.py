@@ -37,9 +37,9 @@ def decisions(
     if ctx.invoked_subcommand is not None:
         return
     from vitrieve.search.duplicates.decisions import list_decisions
-    from vitrieve.ui.cli.dups import _library
+    from vitrieve.ui.cli.dups import library_settled
 
-    lib = _library()
+    lib = library_settled()
     with lib.sessions() as session:
         found = list_decisions(session)
     if as_json:
@@ -54,9 +54,9 @@ def remove_decisions(
 ) -> None:
     """Take decisions back by id (see `vitrieve dups decisions`); all or none."""
     from vitrieve.search.duplicates.decisions import remove_decision
-    from vitrieve.ui.cli.dups import _library
+    from vitrieve.ui.cli.dups import library_settled
 
-    lib = _library()
+    lib = library_settled()
     with lib.sessions.begin() as session:
         removed = [remove_decision(session, i) for i in ids]
     for d in removed:

@@ -80,7 +80,7 @@ class _Progress:
         self._bars.update(self._tasks[stage], completed=done, total=total)
 
 
-def _library():
+def library_settled():
     """The library, after settling moves a killed quarantine or undo left half-done."""
     from vitrieve.search.duplicates.quarantine import reconcile_moves
 
@@ -126,7 +126,7 @@ def dups(
         return
     from vitrieve.search.duplicates.export import save_csv
 
-    lib = _library()
+    lib = library_settled()
     report = _find(lib, threshold, exact_only, method, nprobe)
     if csv_file is not None:
         rows = save_csv(report.groups, csv_file)
@@ -210,7 +210,7 @@ def quarantine(
     from vitrieve.search.duplicates.quarantine import apply_quarantine, plan_quarantine
     from vitrieve.ui.cli.dup_plan import plan_summary, print_plan, print_summary, size_words
 
-    lib = _library()
+    lib = library_settled()
     report = _find(lib, threshold, exact_only, method, nprobe)
     plan = plan_quarantine(
         lib,
@@ -257,7 +257,7 @@ def undo(
     from vitrieve.search.duplicates.quarantine import move_batches
     from vitrieve.search.duplicates.undo import undo_quarantine
 
-    lib = _library()
+    lib = library_settled()
     if list_batches:
         batches = move_batches(lib)
         if as_json:
@@ -307,7 +307,7 @@ def ignore(
     ids, group = list(ids or []), list(group or [])
     if not group and len(ids) < 2:
         raise typer.BadParameter("give two or more image ids, or --group GROUP_ID")
-    lib = _library()
+    lib = library_settled()
     with lib.sessions.begin() as session:
         pairs = (unignore_pairs if remove else ignore_pairs)(session, ids) if ids else 0
         removed = {g: remove_group_ignores(session, g) for g in group} if remove else {}
@@ -356,7 +356,7 @@ def keep(
     """Mark images as keepers: never suggested for quarantine (survives re-ingests)."""
     from vitrieve.search.duplicates.decisions import set_keepers
 
-    lib = _library()
+    lib = library_settled()
     with lib.sessions.begin() as session:
         changed = set_keepers(session, ids, keep=not remove)
     out.print(f"{'unmarked' if remove else 'marked'} {changed} keepers")
@@ -388,7 +388,7 @@ def eval_dups(
     from vitrieve.search.duplicates.evaluate import evaluate, parse_thresholds
 
     sweep = parse_thresholds(thresholds)
-    lib = _library()
+    lib = library_settled()
     with _Progress() as progress:
         report = evaluate(
             lib, truth, sweep, method=method, nprobe=nprobe, grouping=grouping, progress=progress
