@@ -10,8 +10,10 @@ import streamlit as st
 
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import (
+    ignore_group,
     ignore_pairs,
     keeper_ids,
+    remove_decision,
     set_keepers,
     unignore_pairs,
 )
@@ -63,11 +65,14 @@ def also_keep(lib: Library, group: DupGroup, image_id: int) -> None:
     _changed(f"kept image {image_id} too (group {group.group})", {"kind": "add", "ids": added})
 
 
-def not_duplicates(lib: Library, ids: list[int], note: str) -> None:
-    """Callback: every pair among `ids` is recorded as "not duplicates"."""
+def not_duplicates(lib: Library, group: DupGroup) -> None:
+    """Callback: the whole group is "not duplicates", recorded as one group decision (as
+    `vitrieve dups ignore --group` does), so `dups decisions` lists it and it can be taken back
+    after the group has dissolved."""
+    ids = [m.image_id for m in group.members]
     with lib.sessions.begin() as session:
-        ignore_pairs(session, ids)
-    _changed(note, {"kind": "ignore", "ids": ids})
+        set_id = ignore_group(session, group.group, ids)
+    _changed(f"group {group.group}: not duplicates", {"kind": "ignore-set", "set": set_id})
 
 
 def not_duplicate_of_keeper(lib: Library, group: DupGroup, image_id: int) -> None:
@@ -95,6 +100,8 @@ def undo_last(lib: Library) -> None:
             set_keepers(session, last["ids"], keep=False)
         elif last["kind"] == "ignore":
             unignore_pairs(session, last["ids"])
+        elif last["kind"] == "ignore-set" and last["set"] is not None:
+            remove_decision(session, f"group:{last['set']}")
     quarantine.bump()
 
 
@@ -136,7 +143,7 @@ def group_card(lib: Library, group: DupGroup, chosen: set[int]) -> None:
             "Not duplicates",
             key=f"ignore-{gid}",
             on_click=not_duplicates,
-            args=(lib, [m.image_id for m in group.members], f"group {gid}: not duplicates"),
+            args=(lib, group),
             help="These images are different pictures: never group them again.",
             icon=":material/call_split:",
         )
