@@ -151,7 +151,9 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Catalog counts, model and index."""
     from vitrieve.search.status import library_status
 
-    info = library_status(open_library())
+    lib = open_library()
+    lib.may_download = False  # status reports a missing model; it never fetches 350 MB
+    info = library_status(lib)
     if as_json:
         emit_json(info)
         return
