@@ -42,7 +42,7 @@ class Library:
             migrate.ensure_current(self.engine, on_wait=self._waiting_for_migration)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self._index: VectorIndex | None = None
-        # False for commands that only need the model's identity: caches, never a download.
+        # False for commands that only report the model: its caches, no hub client, no network.
         self.may_download = True
 
     @staticmethod
@@ -57,9 +57,11 @@ class Library:
     def model_location(self) -> ModelLocation:
         if self._remembered is not None:
             return self._remembered.location
-        offline = self.settings.offline or not self.may_download
         return locate_model(
-            self.settings.model, offline=offline or None, cache_dir=self.settings.hub_cache
+            self.settings.model,
+            offline=self.settings.offline or None,
+            cache_dir=self.settings.hub_cache,
+            use_clients=self.may_download,
         )
 
     @cached_property

@@ -56,9 +56,16 @@ def _from_huggingface(model: str, offline: bool, cache_dir: Path | None) -> Path
 
 
 def locate_model(
-    model: str, *, offline: bool | None = None, cache_dir: Path | None = None
+    model: str,
+    *,
+    offline: bool | None = None,
+    cache_dir: Path | None = None,
+    use_clients: bool = True,
 ) -> ModelLocation:
-    """`cache_dir` (VITRIEVE_HUB_CACHE) replaces the hubs' default caches when set."""
+    """`cache_dir` (VITRIEVE_HUB_CACHE) replaces the hubs' default caches when set.
+
+    `use_clients=False` looks only where no hub client is needed (a directory, the caches'
+    layout): for commands that report the model but must stay fast (`status`)."""
     if offline is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "") in {"1", "true", "TRUE", "yes"}
     candidate = Path(model).expanduser()
@@ -77,6 +84,11 @@ def locate_model(
     cached = cached_snapshot(model, cache_dir)
     if cached is not None:  # no hub client, no network
         return ModelLocation(cached[1], model, cached[0], None)
+    if not use_clients:
+        raise ModelUnavailableError(
+            f"model {model!r} is not in the hub caches on this machine: run `vitrieve model "
+            "fetch` (needs network) or set VITRIEVE_MODEL to a local directory with the weights"
+        )
     errors: list[str] = []
     missing: set[str] = set()
     # The clients' view of their caches next, then downloads from the hubs that answer.

@@ -20,6 +20,7 @@ from rich.table import Table
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_path, display_streams
+from vitrieve.ui.cli import demo as cli_demo
 from vitrieve.ui.cli import dups as cli_dups
 from vitrieve.ui.cli import errors
 from vitrieve.ui.cli import jobs as cli_jobs
@@ -44,6 +45,7 @@ app.add_typer(cli_tags.app, name="tag")
 app.add_typer(cli_jobs.roots_app, name="roots")
 cli_jobs.register(app)  # jobs, worker, beat
 cli_thumbs.register(app)  # thumbs
+cli_demo.register(app)  # demo
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
