@@ -5,11 +5,13 @@ the model hubs for the weights). This measures what a user waits for: a fresh pr
 command, `python -m vitrieve ...` from start to exit, as a ratio to `python -c pass` measured
 in the same run (the cost of starting Python at all on this machine, at this load).
 
-Data: one root of N images (default 10 000), all `embedded`, with clustered 768-d float16
-vectors (benchmarks/dups.py's generator: ~30% in near-duplicate groups), stored straight into
-the catalog; the model is a full-size random ViT-B/16 in a local directory (VITRIEVE_MODEL),
-so its weight file (~350 MB) costs what the real one costs to locate and identify. The index
-file is built once (untimed) before the runs, as after an ingest.
+Data: one root of N images (default 10 000), all `embedded`, each a small stand-in file on
+disk whose size and mtime the catalog has (so `ingest` of the root scans N files and finds
+nothing new), with clustered 768-d float16 vectors (benchmarks/dups.py's generator: ~30% in
+near-duplicate groups) stored straight into the catalog. The model is a full-size random
+ViT-B/16 in a local directory, so its weight file (~350 MB) costs what the real one costs to
+locate and identify. The index file is built once (untimed) before the runs, as after an
+ingest.
 
 Every command runs in two configurations: `local` (VITRIEVE_MODEL is that directory) and
 `hub` (VITRIEVE_MODEL is the default kind of value, a hub id, whose weights are in the hub
@@ -21,6 +23,10 @@ Each command runs once untimed (page cache, `.pyc` files), then --repeats times;
 is reported. Usage (from the repository root, with the project venv):
 
     .venv/bin/python -m benchmarks.cli_latency [--n 10000] [--repeats 5] [--workdir DIR]
+                                               [--compare CHECKOUT_OF_MAIN]
+
+With --compare, every command also runs with the other checkout's code (same venv, same
+catalog), alternating with this tree's runs, so "before" and "after" share the machine's load.
 
 Progress goes to stderr; the result is one JSON object on the last line of stdout.
 """
@@ -57,6 +63,7 @@ COMMANDS: dict[str, list[str]] = {
     "tag list": ["tag", "list"],
     "index rebuild": ["index", "rebuild"],
     "db upgrade": ["db", "upgrade"],
+    "ingest (nothing new)": ["ingest", "{photos}"],
 }
 TARGETS_S = {"status": 1.5, "roots list": 1.5, "search --id": 1.5, "dups": 3.0}
 
@@ -71,23 +78,29 @@ def build_catalog(home: Path, model_dir: Path, n: int) -> None:
     from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 
     vectors = clustered_vectors(n)
+    photos = home.parent / f"photos-{n}"
     settings = Settings(home=home, model=str(model_dir))
     with Library(settings) as lib:
         model = lib.model_row
         with lib.sessions.begin() as session:
-            root = Root(path=str(home.parent / "photos"))
+            root = Root(path=str(photos))
             session.add(root)
             session.flush()
             images, embeddings = [], []
             for i in range(n):
                 digest = f"{i:032x}"
+                rel_path = f"{i // 1000:03d}/IMG_{i:06d}.jpg"
+                file = photos / rel_path  # a stand-in on disk: `ingest` finds it unchanged
+                file.parent.mkdir(parents=True, exist_ok=True)
+                file.write_bytes(digest.encode())
+                st = file.stat()
                 images.append(
                     {
                         "id": i + 1,
                         "root_id": root.id,
-                        "rel_path": f"{i // 1000:03d}/IMG_{i:06d}.jpg",
-                        "size": 2_000_000 + i,
-                        "mtime_ns": 1_700_000_000_000_000_000 + i,
+                        "rel_path": rel_path,
+                        "size": st.st_size,
+                        "mtime_ns": st.st_mtime_ns,
                         "content_hash": digest,
                         "width": 4000,
                         "height": 3000,
@@ -133,19 +146,33 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def timed(cmd: list[str], env: dict[str, str], repeats: int) -> dict:
-    runs = []
-    rc = 0
+def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    return time.perf_counter() - t, proc.returncode, proc.stderr
+
+
+def timed(cmd: list[str], envs: dict[str, dict[str, str]], repeats: int) -> dict[str, dict]:
+    """Median wall time of cmd under each env (code tree), their runs interleaved so that a
+    change in the machine's load hits all of them alike. The first run of each is a warm-up."""
+    runs: dict[str, list[float]] = {label: [] for label in envs}
+    codes: dict[str, int] = {}
     for i in range(repeats + 1):
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - t
-        rc = proc.returncode
-        if rc != 0 and i == 0:
-            log(f"  rc {rc}: {proc.stderr.strip().splitlines()[-1:]} ")
-        if i:  # the first run warms caches
-            runs.append(seconds)
-    return {"median_s": round(statistics.median(runs), 3), "best_s": round(min(runs), 3), "rc": rc}
+        for label, env in envs.items():
+            seconds, rc, stderr = _run(cmd, env)
+            if rc != 0 and i == 0:
+                log(f"  {label} rc {rc}: {stderr.strip().splitlines()[-1:]}")
+            codes[label] = rc
+            if i:
+                runs[label].append(seconds)
+    return {
+        label: {
+            "median_s": round(statistics.median(times), 3),
+            "best_s": round(min(times), 3),
+            "rc": codes[label],
+        }
+        for label, times in runs.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -154,6 +181,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--workdir", type=Path, help="keep the model and catalog here")
     ap.add_argument("--only", nargs="*", help="command names to run (default: all)")
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout (e.g. of main): each command also runs with its code, "
+        "interleaved with this tree's runs; reported as 'before'",
+    )
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="vitrieve-bench-cli-") as tmp:
         work = args.workdir or Path(tmp)
@@ -163,7 +196,7 @@ def main(argv: list[str] | None = None) -> dict:
 
             log("writing a random full-size ViT-B/16")
             make_vit_b16(model_dir)
-        home = work / f"home-{args.n}"
+        home = work / f"catalog-{args.n}"
         if not (home / "catalog.db").is_file():
             log(f"building a catalog of {args.n} images")
             build_catalog(home, model_dir, args.n)
@@ -173,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict:
         env |= {"VITRIEVE_HOME": str(home), "VITRIEVE_MODEL": str(model_dir)}
         env["PYTHONPATH"] = str(ROOT)
         python = [sys.executable]
-        baseline = timed([*python, "-c", "pass"], env, args.repeats)
+        baseline = timed([*python, "-c", "pass"], {"after": env}, args.repeats)["after"]
         log(f"python -c pass: {baseline['median_s']}s")
         port = closed_port()
         offline_env = env | {
@@ -186,15 +219,24 @@ def main(argv: list[str] | None = None) -> dict:
             "VITRIEVE_MODEL": HUB_ID,
             "VITRIEVE_HUB_CACHE": str(hub_cache(work, model_dir)),
         }
-        runs = [(name, cmd, env, args.repeats) for name, cmd in COMMANDS.items()]
-        runs += [(f"{name} (hub)", cmd, hub_env, args.repeats) for name, cmd in COMMANDS.items()]
+        photos = str(work / f"photos-{args.n}")
+        commands = {k: [a.replace("{photos}", photos) for a in v] for k, v in COMMANDS.items()}
+        runs = [(name, cmd, env, args.repeats) for name, cmd in commands.items()]
+        runs += [(f"{name} (hub)", cmd, hub_env, args.repeats) for name, cmd in commands.items()]
         runs.append(("status (hub unreachable)", ["status"], offline_env, 1))
         results: dict[str, dict] = {}
         for name, cmd, cmd_env, repeats in runs:
             if args.only and name.split(" (")[0] not in args.only:
                 continue
-            result = timed([*python, "-m", "vitrieve", *cmd], cmd_env, repeats)
-            result["ratio"] = round(result["median_s"] / baseline["median_s"], 1)
+            envs = {"after": cmd_env}
+            if args.compare:
+                envs = {"before": cmd_env | {"PYTHONPATH": str(args.compare)}} | envs
+            timings = timed([*python, "-m", "vitrieve", *cmd], envs, repeats)
+            for timing in timings.values():
+                timing["ratio"] = round(timing["median_s"] / baseline["median_s"], 1)
+            result = timings["after"]
+            if "before" in timings:
+                result["before"] = timings["before"]
             if name.split(" (")[0] in TARGETS_S:
                 result["target_s"] = TARGETS_S[name.split(" (")[0]]
             results[name] = result
