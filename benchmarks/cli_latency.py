@@ -20,7 +20,9 @@ cache, VITRIEVE_HUB_CACHE, in Hugging Face's cache layout: what `vitrieve model 
 pointed at a closed loopback port: the first run on a machine without network.
 
 Each command runs once untimed (page cache, `.pyc` files), then --repeats times; the median
-is reported. Usage (from the repository root, with the project venv):
+wall time is reported, and the median CPU time (user + system) of the command's process,
+which a busy machine inflates far less than wall time. Usage (from the repository root,
+with the project venv):
 
     .venv/bin/python -m benchmarks.cli_latency [--n 10000] [--repeats 5] [--workdir DIR]
                                                [--compare CHECKOUT_OF_MAIN]
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -146,29 +149,37 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds (user + system, the child's), exit status, stderr."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    return time.perf_counter() - t, proc.returncode, proc.stderr
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc.returncode, proc.stderr
 
 
 def timed(cmd: list[str], envs: dict[str, dict[str, str]], repeats: int) -> dict[str, dict]:
     """Median wall time of cmd under each env (code tree), their runs interleaved so that a
     change in the machine's load hits all of them alike. The first run of each is a warm-up."""
     runs: dict[str, list[float]] = {label: [] for label in envs}
+    cpu: dict[str, list[float]] = {label: [] for label in envs}
     codes: dict[str, int] = {}
     for i in range(repeats + 1):
         for label, env in envs.items():
-            seconds, rc, stderr = _run(cmd, env)
+            seconds, cpu_s, rc, stderr = _run(cmd, env)
             if rc != 0 and i == 0:
                 log(f"  {label} rc {rc}: {stderr.strip().splitlines()[-1:]}")
             codes[label] = rc
             if i:
                 runs[label].append(seconds)
+                cpu[label].append(cpu_s)
     return {
         label: {
             "median_s": round(statistics.median(times), 3),
             "best_s": round(min(times), 3),
+            "cpu_s": round(statistics.median(cpu[label]), 3),
             "rc": codes[label],
         }
         for label, times in runs.items()
@@ -234,6 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
             timings = timed([*python, "-m", "vitrieve", *cmd], envs, repeats)
             for timing in timings.values():
                 timing["ratio"] = round(timing["median_s"] / baseline["median_s"], 1)
+                timing["cpu_ratio"] = round(timing["cpu_s"] / max(baseline["cpu_s"], 1e-3), 1)
             result = timings["after"]
             if "before" in timings:
                 result["before"] = timings["before"]
@@ -246,6 +258,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "cli_latency",
         "n": args.n,
         "python_pass_s": baseline["median_s"],
+        "python_pass_cpu_s": baseline["cpu_s"],
         "commands": results,
         "cores": os.cpu_count(),
         "load_avg_1m": load,

@@ -39,6 +39,7 @@ COMMANDS = [
     ["search", "--id", "1", "--json"],
     ["dups"],
     ["tag", "list"],
+    ["tag", "show", "--id", "1"],
     ["index", "rebuild"],
     ["db", "upgrade"],
     ["ingest", "{photos}"],  # nothing new: the model never loads
