@@ -153,7 +153,10 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
     """Wall seconds, CPU seconds (user + system, the child's), exit status, stderr."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    # cwd = the code tree: `python -m` puts the working directory first on sys.path.
+    proc = subprocess.run(
+        cmd, env=env, cwd=env["PYTHONPATH"], capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
