@@ -226,7 +226,7 @@ def ingest(
     progress = progress or _Silent()
     started = time.perf_counter()
     check_folders(lib, paths)  # before the model loads: a wrong path fails at once
-    lib.embedder  # noqa: B018 -- fail on a missing model before touching anything
+    lib.model_row  # noqa: B018 -- a missing model fails before anything is touched
     with locked_targets(lib, paths) as targets:
         return _ingest_locked(lib, targets, progress, on_embedded, started)
 
@@ -247,9 +247,11 @@ def _ingest_locked(
         total = count_pending(session, scan.targets)
     progress.embedding(0, total)
     done, last_save = 0, time.monotonic()
-    for outcome in embed_items(
+    # Nothing pending: torch and the model are never loaded (a no-op ingest is instant).
+    batches = embed_items(
         lib, pending_items(lib, scan.targets), times=times, on_embedded=on_embedded
-    ):
+    )
+    for outcome in batches if total else ():
         index.add(outcome.embedded_ids, outcome.vectors)
         summary.embedded += len(outcome.embedded_ids)
         summary.computed += outcome.computed

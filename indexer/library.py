@@ -1,7 +1,9 @@
 """One open vitrieve library: settings, catalog, model identity and vector index together.
 
 CLI commands, workers and the UI each open a Library; everything heavy (torch and the model,
-the FAISS index) loads on first use, so `vitrieve status` stays instant.
+the FAISS index) loads on first use, so `vitrieve status` stays instant. The model's identity
+(its catalog row) comes from the memo in $VITRIEVE_HOME/cache when the weight file is the one
+hashed before (indexer/model_memo.py): no hub client, no network, no 350 MB hash.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from vitrieve.indexer.index.lock import index_lock
 from vitrieve.indexer.index.maintenance import IndexMaintainer
 from vitrieve.indexer.index.policy import IndexPolicy
 from vitrieve.indexer.index.store import SqlSource, VectorIndex
+from vitrieve.indexer.model_memo import Remembered, recall, remember
 from vitrieve.indexer.model_source import ModelInfo, ModelLocation, locate_model, read_model_info
 from vitrieve.tables.catalog import EmbeddingModel
 
@@ -39,22 +42,35 @@ class Library:
             migrate.ensure_current(self.engine, on_wait=self._waiting_for_migration)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self._index: VectorIndex | None = None
+        # False for commands that only report the model: its caches, no hub client, no network.
+        self.may_download = True
 
     @staticmethod
     def _waiting_for_migration() -> None:
         log.warning("another vitrieve process is migrating the catalog; waiting for it")
 
     @cached_property
+    def _remembered(self) -> Remembered | None:
+        return recall(self.settings.cache_dir, self.settings.model, self.settings.hub_cache)
+
+    @cached_property
     def model_location(self) -> ModelLocation:
+        if self._remembered is not None:
+            return self._remembered.location
         return locate_model(
             self.settings.model,
             offline=self.settings.offline or None,
             cache_dir=self.settings.hub_cache,
+            use_clients=self.may_download,
         )
 
     @cached_property
     def model_info(self) -> ModelInfo:
-        return read_model_info(self.model_location)
+        if self._remembered is not None:
+            return self._remembered.info
+        info = read_model_info(self.model_location)
+        remember(self.settings.cache_dir, self.model_location, info, self.settings.hub_cache)
+        return info
 
     @cached_property
     def model_row(self) -> EmbeddingModel:

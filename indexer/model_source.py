@@ -2,8 +2,11 @@
 
 Order: a local directory; a ModelScope id (the default, `Genius-Society/ViT`, a mirror of
 google/vit-base-patch16-224-in21k reachable where Hugging Face is not); a Hugging Face id.
-Each hub is asked for its local cache first, so a machine that fetched the weights once works
-offline for good. When nothing works the user gets one sentence naming VITRIEVE_MODEL.
+The hubs' caches come first, looked up by their layout without importing a hub client
+(indexer/hub_access.py: the ModelScope client imports torch), then through the clients; so a
+machine that fetched the weights once works offline for good. A download is only tried from a
+hub that answers a TCP connection within a few seconds; when none does, the error says "no
+network" and what to do. When nothing works the user gets one sentence naming VITRIEVE_MODEL.
 """
 
 from __future__ import annotations
@@ -17,10 +20,15 @@ from pathlib import Path
 import xxhash
 
 from vitrieve.indexer.errors import ModelUnavailableError
+from vitrieve.indexer.hub_access import (
+    WEIGHT_FILES,
+    cached_snapshot,
+    is_model_dir,
+    no_network_message,
+    reachable_hubs,
+)
 
 log = logging.getLogger(__name__)
-
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +37,6 @@ class ModelLocation:
     name: str  # what the user asked for (VITRIEVE_MODEL)
     source: str  # "local" | "modelscope" | "huggingface"
     revision: str | None
-
-
-def _is_model_dir(path: Path) -> bool:
-    return (path / "config.json").is_file() and any((path / f).is_file() for f in WEIGHT_FILES)
 
 
 def _from_modelscope(model: str, offline: bool, cache_dir: Path | None) -> Path:
@@ -52,14 +56,21 @@ def _from_huggingface(model: str, offline: bool, cache_dir: Path | None) -> Path
 
 
 def locate_model(
-    model: str, *, offline: bool | None = None, cache_dir: Path | None = None
+    model: str,
+    *,
+    offline: bool | None = None,
+    cache_dir: Path | None = None,
+    use_clients: bool = True,
 ) -> ModelLocation:
-    """`cache_dir` (VITRIEVE_HUB_CACHE) replaces the hubs' default caches when set."""
+    """`cache_dir` (VITRIEVE_HUB_CACHE) replaces the hubs' default caches when set.
+
+    `use_clients=False` looks only where no hub client is needed (a directory, the caches'
+    layout): for commands that report the model but must stay fast (`status`)."""
     if offline is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "") in {"1", "true", "TRUE", "yes"}
     candidate = Path(model).expanduser()
     if candidate.exists():
-        if not _is_model_dir(candidate):
+        if not is_model_dir(candidate):
             raise ModelUnavailableError(
                 f"VITRIEVE_MODEL={model!r} is a path but not a model directory "
                 f"(needs config.json and one of {', '.join(WEIGHT_FILES)})"
@@ -70,18 +81,35 @@ def locate_model(
             f"VITRIEVE_MODEL={model!r}: no such directory, and not a hub id of the form owner/name"
         )
 
+    cached = cached_snapshot(model, cache_dir)
+    if cached is not None:  # no hub client, no network
+        return ModelLocation(cached[1], model, cached[0], None)
+    if not use_clients:
+        raise ModelUnavailableError(
+            f"model {model!r} is not in the hub caches on this machine: run `vitrieve model "
+            "fetch` (needs network) or set VITRIEVE_MODEL to a local directory with the weights"
+        )
     errors: list[str] = []
     missing: set[str] = set()
-    # Cached copies first: no network when the weights are already here.
+    # The clients' view of their caches next, then downloads from the hubs that answer.
     attempts = [(True, "modelscope", _from_modelscope), (True, "huggingface", _from_huggingface)]
     if not offline:
         attempts += [
             (False, "modelscope", _from_modelscope),
             (False, "huggingface", _from_huggingface),
         ]
+    online: set[str] | None = None
     for local_only, source, fetch in attempts:
         if source in missing:
             continue
+        if not local_only:
+            if online is None:
+                online = {hub.source for hub in reachable_hubs()}
+                if not online:
+                    raise ModelUnavailableError(no_network_message(model))
+            if source not in online:
+                errors.append(f"{source}: cannot be reached")
+                continue
         try:
             path = fetch(model, local_only, cache_dir)
         except ImportError:  # an optional hub client (modelscope is the `modelscope` extra)
@@ -92,7 +120,7 @@ def locate_model(
             errors.append(f"{source}{' cache' if local_only else ''}: {type(exc).__name__}")
             log.debug("model %s not available from %s: %s", model, source, exc)
             continue
-        if _is_model_dir(path):
+        if is_model_dir(path):
             return ModelLocation(path, model, source, None)
         errors.append(f"{source}: download has no weights")
     raise ModelUnavailableError(

@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:  # torch loads with the model, not with ingest's modules (a no-op ingest)
+    import torch
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,8 @@ class PreprocessSpec:
 
     def normalize(self, pixels: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """uint8 [N, H, W, 3] (any device) -> normalised [N, 3, H, W] in `dtype`."""
+        import torch
+
         x = pixels.permute(0, 3, 1, 2).to(torch.float32) * self.rescale_factor
         mean = torch.tensor(self.mean, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
         std = torch.tensor(self.std, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)

@@ -75,3 +75,62 @@ def test_without_the_modelscope_extra_hugging_face_still_serves_and_the_error_sa
     (repo / "refs" / "main").write_text("abc123")
     loc = locate_model("Genius-Society/ViT", offline=True, cache_dir=empty_hub_caches)
     assert loc.source == "huggingface"
+
+
+def hf_snapshot(cache_dir, model="google/vit-base-patch16-224-in21k"):
+    repo = cache_dir / "huggingface" / f"models--{model.replace('/', '--')}"
+    shutil.copytree(TINY_VIT, repo / "snapshots" / "abc123")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    return repo / "snapshots" / "abc123"
+
+
+@pytest.fixture
+def no_hub_clients(monkeypatch):
+    """Importing either hub client raises: what is found is found without them."""
+    monkeypatch.setitem(sys.modules, "modelscope", None)
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Both hubs at a loopback port nobody listens on, no proxy."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MODELSCOPE_DOMAIN", f"127.0.0.1:{port}")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+
+
+def test_hub_caches_are_found_by_their_layout_without_a_hub_client(
+    empty_hub_caches, no_hub_clients
+):
+    snapshot = hf_snapshot(empty_hub_caches)
+    loc = locate_model("google/vit-base-patch16-224-in21k", cache_dir=empty_hub_caches)
+    assert loc.source == "huggingface" and loc.path == snapshot
+    cached = empty_hub_caches / "modelscope" / "models" / "Genius-Society" / "ViT"
+    shutil.copytree(TINY_VIT, cached)
+    loc = locate_model("Genius-Society/ViT", cache_dir=empty_hub_caches, use_clients=False)
+    assert loc.source == "modelscope" and loc.path == cached
+
+
+def test_without_clients_a_missing_model_says_how_to_get_it(empty_hub_caches, no_hub_clients):
+    with pytest.raises(ModelUnavailableError) as info:
+        locate_model("Genius-Society/ViT", cache_dir=empty_hub_caches, use_clients=False)
+    message = str(info.value)
+    assert "not in the hub caches on this machine" in message and "not installed" not in message
+    assert "`vitrieve model fetch`" in message and "VITRIEVE_MODEL" in message
+
+
+def test_unreachable_hubs_are_reported_as_no_network_in_plain_words(empty_hub_caches, no_network):
+    with pytest.raises(ModelUnavailableError) as info:
+        locate_model("Genius-Society/ViT", offline=False, cache_dir=empty_hub_caches)
+    message = str(info.value)
+    assert message.startswith("no network: the model hubs (127.0.0.1, 127.0.0.1)")
+    assert "`vitrieve model fetch`" in message and "VITRIEVE_MODEL=/path/to/that/folder" in message
+    assert "`vitrieve demo`" in message and "\n" not in message

@@ -19,6 +19,7 @@ from rich.markup import escape
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_path, display_streams
+from vitrieve.ui.cli import demo as cli_demo
 from vitrieve.ui.cli import dups as cli_dups
 from vitrieve.ui.cli import errors
 from vitrieve.ui.cli import failures as cli_failures
@@ -45,6 +46,7 @@ app.add_typer(cli_jobs.roots_app, name="roots")
 cli_jobs.register(app)  # jobs, worker, beat
 cli_thumbs.register(app)  # thumbs
 cli_failures.register(app)  # failures
+cli_demo.register(app)  # demo
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
@@ -160,7 +162,9 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Catalog counts, model and index."""
     from vitrieve.search.status import library_status
 
-    info = library_status(open_library())
+    lib = open_library()
+    lib.may_download = False  # status reports a missing model; it never fetches 350 MB
+    info = library_status(lib)
     if as_json:
         emit_json(info)
         return
