@@ -14,8 +14,10 @@ SIMILAR = "Similar to "
 
 
 def result_paths(at) -> list[str]:
-    """Paths of the result cards in order (captions after the "Similar to" line)."""
-    captions = texts(at.caption)
+    """Paths of the result cards in order: the path captions after the "Similar to" line,
+    leaving out the query sources' tabs (the library picker), which draw below the results."""
+    in_tabs = {id(c) for tab in at.tabs for c in tab.caption}
+    captions = [c.value for c in at.caption if id(c) not in in_tabs]
     starts = [i for i, c in enumerate(captions) if c.startswith(SIMILAR)]
     if not starts:
         return []

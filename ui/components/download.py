@@ -23,11 +23,13 @@ def _session_id() -> str | None:
     return ctx.session_id if ctx is not None else None
 
 
-def download_link(real: Path) -> None:
-    """A link to `real` (already approved by servable_path), or why there is none."""
+def original_url(real: Path) -> str | None:
+    """A link to `real` (already approved by servable_path) for this browser, or None after
+    saying why there is none. The lightbox draws the full-resolution picture from it, the
+    download button offers it: both through vitrieve's route, never Streamlit's /media."""
     if not originals.is_mounted():
         st.caption("Downloads are served by `vitrieve ui` (ui/server.py), not a bare app.py.")
-        return
+        return None
     session_id = _session_id()
     browser = originals.browser_token(st.context.cookies.get(originals.XSRF_COOKIE))
     if session_id is None or browser is None:
@@ -35,11 +37,19 @@ def download_link(real: Path) -> None:
             "Downloads need Streamlit's XSRF protection (server.enableXsrfProtection, on by "
             "default): its cookie is what ties a download link to this browser."
         )
+        return None
+    token = originals.GRANTS.issue(real, session_id, browser, Settings().ui_download_ttl)
+    return originals.link(str(config.get_option("server.baseUrlPath") or ""), token)
+
+
+def download_link(real: Path, url: str | None = None) -> None:
+    """A link to `real` (already approved by servable_path), or why there is none; `url` is
+    one already issued by original_url for this view."""
+    url = url or original_url(real)
+    if url is None:
         return
-    ttl = Settings().ui_download_ttl
-    token = originals.GRANTS.issue(real, session_id, browser, ttl)
-    url = originals.link(str(config.get_option("server.baseUrlPath") or ""), token)
     st.link_button("Download original", url, icon=":material/download:")
+    ttl = Settings().ui_download_ttl
     st.caption(f"The link works in this browser for {describe_wait(ttl)}, until the page changes.")
 
 
