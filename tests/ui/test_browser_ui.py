@@ -28,6 +28,7 @@ from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 
 BIG = (1600, 1200)  # far larger than a 256 px thumbnail: what the lightbox shows is the file
+IMAGES = 14  # in the library_home fixture: 6 + 4 + 1 in the first root, 3 in the second
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TIMINGS: dict[str, list[float]] = {}
 
@@ -49,7 +50,7 @@ def library_home(settings: Settings, photos: Path, tmp_path: Path) -> Path:
     for i in range(4):
         noise_image(i).save(photos / f"generated-{i}.jpg", quality=90)
     big_photo_with_exif(photos / "big-cat.jpg")
-    other = tmp_path / "other-root"
+    other = tmp_path / "second-root"
     other.mkdir()
     for i in range(3):
         noise_image(10 + i).save(other / f"other-{i}.jpg", quality=90)
@@ -118,21 +119,35 @@ def _search_with_file(page, path: Path) -> None:
     timed(
         "search with a library path",
         lambda: page.get_by_role("button", name="Search with this file").click(),
-        lambda: expect(page.locator(".st-key-result-0")).to_contain_text(str(path), timeout=60_000),
+        lambda: expect(page.get_by_text(f"Similar to {path}")).to_be_visible(timeout=60_000),
     )
+    expect(page.locator(".st-key-result-0")).to_be_visible()
+
+
+def _card_path(card) -> str:
+    return card.get_by_test_id("stCaptionContainer").first.inner_text().strip()
 
 
 def test_the_lightbox_shows_the_original_at_full_resolution_with_exif_and_navigation(page, photos):
     from playwright.sync_api import expect
 
     big = photos / "big-cat.jpg"
-    _search_with_file(page, big)
-    first = page.locator(".st-key-result-0")
+    _search_with_file(page, photos / "trip" / "chelsea.png")  # the big cat is a copy of it
+    cards = page.locator("[class*='st-key-result-']")
+    expect(cards).to_have_count(IMAGES - 1)  # every image but the query itself
+    paths = [_card_path(cards.nth(i)) for i in range(cards.count())]
+    at = paths.index(str(big))
     dialog = page.get_by_role("dialog")
     full = dialog.locator("img.vitrieve-full")
+    # The thumbnail is the button: an "Open" button laid over the whole picture.
+    thumb = cards.nth(at).locator("img").first
+    opener = cards.nth(at).get_by_role("button", name="Open")
+    t, o = thumb.bounding_box(), opener.bounding_box()
+    assert t and o and abs(t["x"] - o["x"]) < 2 and abs(t["width"] - o["width"]) < 2
+    assert o["height"] >= t["height"] - 2
     timed(
         "open the lightbox",
-        lambda: first.locator("img").first.click(),  # the thumbnail itself is the button
+        opener.click,
         lambda: expect(full).to_be_visible(timeout=30_000),
     )
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=full.element_handle())
@@ -140,39 +155,36 @@ def test_the_lightbox_shows_the_original_at_full_resolution_with_exif_and_naviga
     assert natural == list(BIG)  # the original file, not a 256 px thumbnail
     src = full.get_attribute("src")
     assert src is not None and "/vitrieve/original/" in src and "/media/" not in src
-    assert dialog.get_by_test_id("stCaptionContainer").first.inner_text().strip() == str(big)
-    expect(dialog).to_contain_text("TestMake")
-    expect(dialog).to_contain_text("Lightbox 3000")
-    expect(dialog).to_contain_text("1/250 s")
-    expect(dialog).to_contain_text("f/2.8")
+    caption = dialog.get_by_test_id("stCaptionContainer").first
+    assert caption.inner_text().strip() == str(big)
+    expect(dialog).to_contain_text(f"{at + 1} of {len(paths)}")
+    for fact in ("TestMake", "Lightbox 3000", "1/250 s", "f/2.8"):
+        expect(dialog).to_contain_text(fact)
     expect(dialog.locator("a", has_text="Download original")).to_be_visible()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUTPUT / "lightbox.png"))
 
-    # Next goes to the second result of the grid, Previous back to the first.
-    expect(dialog.get_by_role("button", name="Previous")).to_be_disabled()
-    second = page.locator(".st-key-result-1").get_by_test_id("stCaptionContainer").first
-    second_path = second.inner_text().strip()
-    caption = dialog.get_by_test_id("stCaptionContainer").first
-    timed(
-        "lightbox next",
-        lambda: dialog.get_by_role("button", name="Next").click(),
-        lambda: expect(caption).to_have_text(second_path, timeout=30_000),
+    # Next / Previous step through the grid the lightbox was opened from.
+    step, button, back = (
+        (1, "Next", "Previous") if at + 1 < len(paths) else (-1, "Previous", "Next")
     )
-    expect(dialog).to_contain_text("2 of")
     timed(
-        "lightbox previous",
-        lambda: dialog.get_by_role("button", name="Previous").click(),
+        f"lightbox {button.lower()}",
+        lambda: dialog.get_by_role("button", name=button).click(),
+        lambda: expect(caption).to_have_text(paths[at + step], timeout=30_000),
+    )
+    expect(dialog).to_contain_text(f"{at + step + 1} of {len(paths)}")
+    timed(
+        f"lightbox {back.lower()}",
+        lambda: dialog.get_by_role("button", name=back).click(),
         lambda: expect(caption).to_have_text(str(big), timeout=30_000),
     )
 
     # "More like this" inside the lightbox closes it and searches by that picture.
-    dialog.get_by_role("button", name="Next").click()
-    expect(caption).to_have_text(second_path, timeout=30_000)
     timed(
         "more like this from the lightbox",
         lambda: dialog.get_by_role("button", name="More like this").click(),
-        lambda: expect(page.get_by_text(f"Similar to {second_path}")).to_be_visible(timeout=30_000),
+        lambda: expect(page.get_by_text(f"Similar to {big}")).to_be_visible(timeout=30_000),
     )
     expect(page.get_by_role("dialog")).to_have_count(0)
 
@@ -185,7 +197,7 @@ def test_a_picture_chosen_in_the_library_picker_shows_its_results_in_view(page, 
     expect(last).to_be_visible(timeout=60_000)
     last.scroll_into_view_if_needed()
     last.hover()  # its actions show on hover
-    chosen = last.get_by_test_id("stCaptionContainer").first.inner_text().strip()
+    chosen = _card_path(last)
     results = page.locator(".st-key-result-0")
     timed(
         "search with a picked picture",
@@ -202,7 +214,7 @@ def test_removing_a_root_from_the_library_page(page, library_home, tmp_path):
     from playwright.sync_api import expect
 
     settings = Settings(home=library_home)
-    other = str(tmp_path / "other-root")
+    other = str(tmp_path / "second-root")
     with Library(settings) as lib:
         (root,) = [r for r in list_roots(lib.sessions) if r.path == other]
     timed(
@@ -227,7 +239,7 @@ def test_removing_a_root_from_the_library_page(page, library_home, tmp_path):
     expect(card).to_have_count(0)
     with Library(settings) as lib:
         assert [r.path for r in list_roots(lib.sessions)] == [str(Path(other).parent / "photos")]
-    assert all((tmp_path / "other-root" / f"other-{i}.jpg").is_file() for i in range(3))
+    assert all((tmp_path / "second-root" / f"other-{i}.jpg").is_file() for i in range(3))
     page.screenshot(path=str(OUTPUT / "library-root-removed.png"), full_page=True)
 
 

@@ -54,14 +54,18 @@ GRID_CSS = """
 /* Square thumbnails, so every card of a row lines up whatever the photo's shape. */
 [class*="st-key-thumb-"] { position: relative; gap: 0; }
 [class*="st-key-thumb-"] img { aspect-ratio: 1 / 1; object-fit: cover; border-radius: 4px; }
+/* No "fullscreen" of a 256 px thumbnail: the lightbox shows the original instead. */
+[class*="st-key-thumb-"] [data-testid="stElementToolbar"] { display: none; }
 /* The whole thumbnail is the "Open" button: a real, focusable button laid over it. */
-[class*="st-key-open-"] { position: absolute; inset: 0; z-index: 2; }
-[class*="st-key-open-"] button {
-  width: 100%; height: 100%; opacity: 0; cursor: zoom-in; border: none;
+[class*="st-key-open-"] { position: absolute !important; inset: 0; z-index: 2; }
+[class*="st-key-open-"], [class*="st-key-open-"] * {
+  width: 100% !important; max-width: none !important; height: 100% !important;
 }
+[class*="st-key-open-"] button { opacity: 0; cursor: zoom-in; border: none; padding: 0; }
 [class*="st-key-open-"] button:focus-visible { opacity: .25; }
 /* Denser cards: one line per caption, the rest in the tooltip (the path) or the lightbox. */
-[class*="st-key-card-"] { gap: .25rem; padding: .4rem; }
+[class*="st-key-card-"] { gap: .25rem; }
+.stVerticalBlock:has(> [class*="st-key-card-"]) { padding: .35rem; }
 [class*="st-key-card-"] [data-testid="stCaptionContainer"],
 [class*="st-key-card-"] [data-testid="stMarkdownContainer"] p {
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; margin: 0;

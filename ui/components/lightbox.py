@@ -116,7 +116,7 @@ def _facts(item: GridItem, real) -> None:
 
 
 def _navigation(state: LightboxState) -> None:
-    c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="center")
+    c1, c3 = st.columns(2)
     c1.button(
         "Previous",
         key="lightbox-prev",
@@ -126,7 +126,6 @@ def _navigation(state: LightboxState) -> None:
         args=(-1,),
         width="stretch",
     )
-    c2.caption(f"{state.position + 1} of {len(state.ids)}")
     c3.button(
         "Next",
         key="lightbox-next",
@@ -136,6 +135,7 @@ def _navigation(state: LightboxState) -> None:
         args=(1,),
         width="stretch",
     )
+    st.caption(f"{state.position + 1} of {len(state.ids)}")
 
 
 def _md(text: str) -> str:
