@@ -28,6 +28,7 @@ from vitrieve.ui.views.lightbox import LightboxState, browser_can_show, exif_fac
 
 STATE = "lightbox"  # LightboxState of the open (or last opened) lightbox
 PENDING = "lightbox_pending"  # set by a thumbnail click, consumed by show_requested
+LEAVE = "lightbox_leave"  # set by "More like this": the dialog's next run goes to Search
 SEARCH_PAGE = "app_pages/search.py"
 
 
@@ -40,6 +41,7 @@ def request_open(ids: Sequence[int], position: int, grid: str) -> None:
 def show_requested(lib: Library) -> None:
     """Opens the lightbox if a thumbnail was clicked in this run (once: closing it stays
     closed on the next run)."""
+    st.session_state.pop(LEAVE, None)  # a full run already left the lightbox
     if st.session_state.pop(PENDING, False) and isinstance(
         st.session_state.get(STATE), LightboxState
     ):
@@ -47,11 +49,18 @@ def show_requested(lib: Library) -> None:
 
 
 def _step(delta: int) -> None:
+    """Previous / Next. In a browser the click reruns only the dialog (a fragment), which
+    clears PENDING again at once; where a click reruns the whole page instead (AppTest), it
+    reopens the lightbox there, on the new picture."""
     st.session_state[STATE] = st.session_state[STATE].moved(delta)
+    st.session_state[PENDING] = True
 
 
 @st.dialog("Image", width="large")
 def _lightbox(lib: Library) -> None:
+    st.session_state.pop(PENDING, None)  # a later full run must not reopen it
+    if st.session_state.pop(LEAVE, False):
+        st.switch_page(SEARCH_PAGE)  # closes the lightbox; the new results come first there
     state: LightboxState = st.session_state[STATE]
     found = grid_items(lib, [state.image_id])
     if not found:
@@ -74,16 +83,23 @@ def _lightbox(lib: Library) -> None:
         st.markdown(f"**{item.name}**")
         _facts(item, real)
         _navigation(state)
-        if st.button(
+        st.button(
             "More like this",
             key="lightbox-more",
             icon=":material/image_search:",
             width="stretch",
-        ):
-            set_query_from_id(lib, item.image_id)
-            st.switch_page(SEARCH_PAGE)  # closes the lightbox; its results come first there
+            on_click=_more_like_this,
+            args=(lib, item.image_id),
+        )
         if url is not None:
             download_link(real, url)
+
+
+def _more_like_this(lib: Library, image_id: int) -> None:
+    """A callback, so the query is set whichever run follows: the dialog's own (a browser),
+    which then leaves for the Search page, or the whole page's (AppTest)."""
+    set_query_from_id(lib, image_id)
+    st.session_state[LEAVE] = True
 
 
 def _picture(item: GridItem, url: str | None) -> None:
