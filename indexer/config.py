@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         0, ge=0, description="Worker processes for scan/embed; 0: one per GPU, else one."
     )
+    # -- duplicates (docs/DUPLICATES.md) --
+    dup_series_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="Near-duplicates of one camera and resolution shot within this many seconds "
+        "of each other are a 'series' (a burst: keep the best shot), not copies; 0: off.",
+    )
     # -- the web UI (docs/UI.md) --
     ui_login_delay: float = Field(
         1.0,

@@ -32,6 +32,7 @@ from vitrieve.indexer.limits import (
     large_decode,
     shrink,
 )
+from vitrieve.indexer.photo_facts import NO_EXIF, ExifFacts, ShotScores, exif_facts, shot_scores
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,11 @@ class DecodedImage:
     height: int
     format: str
     captured_at: datetime | None
+    exif: ExifFacts = NO_EXIF  # camera, GPS, software, JPEG quality (photo_facts)
+    scores: ShotScores | None = None  # sharpness, exposure, block grid; None: not measured
+
+
+LOSSLESS_FORMATS = frozenset({"PNG", "TIFF", "BMP", "GIF"})
 
 
 def decode_image(
@@ -208,6 +214,8 @@ def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> Deco
             exif = im.getexif()
         except _DECODER_FAILURES:  # broken metadata must not cost us the pixels
             exif = Image.Exif()
+        facts = exif_facts(im, exif)
+        loaded_size = im.size
         orientation = exif_orientation(exif)
         try:
             if orientation in _TRANSPOSE_FOR_ORIENTATION:
@@ -217,9 +225,13 @@ def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> Deco
             raise DecodeError(
                 f"cannot convert {im.mode} pixels to RGB: {_describe(exc)}", source
             ) from exc
+    full_size = loaded_size == (full_width, full_height) and rgb.width * rgb.height == (
+        full_width * full_height
+    )
+    scores = shot_scores(rgb, full_size=full_size, lossless=fmt in LOSSLESS_FORMATS)
     if orientation >= 5:  # these orientations rotate by 90 degrees: sides swap
         full_width, full_height = full_height, full_width
-    return DecodedImage(rgb, full_width, full_height, fmt, exif_captured_at(exif))
+    return DecodedImage(rgb, full_width, full_height, fmt, exif_captured_at(exif), facts, scores)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

@@ -5,15 +5,17 @@ Same contract as `indexer.pipeline.prepared_stream` (Prepared items, at most `wi
 flight), so `write_batch` and the catalog see identical statuses, failures and metadata:
 
 - reader threads: read the bytes, xxh3 content hash, parse the JPEG header with Pillow (no
-  pixel decode): format, size, EXIF orientation and capture time, exactly as `decode` does.
+  pixel decode): format, size, EXIF orientation, capture time, camera, GPS, Software and JPEG
+  quality, exactly as `decode` does (`photo_facts.exif_facts`).
 - anything the GPU should not try (not a baseline/progressive RGB or grey JPEG, no end marker,
   over the pixel limit or `limits.LARGE_PIXELS`: a 150 MP JPEG is 450 MB of GPU memory in
   full, a few MB in draft decoding) goes to the CPU path (`pipeline.prepare`, draft decode) in
   the same pool, as does any image nvJPEG rejects: its errors are the CPU path's errors.
 - one decode thread, own CUDA stream: `torchvision.io.decode_jpeg(list, device="cuda")`,
   orientation as tensor flips/rotations, 224x224 and thumbnail-size copies by bilinear
-  antialiased interpolation (batched per source size), a pixel hash on the GPU; one download
-  per batch. A batch that runs out of GPU memory is split in half and retried, never lost.
+  antialiased interpolation (batched per source size), a pixel hash on the GPU, a grayscale
+  copy at `photo_facts.SCORE_SIDE` for the sharpness/exposure scores; one download per batch.
+  A batch that runs out of GPU memory is split in half and retried, never lost.
 - thumbnails: WebP encoded by the pool from the GPU-downscaled copy (the full image never
   leaves the GPU); each item is emitted once its thumbnail is written.
 
@@ -54,6 +56,7 @@ from vitrieve.indexer.gpu_transforms import (
     thumb_size,
 )
 from vitrieve.indexer.limits import DEFAULT_MAX_PIXELS, LARGE_PIXELS, InputLimits, admit_in_pillow
+from vitrieve.indexer.photo_facts import SCORE_SIDE, ExifFacts, exif_facts, scores_of_gray
 from vitrieve.indexer.pipeline import Prepared, StageTimes, WorkItem, prepare, prepared_stream
 from vitrieve.indexer.preprocess import PreprocessSpec
 from vitrieve.indexer.reader import ReadError, content_hash, read_file
@@ -109,6 +112,7 @@ class Header:
     height: int
     orientation: int
     captured_at: datetime | None
+    exif: ExifFacts
 
 
 def read_header(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header | None:
@@ -127,6 +131,7 @@ def read_header(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header | N
             ):
                 return None
             exif = im.getexif()
+            facts = exif_facts(im, exif)
         except Exception:  # anything odd in the header: the CPU path decides and explains
             return None
     if notes:
@@ -134,7 +139,7 @@ def read_header(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header | N
     orientation = exif_orientation(exif)
     if orientation >= 5:
         w, h = h, w
-    return Header(fmt, w, h, orientation, exif_captured_at(exif))
+    return Header(fmt, w, h, orientation, exif_captured_at(exif), facts)
 
 
 # -- the stream ------------------------------------------------------------------------------
@@ -349,11 +354,14 @@ class _Run:
         thumbs = resize_many(thumb_in, [thumb_size(i.shape[2], i.shape[1]) for i in thumb_in])
         thumbs_cpu = iter([t.cpu().numpy() for t in thumbs])
         hashes = tensor_pixel_hashes(upright)
+        grays = _score_grays(upright)
         dt = time.perf_counter() - t0
         self.stats.add("gpu", dt, gpu_images=len(ok))
         if self.times:
             self.times.add("decode", dt)
-        for (job, _), px, ph, want in zip(ok, pixels, hashes, want_thumbs, strict=True):
+        for (job, _), px, ph, want, gray in zip(
+            ok, pixels, hashes, want_thumbs, grays, strict=True
+        ):
             h = job.header
             prepared = Prepared(
                 job.item.image_id,
@@ -366,6 +374,8 @@ class _Run:
                 format=h.format,
                 captured_at=h.captured_at,
             )
+            # JPEGs only here: no block-grid check, as on the CPU path
+            prepared.set_facts(h.exif, scores_of_gray(gray))
             if want:
                 assert self.pool is not None  # set before any thread of the run starts
                 self.pool.submit(self._guard, self._thumb, prepared, next(thumbs_cpu))
@@ -411,6 +421,19 @@ class _Run:
             prepared.error = f"cannot write thumbnail: {exc}"
         self.stats.add("thumbs", time.perf_counter() - t0)
         self.out.put(prepared)
+
+
+def _score_grays(upright: list[torch.Tensor]) -> list[np.ndarray]:
+    """Each [3, H, W] image as a float32 grayscale with long side SCORE_SIDE, on the CPU (as
+    `photo_facts.shot_scores` sees it: box-like downscale, then ITU-R 601 luma)."""
+    sizes = []
+    for img in upright:
+        h, w = img.shape[1:]
+        scale = min(1.0, SCORE_SIDE / max(h, w))
+        sizes.append((max(1, round(w * scale)), max(1, round(h * scale))))
+    small = resize_many(upright, sizes)  # [h, w, 3] uint8 each
+    weights = torch.tensor([0.299, 0.587, 0.114], device=upright[0].device)
+    return [(s.float() @ weights).round_().cpu().numpy() for s in small]
 
 
 def _write_webp(image: Image.Image, thumb_dir: Path, digest: str) -> Path:

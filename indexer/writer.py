@@ -100,6 +100,7 @@ def write_batch(
                     "status": ImageStatus.EMBEDDED,
                     "error": None,
                 }
+                | p.facts_row()
                 for p in ok
             ],
         )

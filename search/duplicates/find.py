@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import ignored_ids, ignored_keys, keeper_ids
+from vitrieve.search.duplicates.describe import describe_groups
 from vitrieve.search.duplicates.graph import Edges, components, hash_group_edges
-from vitrieve.search.duplicates.groups import DupGroup, describe_group, image_facts
+from vitrieve.search.duplicates.groups import DupGroup
 from vitrieve.search.duplicates.pairs import (
     DEFAULT_NPROBE,
     ProgressFn,
@@ -89,9 +90,7 @@ def find_duplicates(
     described: list[DupGroup] = []
     for i in range(0, len(groups), _DESCRIBE_CHUNK):
         part = groups[i : i + _DESCRIBE_CHUNK]
-        with lib.sessions() as session:
-            facts = image_facts(session, np.concatenate(part))
-        described += [describe_group(g.tolist(), facts, keepers, found.vectors) for g in part]
+        described += describe_groups(lib, part, keepers, found.vectors)  # series: keep's hook
         if progress:
             progress("describing", min(i + _DESCRIBE_CHUNK, len(groups)), len(groups))
     return DupReport(

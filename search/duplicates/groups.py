@@ -1,16 +1,13 @@
 """What a duplicate group says about its members, and which one to keep.
 
-Keeper rules (docs/DUPLICATES.md), applied in order until one image wins:
-1. highest resolution (width x height);
-2. original over re-encoded format: FORMAT_PREFERENCE below;
-3. largest file (of two JPEGs of one picture, the larger kept more detail);
-4. oldest: earliest capture time (EXIF), then earliest modification time, then lowest id.
-Images the user marked "keep" (`vitrieve dups keep`) are keepers whatever the rules say.
+The keeper rule itself (resolution, camera EXIF, original encoding, size, age) is in keeper.py;
+bursts get theirs from series.py. Images the user marked "keep" (`vitrieve dups keep`) are
+keepers whatever the rules say.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,57 +16,17 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vitrieve.search.duplicates.keeper import (
+    FORMAT_PREFERENCE,
+    ImageFacts,
+    keeper_rank,
+    keeper_reason,
+)
 from vitrieve.search.duplicates.vectors import VectorSet
 from vitrieve.tables.catalog import Image, Root
 
-# Lower is preferred. Lossless formats hold the pixels as the source had them; HEIF is what
-# phones shoot; JPEG is a camera original or a re-encode; WebP is usually a web export; GIF
-# has 256 colours. Formats not listed come last.
-FORMAT_PREFERENCE: dict[str, int] = {
-    "TIFF": 0,
-    "PNG": 0,
-    "BMP": 0,
-    "HEIF": 1,
-    "JPEG": 2,
-    "MPO": 2,
-    "WEBP": 3,
-    "GIF": 4,
-}
-_UNKNOWN_FORMAT = 5
 _CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class ImageFacts:
-    image_id: int
-    path: str
-    size: int
-    width: int | None
-    height: int | None
-    format: str | None
-    captured_at: datetime | None
-    mtime_ns: int
-    content_hash: str | None
-    pixel_hash: str | None
-
-    def same_pixels(self, other: ImageFacts) -> bool:
-        return bool(
-            (self.content_hash and self.content_hash == other.content_hash)
-            or (self.pixel_hash and self.pixel_hash == other.pixel_hash)
-        )
-
-
-def keeper_rank(f: ImageFacts) -> tuple:
-    """Sort key: the first image in this order is the one to keep."""
-    return (
-        -((f.width or 0) * (f.height or 0)),
-        FORMAT_PREFERENCE.get((f.format or "").upper(), _UNKNOWN_FORMAT),
-        -f.size,
-        f.captured_at is None,
-        f.captured_at or datetime.min,
-        f.mtime_ns,
-        f.image_id,
-    )
+__all__ = ["FORMAT_PREFERENCE", "ImageFacts", "keeper_rank", "keeper_reason"]  # keeper.py's
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +105,7 @@ def image_facts(session: Session, ids: Iterable[int]) -> dict[int, ImageFacts]:
                 Image.mtime_ns,
                 Image.content_hash,
                 Image.pixel_hash,
+                *_FACT_COLUMNS,
             )
             .join(Root)
             .where(Image.id.in_(wanted[i : i + _CHUNK]))
@@ -163,8 +121,20 @@ def image_facts(session: Session, ids: Iterable[int]) -> dict[int, ImageFacts]:
                 r.mtime_ns,
                 r.content_hash,
                 r.pixel_hash,
+                *(getattr(r, c.key) for c in _FACT_COLUMNS),
             )
     return out
+
+
+_FACT_COLUMNS = (
+    Image.camera,
+    Image.has_gps,
+    Image.software,
+    Image.jpeg_quality,
+    Image.sharpness,
+    Image.exposure,
+    Image.blockiness,
+)
 
 
 def describe_group(
@@ -172,19 +142,31 @@ def describe_group(
     facts: dict[int, ImageFacts],
     keepers: set[int],
     vectors: VectorSet | None,
+    *,
+    rank: Callable[[ImageFacts], tuple] = keeper_rank,
+    kind: str = "copies",
+    reason: Callable[[ImageFacts, Sequence[ImageFacts]], str] | None = None,
 ) -> DupGroup:
-    """Orders a group, picks its keepers and measures each member against the best."""
-    members = sorted((facts[i] for i in ids if i in facts), key=keeper_rank)
+    """Orders a group, picks its keepers and measures each member against the best.
+
+    ``rank`` orders the members (the first is the suggested keeper) and ``reason`` words why
+    it won; series.py passes its shot-score rule for bursts."""
+    members = sorted((facts[i] for i in ids if i in facts), key=rank)
     chosen = [m for m in members if m.image_id in keepers]
     keep = chosen or members[:1]
     best = keep[0]
     ordered = keep + [m for m in members if m not in keep]
     sims = _similarities(best, ordered, vectors)
     keep_ids = {m.image_id for m in keep}
+    if chosen or reason is None:
+        why = keeper_reason(best, ordered, chosen=bool(chosen))
+    else:
+        why = reason(best, ordered)
     return DupGroup(
         group=min(ids),
         exact=all(m.same_pixels(best) for m in ordered),
-        keeper_reason=keeper_reason(best, ordered, chosen=bool(chosen)),
+        kind=kind,
+        keeper_reason=why,
         members=tuple(
             DupMember(
                 m.image_id,
@@ -197,6 +179,9 @@ def describe_group(
                 s,
                 m.image_id in keep_ids,
                 _match(m, best, m.image_id in keep_ids),
+                camera=m.camera,
+                has_gps=bool(m.has_gps),
+                sharpness=m.sharpness,
             )
             for m, s in zip(ordered, sims, strict=True)
         ),
@@ -211,31 +196,6 @@ def _match(m: ImageFacts, best: ImageFacts, is_keeper: bool) -> str:
     if m.pixel_hash and m.pixel_hash == best.pixel_hash:
         return "pixels"
     return "near"
-
-
-_RULE_WORDS = (
-    "highest resolution",
-    "original format",
-    "largest file",
-    "has a capture date",
-    "oldest capture",
-    "oldest file",
-    "lowest id",
-)
-
-
-def keeper_reason(best: ImageFacts, members: Sequence[ImageFacts], *, chosen: bool) -> str:
-    """The first keeper rule on which the keeper beats the runner-up, in words."""
-    if chosen:
-        return "you chose it (vitrieve dups keep)"
-    rivals = [m for m in members if m.image_id != best.image_id]
-    if not rivals:
-        return ""
-    mine, theirs = keeper_rank(best), min(keeper_rank(m) for m in rivals)
-    for words, a, b in zip(_RULE_WORDS, mine, theirs, strict=True):
-        if a != b:
-            return words
-    return _RULE_WORDS[-1]
 
 
 def _similarities(

@@ -15,11 +15,13 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -107,6 +109,15 @@ class Image(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     format: Mapped[str | None] = mapped_column(String(16))
     captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    # Facts the duplicate keeper rule weighs (indexer/photo_facts.py, docs/INDEXING.md). NULL:
+    # unknown (images embedded before migration 0006 until `dups` fills them in).
+    camera: Mapped[str | None] = mapped_column(String(128))  # EXIF Make + Model
+    has_gps: Mapped[bool | None] = mapped_column(Boolean)
+    software: Mapped[str | None] = mapped_column(String(64))  # EXIF Software
+    jpeg_quality: Mapped[int | None] = mapped_column(SmallInteger)  # IJG-equivalent 1..100
+    sharpness: Mapped[float | None] = mapped_column(Float)  # Laplacian variance at 512 px
+    exposure: Mapped[float | None] = mapped_column(Float)  # 0..1, 1 = well exposed
+    blockiness: Mapped[float | None] = mapped_column(Float)  # 8x8 JPEG grid in lossless files
     status: Mapped[ImageStatus] = mapped_column(
         str_enum(ImageStatus, "image_status"),
         default=ImageStatus.PENDING,

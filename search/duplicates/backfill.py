@@ -1,0 +1,78 @@
+"""Keeper facts for images ingested before they existed (migration 0006), measured on demand.
+
+Only members of duplicate groups need them, so `vitrieve dups` fills in those it is about to
+describe instead of asking for a re-index of the whole library: the file is read and decoded
+once, as ingest would (same preprocessing, so the same draft scale and the same scores), and
+the facts are stored back. A file whose bytes no longer match the catalog is left for the next
+ingest; a catalog that cannot be written keeps its NULLs (unknown), which the keeper rule
+treats as absent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from vitrieve.indexer.library import Library
+from vitrieve.indexer.limits import InputLimits
+from vitrieve.indexer.pipeline import WorkItem, prepared_stream
+from vitrieve.indexer.preprocess import PreprocessSpec
+from vitrieve.tables.catalog import Image, ImageStatus, Root
+from vitrieve.tables.fsnames import display_path
+
+log = logging.getLogger(__name__)
+_CHUNK = 500
+
+
+def fill_missing_facts(lib: Library, ids: Sequence[int] | np.ndarray) -> int:
+    """Measures and stores the facts of those ``ids`` that have none; returns how many."""
+    wanted = sorted({int(i) for i in ids})
+    todo: dict[int, tuple[Path, str | None]] = {}
+    with lib.sessions() as session:
+        for i in range(0, len(wanted), _CHUNK):
+            for r in session.execute(
+                select(Image.id, Root.path, Image.rel_path, Image.content_hash)
+                .join(Root)
+                .where(
+                    Image.id.in_(wanted[i : i + _CHUNK]),
+                    Image.status == ImageStatus.EMBEDDED,
+                    Image.sharpness.is_(None),
+                )
+            ):
+                todo[r.id] = (Path(r.path) / r.rel_path, r.content_hash)
+    if not todo:
+        return 0
+    log.info("measuring keeper facts of %d images indexed before they existed", len(todo))
+    spec = PreprocessSpec.from_model_dir(lib.model_location.path)
+    workers = lib.settings.decode_workers or os.cpu_count() or 1
+    rows = []
+    for p in prepared_stream(
+        (WorkItem(i, path) for i, (path, _) in todo.items()),
+        spec,
+        workers=workers,
+        window=4 * workers,
+        limits=InputLimits.of(lib.settings),
+    ):
+        path, digest = todo[p.image_id]
+        if p.error is not None or p.content_hash != digest:
+            log.info(
+                "%s: keeper facts left unknown (%s)",
+                display_path(path),
+                p.error or "file changed since it was indexed",
+            )
+            continue
+        rows.append({"id": p.image_id} | p.facts_row())
+    try:
+        with lib.sessions.begin() as session:
+            for i in range(0, len(rows), _CHUNK):
+                session.execute(update(Image), rows[i : i + _CHUNK])
+    except SQLAlchemyError as exc:
+        log.warning("keeper facts measured but not stored (catalog not writable?): %s", exc)
+        return 0
+    return len(rows)

@@ -1,0 +1,36 @@
+"""From groups of image ids to described duplicate groups: facts (filled in where unknown),
+keepers, similarities, and bursts split off as series. The one call find.py makes per chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.backfill import fill_missing_facts
+from vitrieve.search.duplicates.groups import DupGroup, image_facts
+from vitrieve.search.duplicates.series import split_series
+from vitrieve.search.duplicates.vectors import VectorSet
+
+
+def describe_groups(
+    lib: Library,
+    groups: Sequence[np.ndarray | Sequence[int]],
+    keepers: set[int],
+    vectors: VectorSet | None,
+    *,
+    series_seconds: float | None = None,
+) -> list[DupGroup]:
+    """``series_seconds`` None: the library's setting (dup_series_seconds); 0: no series."""
+    if not groups:
+        return []
+    ids = np.concatenate([np.asarray(g, np.int64) for g in groups])
+    fill_missing_facts(lib, ids)
+    with lib.sessions() as session:
+        facts = image_facts(session, ids)
+    seconds = lib.settings.dup_series_seconds if series_seconds is None else series_seconds
+    out: list[DupGroup] = []
+    for g in groups:
+        out += split_series([int(i) for i in g], facts, keepers, vectors, seconds)
+    return out

@@ -1,0 +1,192 @@
+"""Which member of a duplicate group to keep, and why, in words (docs/DUPLICATES.md).
+
+Rules, in order, the first that tells two images apart decides:
+1. highest resolution (width x height): a smaller copy lost pixels;
+2. camera EXIF: the file that carries the camera (EXIF Make/Model) and capture time. Exports
+   and conversions usually drop EXIF, so it marks the camera's own file; this is what keeps a
+   camera JPEG over a PNG made from it;
+3. original encoding: a file that shows it was re-encoded (EXIF Software names an editor, or a
+   lossless file carries a JPEG's 8x8 block grid: it was a JPEG before) comes after one that
+   does not; then the least lossy encoding (lossless, then JPEG by its estimated quality);
+4. largest file (of two encodings of one picture, the larger usually kept more detail);
+5. oldest: capture time (images with one first), then modification time, then lowest id.
+Unknown facts (NULL: an image ingested before the facts existed) count as absent.
+Members of a burst (`series`) are chosen by their shot score instead: see series.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# Loss of an encoding when nothing better is known; lower is less lossy. JPEGs with an
+# estimated quality use 100 - quality instead. Lossless formats hold what the source had.
+FORMAT_PREFERENCE: dict[str, int] = {
+    "TIFF": 0,
+    "PNG": 0,
+    "BMP": 0,
+    "HEIF": 10,  # phones' own format; quality is not in the header
+    "JPEG": 15,  # a JPEG whose tables did not match the IJG family
+    "MPO": 15,
+    "WEBP": 25,  # usually a web export
+    "GIF": 50,  # 256 colours
+}
+_UNKNOWN_FORMAT = 60
+REENCODE_BLOCKINESS = 1.15  # photo_facts._blockiness: ~1.0 never-JPEG, >= 1.2 from JPEG q<=80
+# EXIF Software values of editors and converters (lowercase substrings). Camera firmware
+# writes a version ("Ver.1.0", "1.2.3") or the phone's OS, which are not on this list.
+EDITORS = (
+    "photoshop",
+    "lightroom",
+    "gimp",
+    "paint.net",
+    "snapseed",
+    "picasa",
+    "darktable",
+    "rawtherapee",
+    "capture one",
+    "affinity",
+    "pixelmator",
+    "imagemagick",
+    "graphicsmagick",
+    "luminar",
+    "acdsee",
+    "irfanview",
+    "xnview",
+    "digikam",
+    "shotwell",
+    "photoscape",
+    "canva",
+    "skylum",
+    "on1 ",
+    "dxo",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    image_id: int
+    path: str
+    size: int
+    width: int | None
+    height: int | None
+    format: str | None
+    captured_at: datetime | None
+    mtime_ns: int
+    content_hash: str | None
+    pixel_hash: str | None
+    camera: str | None = None
+    has_gps: bool | None = None
+    software: str | None = None
+    jpeg_quality: int | None = None
+    sharpness: float | None = None
+    exposure: float | None = None
+    blockiness: float | None = None
+
+    def same_pixels(self, other: ImageFacts) -> bool:
+        return bool(
+            (self.content_hash and self.content_hash == other.content_hash)
+            or (self.pixel_hash and self.pixel_hash == other.pixel_hash)
+        )
+
+    @property
+    def pixels(self) -> int:
+        return (self.width or 0) * (self.height or 0)
+
+
+def camera_exif(f: ImageFacts) -> int:
+    """How much of the camera's EXIF the file carries: camera (make/model), capture time."""
+    return int(f.camera is not None) + int(f.captured_at is not None)
+
+
+def reencode_sign(f: ImageFacts) -> str | None:
+    """Why the file looks re-encoded, or None when nothing says so."""
+    software = (f.software or "").lower()
+    editor = next((e for e in EDITORS if e in software), None)
+    if editor is not None:
+        return f"saved by {f.software}"
+    if f.blockiness is not None and f.blockiness >= REENCODE_BLOCKINESS:
+        return f"a {f.format or 'lossless file'} showing a JPEG's 8x8 blocks"
+    return None
+
+
+def loss(f: ImageFacts) -> int:
+    fmt = (f.format or "").upper()
+    if fmt in ("JPEG", "MPO") and f.jpeg_quality is not None:
+        return 100 - f.jpeg_quality
+    return FORMAT_PREFERENCE.get(fmt, _UNKNOWN_FORMAT)
+
+
+def _encoding(f: ImageFacts) -> str:
+    fmt = f.format or "unknown format"
+    if fmt in ("JPEG", "MPO") and f.jpeg_quality is not None:
+        return f"{fmt} q{f.jpeg_quality}"
+    return fmt
+
+
+def _size(f: ImageFacts) -> str:
+    return f"{f.width or '?'}x{f.height or '?'}"
+
+
+def _metadata(f: ImageFacts) -> str:
+    parts = [p for p in (f.camera, f.captured_at and f"taken {f.captured_at}") if p]
+    return ", ".join(str(p) for p in parts)
+
+
+# (sort key, words given the keeper and the runner-up): KEEPER_RULES order is the rule order.
+Rule = tuple[Callable[[ImageFacts], Any], Callable[[ImageFacts, ImageFacts], str]]
+KEEPER_RULES: tuple[Rule, ...] = (
+    (
+        lambda f: -f.pixels,
+        lambda k, r: f"highest resolution ({_size(k)} vs {_size(r)})",
+    ),
+    (
+        lambda f: -camera_exif(f),
+        lambda k, r: (
+            f"has the camera's EXIF ({_metadata(k)}); the runner-up has " + (_metadata(r) or "none")
+        ),
+    ),
+    (
+        lambda f: reencode_sign(f) is not None,
+        lambda k, r: f"original encoding (the runner-up is a re-encode: {reencode_sign(r)})",
+    ),
+    (
+        loss,
+        lambda k, r: f"least lossy encoding ({_encoding(k)} vs {_encoding(r)})",
+    ),
+    (
+        lambda f: -f.size,
+        lambda k, r: f"largest file ({k.size:,} vs {r.size:,} bytes)",
+    ),
+    (
+        lambda f: f.captured_at is None,
+        lambda k, r: "has a capture date",
+    ),
+    (
+        lambda f: f.captured_at or datetime.min,
+        lambda k, r: f"oldest capture ({k.captured_at} vs {r.captured_at})",
+    ),
+    (lambda f: f.mtime_ns, lambda k, r: "oldest file (modification time)"),
+    (lambda f: f.image_id, lambda k, r: "lowest id (nothing else told them apart)"),
+)
+
+
+def keeper_rank(f: ImageFacts) -> tuple:
+    """Sort key: the first image in this order is the one to keep."""
+    return tuple(key(f) for key, _ in KEEPER_RULES)
+
+
+def keeper_reason(best: ImageFacts, members: Sequence[ImageFacts], *, chosen: bool) -> str:
+    """The first keeper rule on which the keeper beats the runner-up, in words."""
+    if chosen:
+        return "you chose it (vitrieve dups keep)"
+    rivals = [m for m in members if m.image_id != best.image_id]
+    if not rivals:
+        return ""
+    runner_up = min(rivals, key=keeper_rank)
+    for key, words in KEEPER_RULES:
+        if key(best) != key(runner_up):
+            return words(best, runner_up)
+    return KEEPER_RULES[-1][1](best, runner_up)

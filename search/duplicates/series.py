@@ -1,0 +1,124 @@
+"""Bursts: near-duplicates shot seconds apart, told apart from copies (docs/DUPLICATES.md).
+
+A copy set is redundant beyond its keeper; a burst is several photographs of which the user
+keeps the best (and maybe more). Within a duplicate group, members of one camera and one
+resolution whose capture times chain with gaps of at most ``seconds`` form a *series* when they
+hold at least two different shots (byte or pixel copies of one shot count once; a file that
+shows it was re-encoded is a copy, not a shot). Each series becomes its own group of kind
+"series", whose suggested keeper is its best shot: highest sharpness relative to the series'
+sharpest, weighted by exposure (indexer/photo_facts.py). What is left of the group stays a
+"copies" group; a single leftover (say, a PNG export of one shot) joins the series of the
+group's keeper, ranked after the shots, so it is still shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+from vitrieve.search.duplicates.groups import DupGroup, describe_group
+from vitrieve.search.duplicates.keeper import (
+    ImageFacts,
+    keeper_rank,
+    keeper_reason,
+    reencode_sign,
+)
+from vitrieve.search.duplicates.vectors import VectorSet
+
+
+def split_series(
+    ids: Sequence[int],
+    facts: dict[int, ImageFacts],
+    keepers: set[int],
+    vectors: VectorSet | None,
+    seconds: float,
+) -> list[DupGroup]:
+    """One duplicate group described, its bursts split off as series (``seconds`` 0: none)."""
+    members = [facts[i] for i in ids if i in facts]
+    bursts = burst_clusters(members, seconds) if seconds > 0 else []
+    if not bursts:
+        return [describe_group(ids, facts, keepers, vectors)]
+    in_burst = {m.image_id for b in bursts for m in b}
+    rest = [m for m in members if m.image_id not in in_burst]
+    extra: dict[int, list[ImageFacts]] = {}
+    if len(rest) == 1:
+        best = min(members, key=keeper_rank)
+        home = next((i for i, b in enumerate(bursts) if best in b), 0)
+        extra[home] = rest
+    out = [
+        _describe_series(burst, extra.get(i, []), facts, keepers, vectors)
+        for i, burst in enumerate(bursts)
+    ]
+    if len(rest) > 1:
+        out.append(describe_group([m.image_id for m in rest], facts, keepers, vectors))
+    return out
+
+
+def burst_clusters(members: Sequence[ImageFacts], seconds: float) -> list[list[ImageFacts]]:
+    """Members in bursts of two or more different shots, each burst sorted by capture time."""
+    by_camera: dict[tuple, list[ImageFacts]] = {}
+    for m in members:
+        if m.camera and m.captured_at and reencode_sign(m) is None:
+            by_camera.setdefault((m.camera, m.width, m.height), []).append(m)
+    bursts: list[list[ImageFacts]] = []
+    for shots in by_camera.values():
+        shots.sort(key=lambda m: (m.captured_at, m.image_id))
+        run = [shots[0]]
+        for prev, m in pairwise(shots):
+            assert m.captured_at and prev.captured_at  # filtered above
+            if (m.captured_at - prev.captured_at).total_seconds() <= seconds:
+                run.append(m)
+            else:
+                bursts.append(run)
+                run = [m]
+        bursts.append(run)
+    return [b for b in bursts if _distinct_shots(b) >= 2]
+
+
+def _distinct_shots(burst: Sequence[ImageFacts]) -> int:
+    shots: list[ImageFacts] = []
+    for m in burst:
+        if not any(m.same_pixels(s) for s in shots):
+            shots.append(m)
+    return len(shots)
+
+
+def shot_score(f: ImageFacts, sharpest: float) -> float:
+    """0..1: sharpness relative to the series' sharpest, times exposure (1 when unknown)."""
+    if f.sharpness is None or sharpest <= 0:
+        return 0.0
+    exposure = 1.0 if f.exposure is None else f.exposure
+    return f.sharpness / sharpest * exposure
+
+
+def _describe_series(
+    burst: list[ImageFacts],
+    extra: list[ImageFacts],
+    facts: dict[int, ImageFacts],
+    keepers: set[int],
+    vectors: VectorSet | None,
+) -> DupGroup:
+    shots = {m.image_id for m in burst}
+    sharpest = max((m.sharpness or 0.0 for m in burst), default=0.0)
+
+    def rank(f: ImageFacts) -> tuple:
+        return (f.image_id not in shots, -shot_score(f, sharpest), keeper_rank(f))
+
+    def reason(best: ImageFacts, ordered: Sequence[ImageFacts]) -> str:
+        rivals = [m for m in ordered if m.image_id in shots and not m.same_pixels(best)]
+        if sharpest <= 0 or best.sharpness is None or not rivals:
+            return "series without shot scores: " + keeper_reason(best, ordered, chosen=False)
+        runner = max(rivals, key=lambda m: shot_score(m, sharpest))
+        if best.sharpness >= sharpest:
+            return (
+                f"sharpest shot of the series (sharpness {best.sharpness:.0f}"
+                f" vs {runner.sharpness or 0:.0f})"
+            )
+        return (
+            f"best exposed shot of the series (exposure {best.exposure or 0:.2f}"
+            f" vs {runner.exposure or 0:.2f}, sharpness {best.sharpness:.0f}"
+            f" vs {runner.sharpness or 0:.0f})"
+        )
+
+    ids = [m.image_id for m in burst + extra]
+    return describe_group(ids, facts, keepers, vectors, rank=rank, kind="series", reason=reason)

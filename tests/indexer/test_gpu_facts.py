@@ -1,0 +1,53 @@
+"""The GPU front end records the keeper facts as the CPU path does: the same camera, GPS,
+Software and JPEG quality from the header, and shot scores measured the same way (its own
+downscale, so sharpness agrees closely, not to the bit). Runs on CPU tensors with a Pillow
+decoder standing in for nvJPEG, as tests/indexer/test_gpu_pipeline.py does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from PIL import ImageFilter
+
+from tests.conftest import real_photo
+from tests.exif_files import camera_exif, save_camera_jpeg
+from tests.indexer.test_gpu_pipeline import SPEC, pil_decoder
+from vitrieve.indexer.gpu_pipeline import GpuStats, gpu_prepared_stream
+from vitrieve.indexer.pipeline import WorkItem, prepared_stream
+
+
+def test_gpu_and_cpu_paths_record_the_same_facts(tmp_path: Path) -> None:
+    root = tmp_path / "shots"
+    exif = camera_exif("FUJIFILM", "X-T4", datetime(2023, 8, 1, 9, 0, 0), gps=True)
+    save_camera_jpeg(real_photo("astronaut"), root / "sharp.jpg", exif, quality=88)
+    blurred = real_photo("astronaut").filter(ImageFilter.GaussianBlur(2))
+    save_camera_jpeg(blurred, root / "blurred.jpg", camera_exif(software="GIMP 2.10"))
+    items = [WorkItem(i, p) for i, p in enumerate(sorted(root.iterdir()))]
+
+    cpu = {p.path.name: p for p in prepared_stream(items, SPEC, workers=1, window=4)}
+    stats = GpuStats()
+    gpu = {
+        p.path.name: p
+        for p in gpu_prepared_stream(
+            items, SPEC, workers=1, window=4, device="cpu", decoder=pil_decoder, stats=stats
+        )
+    }
+
+    assert stats.gpu_images == 2  # both took the GPU path
+    for name in ("sharp.jpg", "blurred.jpg"):
+        c, g = cpu[name], gpu[name]
+        assert (g.camera, g.has_gps, g.software, g.jpeg_quality, g.blockiness) == (
+            c.camera,
+            c.has_gps,
+            c.software,
+            c.jpeg_quality,
+            c.blockiness,
+        )
+        assert g.sharpness == pytest.approx(c.sharpness, rel=0.25)
+        assert g.exposure == pytest.approx(c.exposure, abs=0.02)
+    assert gpu["sharp.jpg"].camera == "FUJIFILM X-T4" and gpu["sharp.jpg"].has_gps
+    assert gpu["sharp.jpg"].jpeg_quality == 88
+    assert gpu["blurred.jpg"].software == "GIMP 2.10"
+    assert gpu["blurred.jpg"].sharpness < gpu["sharp.jpg"].sharpness / 4

@@ -1,0 +1,174 @@
+"""Bursts are "series", not copies: near-duplicates from one camera at one resolution shot
+seconds apart form a group of kind "series" whose suggested keeper is its best shot (the
+sharpest, weighted by exposure), while the same pictures hours apart stay a copy set. Real
+files through the real pipeline (tiny ViT); `dup_series_seconds` 0 turns series off."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image as PILImage
+from PIL import ImageFilter
+
+from tests.conftest import TINY_VIT, real_photo
+from tests.exif_files import camera_exif, save_camera_jpeg
+from vitrieve.indexer.config import Settings
+from vitrieve.indexer.ingest import ingest
+from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.find import DupReport, find_duplicates
+from vitrieve.search.duplicates.groups import DupGroup
+from vitrieve.search.duplicates.keeper import ImageFacts
+from vitrieve.search.duplicates.series import burst_clusters, split_series
+
+NEAR = 0.99
+T0 = datetime(2024, 7, 14, 18, 30, 0)
+
+
+def nudged(img: PILImage.Image, dx: int) -> PILImage.Image:
+    """The next frame of a burst: the camera moved a few pixels."""
+    w, h = img.size
+    return img.crop((dx, 0, w, h - dx)).resize((w, h), PILImage.Resampling.BICUBIC)
+
+
+def burst(root: Path, base: PILImage.Image, step: timedelta, camera=("Canon", "EOS R6")) -> None:
+    """Three frames: the first blurred (camera shake) but saved finest, so the copy rule alone
+    would keep it; the second is the sharp one."""
+    frames = [
+        (base.filter(ImageFilter.GaussianBlur(2.5)), 98),
+        (base, 80),
+        (nudged(base, 4).filter(ImageFilter.GaussianBlur(1)), 85),
+    ]
+    for i, (img, quality) in enumerate(frames):
+        exif = camera_exif(*camera, T0 + i * step)
+        save_camera_jpeg(img, root / f"IMG_{i:04d}.jpg", exif, quality=quality)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("series") / "photos"
+    burst(root / "burst", real_photo("astronaut"), timedelta(seconds=1))
+    burst(root / "hours", real_photo("coffee"), timedelta(hours=1))
+    return root
+
+
+@pytest.fixture(scope="module")
+def ingested_home(folders, tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("series-home") / "home"
+    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32", batch_size=4)
+    with Library(settings) as lib:
+        assert ingest(lib, [folders]).embedded == 6
+    return home
+
+
+def groups_in(report: DupReport, folder: str) -> list[DupGroup]:
+    return [g for g in report.groups if all(f"/{folder}/" in m.path for m in g.members)]
+
+
+def names(group: DupGroup) -> list[str]:
+    return [Path(m.path).name for m in group.members]
+
+
+def test_shots_a_second_apart_are_one_series_kept_by_its_sharpest_shot(lib):
+    [series] = groups_in(find_duplicates(lib, threshold=NEAR), "burst")
+    assert series.kind == "series"
+    assert names(series)[0] == "IMG_0001.jpg"  # the sharp frame, not the finest-saved one
+    assert series.keeper_reason.startswith("sharpest shot of the series (sharpness ")
+    assert sorted(names(series)) == ["IMG_0000.jpg", "IMG_0001.jpg", "IMG_0002.jpg"]
+    sharp = [m.sharpness for m in series.members]
+    assert all(s is not None for s in sharp) and sharp[0] == max(sharp)
+    assert all(m.camera == "Canon EOS R6" for m in series.members)
+
+
+def test_the_same_shots_an_hour_apart_are_copies_kept_by_the_copy_rule(lib):
+    [copies] = groups_in(find_duplicates(lib, threshold=NEAR), "hours")
+    assert copies.kind == "copies"
+    assert names(copies)[0] == "IMG_0000.jpg"  # q98: the least lossy encoding
+    assert copies.keeper_reason.startswith("least lossy encoding (JPEG q98")
+
+
+def test_series_seconds_zero_turns_series_off(lib, settings):
+    with Library(settings.model_copy(update={"dup_series_seconds": 0.0})) as off:
+        report = find_duplicates(off, threshold=NEAR)
+    [group] = groups_in(report, "burst")
+    assert group.kind == "copies"
+    assert names(group)[0] == "IMG_0000.jpg"
+
+
+def test_the_window_is_the_setting(lib, settings):
+    with Library(settings.model_copy(update={"dup_series_seconds": 7200.0})) as wide:
+        report = find_duplicates(wide, threshold=NEAR)
+    assert [g.kind for g in groups_in(report, "hours")] == ["series"]
+
+
+# -- how a group splits, on facts ----------------------------------------------------------
+
+
+def shot(i, seconds, *, camera="Canon EOS R6", sharp=100.0, w=600, h=400, **more) -> ImageFacts:
+    taken = T0 + timedelta(seconds=seconds) if seconds is not None else None
+    return ImageFacts(
+        i, f"/p/{i}.jpg", 1000 + i, w, h, "JPEG", taken, 0, f"c{i}", f"p{i}",
+        camera=camera, sharpness=sharp, **({"exposure": 1.0} | more),
+    )  # fmt: skip
+
+
+def split(*members: ImageFacts, seconds: float = 3.0, keepers=frozenset()) -> list[DupGroup]:
+    facts = {m.image_id: m for m in members}
+    return split_series(list(facts), facts, set(keepers), None, seconds)
+
+
+def test_a_burst_needs_two_different_shots_of_one_camera_and_resolution():
+    assert burst_clusters([shot(1, 0), shot(2, 1)], 3.0) != []
+    assert burst_clusters([shot(1, 0), shot(2, 1, camera="Pixel 8")], 3.0) == []
+    assert burst_clusters([shot(1, 0), shot(2, 1, w=300, h=200)], 3.0) == []
+    assert burst_clusters([shot(1, 0), shot(2, 1, camera=None)], 3.0) == []
+    assert burst_clusters([shot(1, 0), shot(2, None)], 3.0) == []
+    byte_copy = ImageFacts(**{**_fields(shot(1, 0)), "image_id": 2, "path": "/b/1.jpg"})
+    assert burst_clusters([shot(1, 0), byte_copy], 3.0) == []  # one shot, twice
+    edited = shot(2, 0, software="Adobe Photoshop 25.0")
+    assert burst_clusters([shot(1, 0), edited], 3.0) == []  # an edit, not a second shot
+
+
+def _fields(f: ImageFacts) -> dict:
+    return {name: getattr(f, name) for name in ImageFacts.__slots__}
+
+
+def test_capture_times_chain_within_the_window():
+    [chain] = burst_clusters([shot(1, 0), shot(2, 3), shot(3, 6), shot(4, 60)], 3.0)
+    assert [m.image_id for m in chain] == [1, 2, 3]
+
+
+def test_the_best_shot_weighs_sharpness_by_exposure():
+    [g] = split(shot(1, 0, sharp=100), shot(2, 1, sharp=90))
+    assert (g.kind, g.members[0].image_id) == ("series", 1)
+    burnt = shot(1, 0, sharp=100, exposure=0.3)
+    [g] = split(burnt, shot(2, 1, sharp=90))
+    assert g.members[0].image_id == 2
+    assert g.keeper_reason.startswith("best exposed shot of the series (exposure 1.00 vs 0.30")
+
+
+def test_a_users_keeper_wins_in_a_series_too():
+    [g] = split(shot(1, 0, sharp=100), shot(2, 1, sharp=10), keepers={2})
+    assert g.members[0].image_id == 2
+    assert g.keeper_reason == "you chose it (vitrieve dups keep)"
+
+
+def test_a_single_leftover_joins_the_series_after_its_shots():
+    export = shot(9, None, camera=None, sharp=500, w=1200, h=800)  # a bigger, EXIF-less export
+    [g] = split(shot(1, 0, sharp=100), shot(2, 1, sharp=50), export)
+    assert g.kind == "series"
+    assert [m.image_id for m in g.members] == [1, 2, 9]
+
+
+def test_two_leftovers_stay_a_copy_set_of_their_own():
+    left = [shot(8, None, camera=None), shot(9, None, camera=None)]
+    series, copies = split(shot(1, 0), shot(2, 1), *left)
+    assert (series.kind, sorted(m.image_id for m in series.members)) == ("series", [1, 2])
+    assert (copies.kind, sorted(m.image_id for m in copies.members)) == ("copies", [8, 9])
+    assert copies.group == 8
+
+
+def test_series_seconds_zero_leaves_the_group_whole():
+    [g] = split(shot(1, 0), shot(2, 1), seconds=0)
+    assert g.kind == "copies"
