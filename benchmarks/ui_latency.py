@@ -183,11 +183,13 @@ def _round(page, photos: Path, timed) -> None:
         lambda: dialog.get_by_role("button", name="Next").click(),
         lambda: expect(caption).not_to_have_text(before, timeout=long),
     )
+    shown = caption.inner_text().strip()
     timed(
         "more like this from the lightbox",
         lambda: dialog.get_by_role("button", name="More like this").click(),
-        lambda: expect(page.get_by_role("dialog")).to_have_count(0, timeout=long),
+        lambda: expect(page.get_by_text(f"Similar to {shown}")).to_be_visible(timeout=long),
     )
+    expect(page.get_by_role("dialog")).to_have_count(0, timeout=long)
     first = page.locator(".st-key-result-0")
     target = first.get_by_test_id("stCaptionContainer").first.inner_text().strip()
     first.hover()

@@ -222,7 +222,7 @@ def main() -> None:
             _library_source(lib, roots)
         with results:
             _show_results(lib, filters, k)
-    lightbox.show_requested(lib)
+    lightbox.show_requested(lib, search_page=True)
 
 
 main()

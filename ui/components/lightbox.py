@@ -29,6 +29,7 @@ from vitrieve.ui.views.lightbox import LightboxState, browser_can_show, exif_fac
 STATE = "lightbox"  # LightboxState of the open (or last opened) lightbox
 PENDING = "lightbox_pending"  # set by a thumbnail click, consumed by show_requested
 LEAVE = "lightbox_leave"  # set by "More like this": the dialog's next run goes to Search
+ON_SEARCH = "lightbox_on_search"  # whether the lightbox was opened from the Search page
 SEARCH_PAGE = "app_pages/search.py"
 
 
@@ -38,10 +39,12 @@ def request_open(ids: Sequence[int], position: int, grid: str) -> None:
     st.session_state[PENDING] = True
 
 
-def show_requested(lib: Library) -> None:
+def show_requested(lib: Library, *, search_page: bool = False) -> None:
     """Opens the lightbox if a thumbnail was clicked in this run (once: closing it stays
-    closed on the next run)."""
+    closed on the next run). `search_page`: the caller is the Search page, so "More like
+    this" only reruns it (a page switch would rebuild every widget of the page)."""
     st.session_state.pop(LEAVE, None)  # a full run already left the lightbox
+    st.session_state[ON_SEARCH] = search_page
     if st.session_state.pop(PENDING, False) and isinstance(
         st.session_state.get(STATE), LightboxState
     ):
@@ -59,8 +62,10 @@ def _step(delta: int) -> None:
 @st.dialog("Image", width="large")
 def _lightbox(lib: Library) -> None:
     st.session_state.pop(PENDING, None)  # a later full run must not reopen it
-    if st.session_state.pop(LEAVE, False):
-        st.switch_page(SEARCH_PAGE)  # closes the lightbox; the new results come first there
+    if st.session_state.pop(LEAVE, False):  # closes the lightbox; the results come first
+        if st.session_state.get(ON_SEARCH):
+            st.rerun()
+        st.switch_page(SEARCH_PAGE)
     state: LightboxState = st.session_state[STATE]
     found = grid_items(lib, [state.image_id])
     if not found:
@@ -80,7 +85,7 @@ def _lightbox(lib: Library) -> None:
     with picture:
         _picture(item, url)
     with facts:
-        st.markdown(f"**{item.name}**")
+        st.markdown(f"**{_md(item.name)}**")
         _facts(item, real)
         _navigation(state)
         st.button(
