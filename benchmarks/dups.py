@@ -8,8 +8,10 @@ unrelated vectors have cosine ~0.25 and up to ~0.5 (ViT embeddings occupy a cone
 
 Runs, each in a fresh child process so its peak RSS belongs to it alone (VmHWM, reset after
 the vectors are generated: Python, libraries, the vectors and the method's own memory):
-- ``vitrieve``: search.dup_pairs.similar_pairs(method="auto") + connected components: the
-  grouping `vitrieve dups` does after loading the vectors from SQL.
+- ``vitrieve``: search.dup_pairs.similar_pairs(method="auto") + connected components + the
+  keeper-centred split of each component (search.duplicates.centred, in a synthetic keeper
+  order: a random permutation, as the keeper rule is unrelated to the vectors): the grouping
+  `vitrieve dups` does after loading the vectors from SQL.
 - ``baseline``: brute force with FAISS, IndexFlatIP over float32 vectors and range_search in
   blocks of queries (every pair, exact). At N > --baseline-full-max only the first
   --baseline-queries queries run; its time is extrapolated (marked "estimated").
@@ -83,6 +85,12 @@ def clustered_vectors(n: int, d: int = DIM, seed: int = SEED) -> np.ndarray:
     return out
 
 
+def keeper_ranks(n: int, seed: int) -> np.ndarray:
+    """Synthetic keeper order (position of each vector): the keeper rule looks at resolution,
+    EXIF and size, which have nothing to do with where a vector lies."""
+    return np.random.default_rng([seed, 1]).permutation(n)
+
+
 # -- children --------------------------------------------------------------------------------
 
 
@@ -118,6 +126,7 @@ class _LogProgress:
 
 
 def child_vitrieve(args) -> dict:
+    from vitrieve.search.duplicates.centred import keeper_centred
     from vitrieve.search.duplicates.graph import Edges, components
     from vitrieve.search.duplicates.pairs import similar_pairs
 
@@ -128,13 +137,19 @@ def child_vitrieve(args) -> dict:
     pairs = similar_pairs(
         x, args.threshold, method=args.method, nprobe=args.nprobe, progress=_LogProgress()
     )
-    groups = components(Edges(pairs.a, pairs.b, pairs.sim))
+    edges = Edges(pairs.a, pairs.b, pairs.sim)
+    searched = time.perf_counter()
+    groups = components(edges)
+    rank = keeper_ranks(args.n, args.seed)
+    centred = keeper_centred(edges, lambda ids: ids[np.argsort(rank[ids])].tolist())
     seconds = time.perf_counter() - t0
     np.savez(args.out, a=pairs.a, b=pairs.b)
     return {
         "seconds": round(seconds, 2),
+        "grouping_seconds": round(time.perf_counter() - searched, 2),
         "pairs": len(pairs),
         "groups": len(groups),
+        "centred_groups": len(centred),
         "method": args.method,
         "data_rss_mb": round(data_rss, 1),
         "peak_rss_mb": round(_vm_kib("VmHWM") / 1024, 1),
@@ -208,6 +223,21 @@ def labels_from_pairs(n: int, path: Path) -> np.ndarray:
     a, b = data["a"], data["b"]
     graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
+
+
+def centred_labels(n: int, path: Path, seed: int) -> np.ndarray:
+    """Keeper-centred group of every vector from saved pairs, in the benchmark's keeper order."""
+    from vitrieve.search.duplicates.centred import keeper_centred
+    from vitrieve.search.duplicates.graph import Edges
+
+    data = np.load(path)
+    a, b = data["a"].astype(np.int64), data["b"].astype(np.int64)
+    rank = keeper_ranks(n, seed)
+    edges = Edges(a, b, np.ones(len(a), np.float32))
+    labels = np.arange(n)
+    for group in keeper_centred(edges, lambda ids: ids[np.argsort(rank[ids])].tolist()):
+        labels[group] = group[0]
+    return labels
 
 
 def full_agreement(exact: np.ndarray, found: np.ndarray) -> dict:
@@ -309,6 +339,9 @@ def measure(n: int, args, work: Path) -> dict:
     }
     if full:
         result["agreement"] = full_agreement(labels_from_pairs(n, base_file), found)
+        result["agreement_centred"] = full_agreement(
+            centred_labels(n, base_file, args.seed), centred_labels(n, ours_file, args.seed)
+        )
     log(f"estimating agreement on a sample of {args.sample} vectors at n={n}")
     x = clustered_vectors(n, seed=args.seed)
     result["agreement_sampled"] = sampled_agreement(

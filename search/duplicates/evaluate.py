@@ -6,6 +6,10 @@ group (files directly in it are singletons). Two images form a true pair when th
 group; a predicted pair when the detector puts them in one group at the threshold. Counting
 pairs this way is what imagededup reports for its "duplicate" class.
 
+The groups are the ones `vitrieve dups` shows (``grouping="keeper"``: keeper-centred, see
+search.duplicates.centred), or, to compare, the connected components of the duplicate graph
+that vitrieve used before (``grouping="components"``).
+
 Only images of the truth that are searchable in the catalog are evaluated, and the groups are
 formed among those images alone. The detector is measured on its own: the user's "not
 duplicates" decisions are not applied.
@@ -14,7 +18,7 @@ duplicates" decisions are not applied.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,12 +29,18 @@ from sqlalchemy import select
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
-from vitrieve.search.duplicates.find import duplicate_edges
+from vitrieve.search.duplicates.backfill import fill_missing_facts
+from vitrieve.search.duplicates.centred import copy_keys_of, keeper_centred, keeper_order
+from vitrieve.search.duplicates.find import EdgeSet, duplicate_edges
 from vitrieve.search.duplicates.graph import Edges, components
+from vitrieve.search.duplicates.groups import image_facts
 from vitrieve.search.duplicates.pairs import DEFAULT_NPROBE, ProgressFn
 from vitrieve.tables.catalog import Image, ImageStatus, Root
 
 DEFAULT_SWEEP = tuple(round(0.80 + 0.01 * i, 2) for i in range(20))  # 0.80 .. 0.99
+GROUPINGS = ("keeper", "components")
+
+Grouping = Callable[[Edges], list[np.ndarray]]  # edges at one threshold -> groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +60,7 @@ class EvalReport:
     true_pairs: int
     rows: list[EvalRow] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)  # truth paths not searchable
+    grouping: str = "keeper"  # GROUPINGS
 
     @property
     def best(self) -> EvalRow | None:
@@ -60,6 +71,7 @@ class EvalReport:
         return {
             "images": self.images,
             "true_pairs": self.true_pairs,
+            "grouping": self.grouping,
             "unmatched": self.unmatched,
             "best": asdict(best) if best else None,
             "rows": [asdict(r) for r in self.rows],
@@ -120,20 +132,45 @@ def pair_scores(threshold: float, truth: np.ndarray, predicted: np.ndarray) -> E
     return EvalRow(threshold, round(precision, 6), round(recall, 6), round(f1, 6), tp, fp, fn)
 
 
-def labels_from_edges(ids: np.ndarray, edges: Edges) -> np.ndarray:
-    """Group label of each id (sorted ids); ids without an edge are alone in their group."""
+def labels_from_edges(ids: np.ndarray, edges: Edges, grouping: Grouping = components) -> np.ndarray:
+    """Group label of each id (sorted ids); ids in no group are alone in their group."""
     labels = np.arange(len(ids))
-    for group in components(edges):
+    for group in grouping(edges):
         pos = np.searchsorted(ids, group)
-        labels[pos] = pos[0]
+        labels[pos] = pos.min()
     return labels
 
 
 def sweep(
-    ids: np.ndarray, truth: np.ndarray, edges: Edges, thresholds: Sequence[float]
+    ids: np.ndarray,
+    truth: np.ndarray,
+    edges: Edges,
+    thresholds: Sequence[float],
+    grouping: Grouping = components,
 ) -> list[EvalRow]:
     """Scores at each threshold; `edges` must hold every pair at the lowest threshold."""
-    return [pair_scores(t, truth, labels_from_edges(ids, edges.above(t))) for t in thresholds]
+    return [
+        pair_scores(t, truth, labels_from_edges(ids, edges.above(t), grouping)) for t in thresholds
+    ]
+
+
+def keeper_grouping(lib: Library, ids: np.ndarray, found: EdgeSet) -> Grouping:
+    """The keeper-centred groups `vitrieve dups` forms, with the keeper rule alone (the user's
+    keepers are decisions, and decisions are not applied here)."""
+    fill_missing_facts(lib, ids)
+    with lib.sessions() as session:
+        facts = image_facts(session, ids.tolist())
+    rows_of = None if found.vectors is None else found.vectors.rows_of
+
+    def grouping(edges: Edges) -> list[np.ndarray]:
+        return keeper_centred(
+            edges,
+            lambda component: keeper_order(component, facts, frozenset()),
+            rows_of=rows_of,
+            copy_keys=copy_keys_of(facts),
+        )
+
+    return grouping
 
 
 def evaluate(
@@ -143,8 +180,11 @@ def evaluate(
     *,
     method: str = "auto",
     nprobe: int = DEFAULT_NPROBE,
+    grouping: str = "keeper",
     progress: ProgressFn | None = None,
 ) -> EvalReport:
+    if grouping not in GROUPINGS:
+        raise VitrieveError(f"grouping {grouping!r}: use one of {', '.join(GROUPINGS)}")
     truth = load_truth(truth_path)
     if not truth:
         raise VitrieveError(f"{truth_path}: the ground truth lists no image")
@@ -158,13 +198,15 @@ def evaluate(
     group_of = {image_id: truth[p] for p, image_id in found.items()}
     names = {name: i for i, name in enumerate(sorted(set(group_of.values())))}
     truth_labels = np.asarray([names[group_of[int(i)]] for i in ids])
-    edges = duplicate_edges(
+    searched = duplicate_edges(
         lib, min(thresholds), only_ids=ids, method=method, nprobe=nprobe, progress=progress
-    ).edges.restricted_to(ids)
-    rows = sweep(ids, truth_labels, edges, thresholds)
+    )
+    edges = searched.edges.restricted_to(ids)
+    form = components if grouping == "components" else keeper_grouping(lib, ids, searched)
+    rows = sweep(ids, truth_labels, edges, thresholds, form)
     true_pairs = rows[0].true_positives + rows[0].false_negatives if rows else 0
     unmatched = sorted(str(p) for p in truth if p not in found)
-    return EvalReport(len(ids), true_pairs, rows, unmatched)
+    return EvalReport(len(ids), true_pairs, rows, unmatched, grouping)
 
 
 def _catalog_ids(lib: Library, paths: list[Path]) -> dict[Path, int]:

@@ -3,7 +3,9 @@
 Exact duplicates share their file bytes (content hash) or their decoded pixels (pixel hash: a
 PNG and its lossless re-save). Near-duplicates have vectors whose cosine similarity reaches the
 threshold (search.dup_pairs). Both kinds of pairs are edges of one graph; the user's "not
-duplicates" pairs are taken out, and the connected components are the groups.
+duplicates" pairs are taken out. Each connected component is then split into keeper-centred
+groups (search.duplicates.centred): a member is in a group only when it is a duplicate of the
+group's keeper itself, never through a chain of friends.
 
 Only images with status `embedded` take part; the near-duplicate search also needs a vector of
 the current model. Memory stays O(N x d) half-precision vectors plus O(edges): never N x N.
@@ -21,10 +23,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.backfill import fill_missing_facts
+from vitrieve.search.duplicates.centred import Centring, copy_keys_of, keeper_order
 from vitrieve.search.duplicates.decisions import ignored_ids, ignored_keys, keeper_ids
 from vitrieve.search.duplicates.describe import describe_groups
 from vitrieve.search.duplicates.graph import Edges, components, hash_group_edges
-from vitrieve.search.duplicates.groups import DupGroup
+from vitrieve.search.duplicates.groups import DupGroup, image_facts
 from vitrieve.search.duplicates.pairs import (
     DEFAULT_NPROBE,
     ProgressFn,
@@ -73,7 +77,7 @@ def find_duplicates(
     nprobe: int = DEFAULT_NPROBE,
     progress: ProgressFn | None = None,
 ) -> DupReport:
-    """All duplicate groups, with the user's decisions applied."""
+    """All keeper-centred duplicate groups, with the user's decisions applied."""
     started = time.perf_counter()
     with lib.sessions() as session:
         ignored = ignored_keys(session)
@@ -86,13 +90,26 @@ def find_duplicates(
         nprobe=nprobe,
         progress=progress,
     )
-    groups = components(found.edges.without(ignored))
+    near = found.edges.without(ignored)
+    centring = Centring(
+        near,
+        rows_of=None if found.vectors is None else found.vectors.rows_of,
+        ignored=ignored,
+    )
+    groups = components(near)
     described: list[DupGroup] = []
     for i in range(0, len(groups), _DESCRIBE_CHUNK):
         part = groups[i : i + _DESCRIBE_CHUNK]
-        described += describe_groups(lib, part, keepers, found.vectors)  # series: keep's hook
+        ids = np.concatenate(part)
+        fill_missing_facts(lib, ids)  # the keeper order needs them (old rows: measured once)
+        with lib.sessions() as session:
+            facts = image_facts(session, ids)
+        same = copy_keys_of(facts)
+        centred = [g for c in part for g in centring.split(keeper_order(c, facts, keepers), same)]
+        described += describe_groups(lib, centred, keepers, found.vectors)  # + series
         if progress:
             progress("describing", min(i + _DESCRIBE_CHUNK, len(groups)), len(groups))
+    described.sort(key=lambda g: g.group)
     return DupReport(
         threshold=None if exact_only else threshold,
         method=found.method,

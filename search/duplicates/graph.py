@@ -1,8 +1,9 @@
-"""Duplicate edges between image ids and the groups they form (connected components).
+"""Duplicate edges between image ids and their connected components.
 
-Groups are the connected components of (near-duplicate edges + exact-duplicate edges) minus
-the pairs the user marked "not duplicates". Ignoring one pair of a chain a-b-c therefore splits
-it; ignoring every pair of a group dissolves it.
+The components of (near-duplicate edges + exact-duplicate edges) minus the pairs the user
+marked "not duplicates" are what duplicate groups are cut from: search.duplicates.centred
+splits each one into groups centred on a keeper (a component chains: a~b and b~c join a and
+c however far apart they are). `vitrieve eval dups --grouping components` still scores them.
 """
 
 from __future__ import annotations

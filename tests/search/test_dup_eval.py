@@ -9,12 +9,15 @@ import pytest
 from PIL import Image as PILImage
 
 from benchmarks.make_dup_set import VARIANTS, build_set, write_skimage_originals
+from tests.search.test_dup_centred import chain_library
 from tests.search.test_dup_find import clone_library, dup_settings, dup_template  # noqa: F401
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.centred import keeper_centred
 from vitrieve.search.duplicates.evaluate import evaluate, load_truth, parse_thresholds, sweep
 from vitrieve.search.duplicates.graph import Edges
+from vitrieve.search.duplicates.groups import image_facts
 
 
 def test_sweep_reproduces_hand_computed_precision_and_recall():
@@ -37,6 +40,45 @@ def test_sweep_reproduces_hand_computed_precision_and_recall():
     assert (rows[0.95].precision, rows[0.95].recall, rows[0.95].f1) == (1.0, 0.5, 0.666667)
     # 0.99: nothing predicted.
     assert (rows[0.99].precision, rows[0.99].recall, rows[0.99].f1) == (0.0, 0.0, 0.0)
+
+
+def test_keeper_centred_sweep_does_not_count_chained_pairs():
+    # The same five images and edges, keepers by id: at 0.80 1 keeps 2 and 3 keeps 4 (2 is
+    # taken), and 5 is near 4 only: pairs 12 and 34, where components predicted all 10.
+    ids, truth = np.array([1, 2, 3, 4, 5]), np.array([0, 0, 0, 1, 1])
+    edges = Edges(
+        np.array([1, 2, 3, 4]),
+        np.array([2, 3, 4, 5]),
+        np.array([0.97, 0.85, 0.92, 0.95], dtype=np.float32),
+    )
+    by_id = lambda e: keeper_centred(e, lambda c: sorted(c.tolist()))  # noqa: E731
+    rows = {r.threshold: r for r in sweep(ids, truth, edges, [0.80, 0.90], by_id)}
+    assert (rows[0.80].true_positives, rows[0.80].false_positives) == (1, 1)
+    assert (rows[0.80].precision, rows[0.80].recall) == (0.5, 0.25)
+    # 0.90: 1-2, then 3 keeps 4 and 5 is near 4 only: the same two pairs.
+    assert (rows[0.90].true_positives, rows[0.90].false_positives) == (1, 1)
+
+
+def test_evaluate_scores_the_keeper_centred_groups_and_components_on_request(
+    dup_template,  # noqa: F811
+    tmp_path,
+):
+    lib, (a, b, c, d) = chain_library(dup_template, tmp_path)
+    with lib.sessions() as session:
+        facts = image_facts(session, [a, b, c, d])
+    truth = tmp_path / "truth.csv"
+    truth.write_text(
+        f"{facts[a].path},ab\n{facts[b].path},ab\n{facts[c].path},cd\n{facts[d].path},cd\n"
+    )
+    with lib:
+        keeper = evaluate(lib, truth, [0.9])
+        chained = evaluate(lib, truth, [0.9], grouping="components")
+    assert (keeper.grouping, chained.grouping) == ("keeper", "components")
+    (k,), (cc,) = keeper.rows, chained.rows
+    assert (k.true_positives, k.false_positives, k.precision, k.recall) == (2, 0, 1.0, 1.0)
+    assert (cc.true_positives, cc.false_positives) == (2, 4)  # one group of 4: 6 pairs
+    with pytest.raises(VitrieveError, match="grouping 'nope'"):
+        evaluate(lib, truth, [0.9], grouping="nope")
 
 
 def test_threshold_sweeps_parse_ranges_and_lists():
