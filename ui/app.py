@@ -9,12 +9,18 @@ on every run, before login too, with only the login page registered then.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from vitrieve.ui.auth import gate, login_page, logout_control
 from vitrieve.ui.components.download import end_session_downloads
 
-st.set_page_config(page_title="vitrieve", page_icon=":material/image_search:", layout="wide")
+# A bundled file, served from this server: a ":material/...:" page icon makes the browser fetch
+# the favicon from a third-party font host, and no request of the UI may leave the machine.
+FAVICON = Path(__file__).with_name("static") / "favicon.png"
+
+st.set_page_config(page_title="vitrieve", page_icon=str(FAVICON), layout="wide")
 end_session_downloads()  # a download link lives only as long as the view that showed it
 
 if gate():

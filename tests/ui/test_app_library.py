@@ -96,3 +96,55 @@ def test_with_a_broker_a_folder_is_queued_as_a_background_job(
     queues = {m.label: m.value for m in status.metric}
     assert queues["scan queue"] == "1" and queues["embed queue"] == "0"
     assert "No worker answered: start them with `vitrieve worker`." in texts(status.warning)
+
+
+def only_root_id() -> int:
+    from vitrieve.indexer.catalog import list_roots
+    from vitrieve.indexer.config import Settings
+    from vitrieve.indexer.library import Library
+
+    with Library(Settings()) as lib:
+        (root,) = list_roots(lib.sessions)
+    return root.id
+
+
+def test_removing_a_root_forgets_its_images_and_leaves_the_files(catalog, open_page):
+    root_id = only_root_id()
+    at = open_page("library")
+    at.button(key=f"remove-{root_id}").click().run()
+    assert texts(at.success) == [
+        f"Removed root {catalog}: 12 images left the catalog (files untouched)."
+    ]
+    assert "No roots yet — add a folder below." in texts(at.info)
+    assert (catalog / "coffee.jpg").is_file() and (catalog / "broken" / "zero.jpg").is_file()
+    search = open_page("search")
+    assert "No roots yet — add a folder on the Library page." in texts(search.info)
+
+
+def test_watching_without_a_broker_is_stored_and_says_that_nothing_watches(catalog, open_page):
+    root_id = only_root_id()
+    at = open_page("library")
+    assert any("nothing watches these folders" in c for c in texts(at.caption))
+    at.toggle(key=f"watch-{root_id}").set_value(True).run()
+    assert texts(at.success) == [f"{catalog}: watched."]  # no broker: no scan queued
+    (roots,) = frames(at, "folder")
+    assert roots["watched"].tolist() == [True]
+    at.toggle(key=f"watch-{root_id}").set_value(False).run()
+    assert texts(at.success) == [f"{catalog}: no longer watched."]
+    (roots,) = frames(at, "folder")
+    assert roots["watched"].tolist() == [False]
+
+
+def test_rescanning_a_root_in_process_finds_what_changed(catalog, open_page):
+    from tests.conftest import noise_image
+
+    root_id = only_root_id()
+    noise_image(42).save(catalog / "new-one.jpg", quality=90)
+    (catalog / "coffee.jpg").unlink()
+    at = open_page("library")
+    at.button(key=f"rescan-{root_id}").click().run()
+    assert not at.error, texts(at.error)
+    (done,) = texts(at.success)
+    assert "1 new" in done and "1 missing" in done and "Embedded 1" in done
+    (roots,) = frames(at.run(), "folder")  # the table above was drawn before the rescan
+    assert roots["searchable"].tolist() == [10] and roots["missing"].tolist() == [1]

@@ -14,8 +14,10 @@ SIMILAR = "Similar to "
 
 
 def result_paths(at) -> list[str]:
-    """Paths of the result cards in order (captions after the "Similar to" line)."""
-    captions = texts(at.caption)
+    """Paths of the result cards in order: the path captions after the "Similar to" line,
+    leaving out the query sources' tabs (the library picker), which draw below the results."""
+    in_tabs = {id(c) for tab in at.tabs for c in tab.caption}
+    captions = [c.value for c in at.caption if id(c) not in in_tabs]
     starts = [i for i, c in enumerate(captions) if c.startswith(SIMILAR)]
     if not starts:
         return []
@@ -162,3 +164,21 @@ def test_searching_by_a_library_image_never_loads_the_model(catalog, open_page):
     next(b for b in at.button if b.key and b.key.startswith("pick-use-")).click().run()
     assert len(result_paths(at)) == 9
     assert "embedder" not in vars(library())  # the cached Library the page used
+
+
+def test_the_lightbox_steps_through_the_results_and_searches_from_inside(catalog, open_page):
+    at = upload(open_page(), "cat.jpg", jpeg_bytes("chelsea"))
+    paths = result_paths(at)
+    opens = [b for b in at.button if b.key and b.key.startswith("open-result-")]
+    assert len(opens) == len(paths) == 10  # every result's thumbnail opens the lightbox
+    opens[0].click().run()
+    captions = texts(at.caption)
+    assert paths[0] in captions and "1 of 10" in captions
+    assert "No EXIF data in this file." in captions  # the test photos carry none
+    assert at.button(key="lightbox-prev").disabled
+    at.button(key="lightbox-next").click().run()
+    assert {paths[1], "2 of 10"} <= set(texts(at.caption))
+    at.button(key="lightbox-more").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"{SIMILAR}{paths[1]}" in texts(at.caption)
+    assert paths[1] not in result_paths(at)  # the query itself is left out

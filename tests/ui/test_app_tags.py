@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from tests.ui.conftest import jpeg_bytes, texts
+from tests.ui.test_app_search import result_paths
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.query import image_id_of_path
@@ -25,7 +26,9 @@ def tick(at, folder: Path, names: list[str]):
 
 
 def label(at, name: str):
-    at.text_input(key="ex_label").set_value(name).run()
+    """Types the label and clicks the button in one submission, as the form sends them (a
+    browser holds a form's typed text until its button is clicked)."""
+    at.text_input(key="ex_label").set_value(name)
     next(b for b in at.button if b.key == "ex_add").click()
     return at.run()
 
@@ -82,7 +85,16 @@ def test_label_train_apply_browse_and_filter_search(catalog, open_page):
     search.sidebar.selectbox(key="tag").set_value("photo").run()
     search.file_uploader(key="upload").set_value(("c.jpg", jpeg_bytes("chelsea"), "image/jpeg"))
     search.run()
-    captions = texts(search.caption)
-    results = [c for c in captions[captions.index("Similar to c.jpg") + 1 :] if c.startswith("/")]
+    assert "Similar to c.jpg" in texts(search.caption)
+    results = result_paths(search)
     assert results and not any(Path(r).name in NOISE for r in results)
     assert str(catalog / "coffee.jpg") in results
+
+
+def test_labelling_without_a_label_says_so_and_keeps_the_ticks(catalog, open_page):
+    at = tick(open_page("tags"), catalog, NOISE)
+    next(b for b in at.button if b.key == "ex_add").click()
+    at.run()
+    assert texts(at.error) == ["Give the selected images a label first."]
+    assert "No examples yet: select images above and give them a label." in texts(at.caption)
+    assert next(b for b in at.button if b.key == "ex_add").label == "Label 4 selected"

@@ -1,4 +1,5 @@
-"""Library page: registered roots, add a folder and ingest it, job progress, failed files."""
+"""Library page: registered roots (watch, rescan, remove each), add a folder and ingest it, job
+progress, failed files."""
 
 from __future__ import annotations
 
@@ -6,22 +7,21 @@ from pathlib import Path
 
 import streamlit as st
 
-from vitrieve.indexer.ingest import IngestSummary, ingest
+from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.apply import auto_tagger
 from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.components import jobs
+from vitrieve.ui.components import jobs, roots
 from vitrieve.ui.components.progress import StreamlitIngestProgress
 from vitrieve.ui.components.session import library, shown_errors
 from vitrieve.ui.views.library import list_roots, recent_failures
 
-SUMMARY_KEYS = ("new", "changed", "moved", "missing", "unchanged", "failed")
-
 
 def _roots(lib: Library) -> None:
     st.subheader("Roots")
-    roots = list_roots(lib)
-    if not roots:
+    roots.notice()
+    rows = list_roots(lib)
+    if not rows:
         st.info("No roots yet — add a folder below.", icon=":material/folder_open:")
         return
     st.dataframe(
@@ -37,12 +37,14 @@ def _roots(lib: Library) -> None:
                 "on disk": r.exists,
                 "added": r.added_at,
             }
-            for r in roots
+            for r in rows
         ],
         hide_index=True,
         width="stretch",
     )
-    for r in roots:
+    roots.watch_note(lib)
+    for r in rows:
+        roots.root_controls(lib, r)
         if not r.exists:
             st.warning(
                 f"{display_path(r.path)} is not reachable (moved, or its disk is not mounted)."
@@ -81,22 +83,7 @@ def _add_folder(lib: Library) -> None:
             return
         # Active probes tag the new images as they are embedded, as they do in the workers.
         summary = ingest(lib, [folder], StreamlitIngestProgress(), on_embedded=auto_tagger(lib))
-        _show_summary(summary)
-
-
-def _show_summary(summary: IngestSummary) -> None:
-    counts = ", ".join(f"{getattr(summary, k)} {k}" for k in SUMMARY_KEYS)
-    rate = summary.embedded / summary.seconds if summary.seconds else 0.0
-    st.success(
-        f"Done in {summary.seconds:.1f} s: {counts}. "
-        f"Embedded {summary.embedded} ({rate:.1f} img/s)."
-    )
-    if summary.failures:
-        st.dataframe(
-            [{"file": display_path(f.path), "reason": f.reason} for f in summary.failures],
-            hide_index=True,
-            width="stretch",
-        )
+        roots.show_summary(summary)
 
 
 def _failures(lib: Library) -> None:

@@ -15,9 +15,11 @@ import streamlit as st
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
 from vitrieve.indexer.library import Library
 from vitrieve.search.files import servable_path
-from vitrieve.search.query import query_from_file, query_from_id
+from vitrieve.search.query import query_from_file
 from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.components.grid import original_dialog, thumbnail, thumbnail_grid
+from vitrieve.ui.components import lightbox
+from vitrieve.ui.components.grid import thumbnail, thumbnail_grid
+from vitrieve.ui.components.query_state import QUERY, SCROLL, set_query_from_id
 from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
 from vitrieve.ui.components.tagging import tag_filter_choices
 from vitrieve.ui.views.grid import GridItem, grid_items
@@ -25,22 +27,8 @@ from vitrieve.ui.views.library import browse, list_folders, list_roots
 from vitrieve.ui.views.search import MAX_UPLOAD_MB, SearchFilters, search_grid
 from vitrieve.ui.views.search import query_from_upload as embed_upload
 
-QUERY = "search_query"  # {"label": str, "query": Query, "item": GridItem | None}
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
 PICK_PAGE = 20
-
-
-def _set_query_from_id(lib: Library, image_id: int) -> None:
-    """Button callback for "more like this" / "search with this": stored vector, no model."""
-    with shown_errors():
-        query = query_from_id(lib, image_id)
-        items = grid_items(lib, [image_id])
-        label = items[0].shown if items else f"image {image_id}"
-        st.session_state[QUERY] = {
-            "label": label,
-            "query": query,
-            "item": items[0] if items else None,
-        }
 
 
 def _upload_source(lib: Library) -> None:
@@ -74,6 +62,7 @@ def _library_source(lib: Library, roots) -> None:
                 query = query_from_file(lib, real)
             item = grid_items(lib, [query.image_id])[0] if query.image_id else None
             st.session_state[QUERY] = {"label": display_path(real), "query": query, "item": item}
+            st.session_state[SCROLL] = st.session_state.get(SCROLL, 0) + 1
     st.markdown("**…or browse**")
     c1, c2 = st.columns(2)
     paths = {r.id: display_path(r.path) for r in roots}
@@ -97,7 +86,7 @@ def _library_source(lib: Library, roots) -> None:
         st.caption("Nothing searchable here yet — ingest this folder on the Library page.")
         return
     pager(total)
-    thumbnail_grid(items, key="pick", columns=5, actions=_pick_action(lib))
+    thumbnail_grid(items, key="pick", actions=_pick_action(lib))
 
 
 def _move_pick(delta: int) -> None:
@@ -122,7 +111,7 @@ def _pick_action(lib: Library):
         st.button(
             "Search with this",
             key=f"pick-use-{item.image_id}",
-            on_click=_set_query_from_id,
+            on_click=set_query_from_id,
             args=(lib, item.image_id),
             width="stretch",
         )
@@ -135,15 +124,11 @@ def _result_actions(lib: Library):
         st.button(
             "More like this",
             key=f"more-{item.image_id}",
-            on_click=_set_query_from_id,
+            on_click=set_query_from_id,
             args=(lib, item.image_id),
             icon=":material/image_search:",
             width="stretch",
         )
-        if st.button(
-            "Open", key=f"open-{item.image_id}", icon=":material/open_in_full:", width="stretch"
-        ):
-            original_dialog(lib, item)
 
     return action
 
@@ -176,27 +161,45 @@ def _filters(lib: Library, roots) -> tuple[SearchFilters, int]:
     return SearchFilters(folder, date_from, date_to, tag, min_score), k
 
 
+def _scroll_to_results() -> None:
+    """Brings the results (drawn first on the page) into view once per new query: a picture
+    chosen far down the picker would otherwise leave them above the visible part of the page.
+    The counter in the markup makes each new query a new element, so its script runs again."""
+    bump = st.session_state.get(SCROLL, 0)
+    if bump == st.session_state.get("scrolled_for"):
+        return
+    st.session_state["scrolled_for"] = bump
+    st.html(
+        f"<script data-query='{int(bump)}'>"
+        "document.querySelector('.st-key-results')?.scrollIntoView({block: 'start'});"
+        "</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
 def _show_results(lib: Library, filters: SearchFilters, k: int) -> None:
     chosen = st.session_state.get(QUERY)
     if chosen is None:
         st.info("Upload an image or pick one from the library to see similar photos.")
         return
-    if chosen["item"] is not None:
-        head_thumb, head_text = st.columns([1, 6])
-        with head_thumb:
-            thumbnail(chosen["item"])
-    else:
-        head_text = st.container()
-    with head_text:
-        st.subheader("Results")
-        st.caption(f"Similar to {chosen['label']}")
-        st.button("Clear query", on_click=st.session_state.pop, args=(QUERY, None))
-    with shown_errors():
-        items = search_grid(lib, chosen["query"], k, filters)
-        if not items:
-            st.info("No results pass these filters.")
-            return
-        thumbnail_grid(items, key="result", columns=5, actions=_result_actions(lib))
+    with st.container(key="results"):
+        if chosen["item"] is not None:
+            head_thumb, head_text = st.columns([1, 8])
+            with head_thumb:
+                thumbnail(chosen["item"])
+        else:
+            head_text = st.container()
+        with head_text:
+            st.subheader("Results")
+            st.caption(f"Similar to {chosen['label']}")
+            st.button("Clear query", on_click=st.session_state.pop, args=(QUERY, None))
+        with shown_errors():
+            items = search_grid(lib, chosen["query"], k, filters)
+            if not items:
+                st.info("No results pass these filters.")
+            else:
+                thumbnail_grid(items, key="result", actions=_result_actions(lib))
+    _scroll_to_results()
 
 
 def main() -> None:
@@ -208,12 +211,18 @@ def main() -> None:
             empty_library_notice()
             return
         filters, k = _filters(lib, roots)
+        # The sources run first (an upload or a typed path sets the query in this run), but
+        # draw below the results, which come first on the page.
+        results = st.container()
+        st.divider()
         upload_tab, library_tab = st.tabs(["Upload an image", "Pick from the library"])
         with upload_tab:
             _upload_source(lib)
         with library_tab:
             _library_source(lib, roots)
-        _show_results(lib, filters, k)
+        with results:
+            _show_results(lib, filters, k)
+    lightbox.show_requested(lib, search_page=True)
 
 
 main()

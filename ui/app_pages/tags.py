@@ -11,7 +11,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.apply import apply_probe
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
 from vitrieve.search.tagging.train import TrainResult, train_from_folders, train_from_ids
-from vitrieve.ui.components import charts, examples
+from vitrieve.ui.components import charts, examples, lightbox
 from vitrieve.ui.components.grid import thumbnail_grid
 from vitrieve.ui.components.session import library, shown_errors
 from vitrieve.ui.views.tags import ProbeInfo, probe_list, tag_labels, tagged_grid
@@ -143,6 +143,7 @@ def main() -> None:
     with shown_errors():
         _probes(lib)
         _browse(lib)
+    lightbox.show_requested(lib)
 
 
 main()

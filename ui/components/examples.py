@@ -15,6 +15,7 @@ from vitrieve.ui.views.search import search_grid
 EXAMPLES = "tag_examples"  # {label: [image ids]}
 SEARCH_QUERY = "search_query"  # set by the search page
 PAGE = 24
+NO_LABEL = "ex_no_label"  # set by _add when the form came without a label
 
 
 def examples() -> dict[str, list[int]]:
@@ -30,9 +31,14 @@ def _tick(item: GridItem, i: int) -> None:
     )
 
 
-def _add(label: str, ids: list[int]) -> None:
-    """Callback: the ticked images get `label`; the ticks are cleared for the next batch."""
-    chosen = examples().setdefault(label.strip(), [])
+def _add(ids: list[int]) -> None:
+    """Form callback: the ticked images get the typed label; the ticks are cleared for the
+    next batch. Without a label nothing changes and the picker says why."""
+    label = str(st.session_state.get("ex_label", "")).strip()
+    if not label:
+        st.session_state[NO_LABEL] = True
+        return
+    chosen = examples().setdefault(label, [])
     chosen.extend(i for i in ids if i not in chosen)
     for i in ids:
         st.session_state[f"tick-{i}"] = False
@@ -74,17 +80,23 @@ def picker(lib: Library) -> None:
     items = _source_items(lib)
     if not items:
         return
-    thumbnail_grid(items, key="ex", columns=8, actions=_tick, details=False)
+    thumbnail_grid(items, key="ex", columns=8, actions=_tick, details=False, hover_actions=False)
     ticked = [i.image_id for i in items if st.session_state.get(f"tick-{i.image_id}")]
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    label = c1.text_input("Label for the selected images", key="ex_label", placeholder="cats")
-    c2.button(
-        f"Label {len(ticked)} selected",
-        disabled=not (ticked and label.strip()),
-        on_click=_add,
-        args=(label, ticked),
-        key="ex_add",
-    )
+    # A form, so typing the label and clicking the button is one submission: a text input
+    # outside a form commits on blur, and the rerun that blur starts used to swallow the
+    # first click on a button that only then became enabled.
+    with st.form("ex-form", border=False):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1.text_input("Label for the selected images", key="ex_label", placeholder="cats")
+        c2.form_submit_button(
+            f"Label {len(ticked)} selected",
+            disabled=not ticked,
+            on_click=_add,
+            args=(ticked,),
+            key="ex_add",
+        )
+    if st.session_state.pop(NO_LABEL, False):
+        st.error("Give the selected images a label first.")
 
 
 def summary() -> None:

@@ -26,8 +26,9 @@ def available(lib: Library) -> bool:
     return bool(lib.settings.broker_url)
 
 
-def submit(lib: Library, paths: Sequence[Path]) -> int:
-    """Queues an ingest job for the workers; returns its id."""
+def submit(lib: Library, paths: Sequence[Path], kind: str = "ingest") -> int:
+    """Queues a scan job for the workers ("ingest", or "rescan" / "watch" of a root); returns
+    its id."""
     from kombu.exceptions import OperationalError
 
     from vitrieve.indexer.catalog import refuse_data_dir
@@ -41,7 +42,7 @@ def submit(lib: Library, paths: Sequence[Path]) -> int:
     resolved = [p.expanduser().resolve() for p in paths]
     try:
         return enqueue_scan(
-            make_app(lib.settings), lib, resolved, "ingest", retry_policy=UI_PUBLISH_RETRY
+            make_app(lib.settings), lib, resolved, kind, retry_policy=UI_PUBLISH_RETRY
         )
     except (OperationalError, OSError) as exc:
         assert lib.settings.broker_url is not None  # callers queue only when available(lib)

@@ -1,0 +1,134 @@
+"""What the lightbox shows besides the picture: where it is in its grid, and the EXIF facts of
+the original, read from the file only when the lightbox opens (one file, not a grid's worth).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+
+from PIL import ExifTags, Image, UnidentifiedImageError
+
+# Formats every current browser draws from an <img>; anything else (HEIF, TIFF...) is shown as
+# its 256 px thumbnail, with the original one click away as a download.
+BROWSER_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "AVIF", "ICO"})
+
+_IFD_TAGS = {
+    "Make": "Camera make",
+    "Model": "Camera",
+    "LensModel": "Lens",
+    "DateTimeOriginal": "Taken",
+    "ExposureTime": "Exposure",
+    "FNumber": "Aperture",
+    "ISOSpeedRatings": "ISO",
+    "FocalLength": "Focal length",
+    "Software": "Software",
+    "Artist": "Artist",
+}
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+
+
+@dataclass(frozen=True, slots=True)
+class LightboxState:
+    """The grid the lightbox was opened from (image ids in grid order) and the one shown."""
+
+    ids: tuple[int, ...]
+    position: int
+    grid: str  # the key of the grid it came from, so a rerun of another grid cannot steer it
+
+    @classmethod
+    def opened(cls, ids: Sequence[int], position: int, grid: str) -> LightboxState:
+        if not 0 <= position < len(ids):
+            raise IndexError(f"position {position} is outside a grid of {len(ids)} images")
+        return cls(tuple(ids), position, grid)
+
+    @property
+    def image_id(self) -> int:
+        return self.ids[self.position]
+
+    @property
+    def has_previous(self) -> bool:
+        return self.position > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.position < len(self.ids) - 1
+
+    def moved(self, delta: int) -> LightboxState:
+        """Steps through the grid, stopping at its ends (a photo app does not wrap around)."""
+        return replace(self, position=min(len(self.ids) - 1, max(0, self.position + delta)))
+
+
+def browser_can_show(fmt: str | None) -> bool:
+    return (fmt or "").upper() in BROWSER_FORMATS
+
+
+def exif_facts(path: Path) -> list[tuple[str, str]]:
+    """Camera, exposure, lens, date and GPS position from the file's EXIF, as (label, value)
+    pairs in a fixed order; [] when the file has none or cannot be read (the lightbox says so
+    rather than failing: the picture itself is still worth showing)."""
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return []
+    tags: dict[str, object] = {ExifTags.TAGS.get(k, str(k)): v for k, v in exif.items()}
+    try:
+        tags |= {ExifTags.TAGS.get(k, str(k)): v for k, v in exif.get_ifd(_EXIF_IFD).items()}
+        gps = {ExifTags.GPSTAGS.get(k, str(k)): v for k, v in exif.get_ifd(_GPS_IFD).items()}
+    except (KeyError, ValueError, TypeError):
+        gps = {}
+    facts = [(label, _shown(name, tags[name])) for name, label in _IFD_TAGS.items() if name in tags]
+    facts = [(label, value) for label, value in facts if value]
+    position = _gps_position(gps)
+    if position:
+        facts.append(("GPS", position))
+    return facts
+
+
+def _shown(name: str, value: object) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if name == "ExposureTime":
+        f = _fraction(value)
+        if f is None:
+            return ""
+        return f"1/{round(1 / f)} s" if 0 < f < 1 else f"{float(f):g} s"
+    if name == "FNumber":
+        f = _fraction(value)
+        return f"f/{float(f):.1f}" if f else ""
+    if name == "FocalLength":
+        f = _fraction(value)
+        return f"{float(f):g} mm" if f else ""
+    if isinstance(value, tuple):
+        value = ", ".join(map(str, value))
+    return str(value).strip("\x00 ").strip()
+
+
+def _fraction(value: object) -> Fraction | None:
+    try:
+        return Fraction(str(value)) if not isinstance(value, float) else Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        try:
+            return Fraction(float(value)).limit_denominator(100_000)  # type: ignore[arg-type]
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return None
+
+
+def _gps_position(gps: dict[str, object]) -> str:
+    try:
+        lat = _degrees(gps["GPSLatitude"], gps.get("GPSLatitudeRef", "N"))
+        lon = _degrees(gps["GPSLongitude"], gps.get("GPSLongitudeRef", "E"))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return ""
+    return f"{lat:.5f}, {lon:.5f}"
+
+
+def _degrees(dms: object, ref: object) -> float:
+    d, m, s = (float(x) for x in dms)  # type: ignore[attr-defined]
+    value = d + m / 60 + s / 3600
+    ref = ref.decode() if isinstance(ref, bytes) else str(ref)
+    return -value if ref.strip().upper() in ("S", "W") else value
