@@ -108,6 +108,13 @@ def build_catalog(home: Path, model_dir: Path, n: int) -> None:
                         "width": 4000,
                         "height": 3000,
                         "format": "JPEG",
+                        # the keeper facts an ingest records (migration 0006); without them
+                        # `dups` would try to measure them from these stand-in files every run
+                        "camera": "Canon EOS R5",
+                        "has_gps": False,
+                        "jpeg_quality": 92,
+                        "sharpness": 100.0 + i % 97,
+                        "exposure": 0.8,
                         "status": ImageStatus.EMBEDDED,
                     }
                 )
