@@ -26,6 +26,10 @@ CSV_COLUMNS = (
     "captured_at",
     "similarity",
     "keeper",
+    "match",
+    "camera",
+    "has_gps",
+    "sharpness",
 )
 
 
@@ -48,6 +52,10 @@ def write_csv(groups: Iterable[DupGroup], out: TextIO) -> int:
                     m.captured_at.isoformat() if m.captured_at else "",
                     "" if m.similarity is None else f"{m.similarity:.6f}",
                     "true" if m.keeper else "false",
+                    m.match,
+                    _blank(m.camera),
+                    "true" if m.has_gps else "false",
+                    "" if m.sharpness is None else f"{m.sharpness:.4f}",
                 ]
             )
             rows += 1

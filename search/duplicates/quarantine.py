@@ -1,5 +1,7 @@
 """Quarantine: move the non-keepers of duplicate groups to a folder, and undo it.
 
+What moves is decided by a plan (search/duplicates/plan.py); this module carries it out.
+
 Nothing is ever deleted. Every move is written to SQL twice: a `planned` row committed before
 the file is touched, then `moved` (or `failed`) after. A crash in between leaves a planned row
 that the next dups command settles by looking at the disk (`reconcile_moves`), so no file is
@@ -21,45 +23,27 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import func, select, update
 
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.locks import CatalogLock, catalog_lock
-from vitrieve.search.duplicates.groups import DupGroup
+from vitrieve.search.duplicates.inherit import inherit_metadata
 from vitrieve.search.duplicates.moves import exists, move_file, same_file
-from vitrieve.tables.catalog import Image, ImageStatus, Root
+from vitrieve.search.duplicates.plan import Plan, PlannedMove, free_name, plan_quarantine
+from vitrieve.tables.catalog import Image, ImageStatus
 from vitrieve.tables.duplicates import MoveState, QuarantineMove
+
+__all__ = ["MoveReport", "Plan", "PlannedMove", "apply_quarantine", "plan_quarantine"]
 
 log = logging.getLogger(__name__)
 
 QUARANTINE_LOCK = "quarantine"
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedMove:
-    image_id: int
-    group: int
-    src: Path
-    dst: Path
-    size: int
-    mtime_ns: int
-    # The group's keepers when planned: a move is skipped if none of them is left in place.
-    keepers: tuple[int, ...] = ()
-
-    def to_dict(self) -> dict:
-        return {
-            "image_id": self.image_id,
-            "group": self.group,
-            "src": str(self.src),
-            "dst": str(self.dst),
-            "size": self.size,
-        }
 
 
 @dataclass
@@ -76,63 +60,6 @@ class MoveReport:
         }
 
 
-# -- planning -----------------------------------------------------------------------------------
-
-
-def plan_quarantine(lib: Library, groups: Iterable[DupGroup], dest: Path) -> list[PlannedMove]:
-    """Where each non-keeper would go: DEST/<root folder name>/<its path in the root>."""
-    dest = dest.expanduser().resolve()
-    with lib.sessions() as session:
-        roots = {r.id: Path(r.path) for r in session.scalars(select(Root))}
-        _check_destination(dest, roots.values())
-        labels = _root_labels(roots)
-        wanted = {m.image_id: g for g in groups for m in g.others}
-        rows: list[Row[int, int, str, int, int]] = []
-        ids = sorted(wanted)
-        for i in range(0, len(ids), 500):
-            rows += session.execute(
-                select(Image.id, Image.root_id, Image.rel_path, Image.size, Image.mtime_ns).where(
-                    Image.id.in_(ids[i : i + 500])
-                )
-            ).all()
-    taken: set[Path] = set()
-    plan = []
-    for r in sorted(rows, key=lambda r: r.id):
-        dst = _free_name(dest / labels[r.root_id] / r.rel_path, taken)
-        taken.add(dst)
-        group = wanted[r.id]
-        keepers = tuple(k.image_id for k in group.keepers)
-        src = roots[r.root_id] / r.rel_path
-        plan.append(PlannedMove(r.id, group.group, src, dst, r.size, r.mtime_ns, keepers))
-    return plan
-
-
-def _check_destination(dest: Path, roots: Iterable[Path]) -> None:
-    for root in roots:
-        if dest == root or root in dest.parents or dest in root.parents:
-            raise VitrieveError(
-                f"{dest}: the quarantine folder must be outside every library root "
-                f"(it overlaps {root}), or the next ingest would index the quarantine"
-            )
-
-
-def _root_labels(roots: dict[int, Path]) -> dict[int, str]:
-    names = [p.name for p in roots.values()]
-    return {
-        rid: p.name if p.name and names.count(p.name) == 1 else f"{p.name or 'root'}-{rid}"
-        for rid, p in roots.items()
-    }
-
-
-def _free_name(path: Path, taken: set[Path]) -> Path:
-    """``path``, or name~1.ext, name~2.ext ... if something is (or will be) there already."""
-    candidate, n = path, 0
-    while candidate in taken or candidate.exists() or candidate.is_symlink():
-        n += 1
-        candidate = path.with_name(f"{path.stem}~{n}{path.suffix}")
-    return candidate
-
-
 # -- moving -------------------------------------------------------------------------------------
 
 
@@ -145,17 +72,18 @@ def quarantine_lock(lib: Library):
     return catalog_lock(lib.engine, QUARANTINE_LOCK, on_wait=waiting)
 
 
-def apply_quarantine(lib: Library, plan: list[PlannedMove]) -> MoveReport:
+def apply_quarantine(lib: Library, plan: Plan | Iterable[PlannedMove]) -> MoveReport:
     """Moves the planned files, recording each move before and after it happens.
 
     A plan may be stale (made before another quarantine ran): a file already quarantined, or
     whose group's keepers are all gone meanwhile, is left alone and reported.
     """
+    moves = list(plan)
     with quarantine_lock(lib):
         settle_planned(lib)
-        if not plan:
+        if not moves:
             return MoveReport()
-        return _apply_locked(lib, plan)
+        return _apply_locked(lib, moves)
 
 
 def _apply_locked(lib: Library, plan: list[PlannedMove]) -> MoveReport:
@@ -178,7 +106,8 @@ def _apply_locked(lib: Library, plan: list[PlannedMove]) -> MoveReport:
         if (st.st_size, st.st_mtime_ns) != (move.size, move.mtime_ns):
             report.problems.append((str(move.src), "not moved: changed since it was indexed"))
             continue
-        dst = _free_name(move.dst, set())
+        dst = free_name(move.dst, set())
+        heir = next((k for k in move.keepers if k in present), None)
         with lib.sessions.begin() as session:
             row = QuarantineMove(
                 batch=report.batch,
@@ -186,6 +115,8 @@ def _apply_locked(lib: Library, plan: list[PlannedMove]) -> MoveReport:
                 src_path=str(move.src),
                 dst_path=str(dst),
                 state=MoveState.PLANNED,
+                # who inherits the copy's metadata, also when a crash leaves the move to settle
+                inherited=None if heir is None else {"keeper": heir},
             )
             session.add(row)
             session.flush()
@@ -197,9 +128,7 @@ def _apply_locked(lib: Library, plan: list[PlannedMove]) -> MoveReport:
             report.problems.append((str(move.src), f"not moved: {exc.strerror or exc}"))
             continue
         _set_state(lib, row_id, MoveState.MOVED, None, image_id=move.image_id)
-        report.done.append(
-            PlannedMove(move.image_id, move.group, move.src, dst, move.size, move.mtime_ns)
-        )
+        report.done.append(replace(move, dst=dst))
     sync_index(lib, index, removed=[m.image_id for m in report.done])
     return report
 
@@ -270,16 +199,19 @@ def move_batches(lib: Library) -> list[dict]:
 def _set_state(
     lib: Library, row_id: int, state: MoveState, error: str | None, *, image_id: int | None = None
 ) -> None:
+    """A moved copy leaves search and its keeper inherits its metadata, in one transaction."""
     with lib.sessions.begin() as session:
-        session.execute(
-            update(QuarantineMove)
-            .where(QuarantineMove.id == row_id)
-            .values(state=state, error=error, updated_at=datetime.now(UTC))
-        )
+        values: dict = {"state": state, "error": error, "updated_at": datetime.now(UTC)}
         if state == MoveState.MOVED and image_id is not None:
             session.execute(
                 update(Image).where(Image.id == image_id).values(status=ImageStatus.MISSING)
             )
+            heir = session.scalar(
+                select(QuarantineMove.inherited).where(QuarantineMove.id == row_id)
+            )
+            if heir and heir.get("keeper") is not None and len(heir) == 1:
+                values["inherited"] = inherit_metadata(session, image_id, int(heir["keeper"]))
+        session.execute(update(QuarantineMove).where(QuarantineMove.id == row_id).values(**values))
 
 
 def as_move(row: QuarantineMove) -> PlannedMove:

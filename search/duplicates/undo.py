@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.inherit import take_back
 from vitrieve.search.duplicates.moves import exists, move_file, same_file
 from vitrieve.search.duplicates.quarantine import (
     MoveReport,
@@ -106,6 +107,7 @@ def _mark_restored(lib: Library, row: QuarantineMove, model_id: int | None) -> l
             .where(QuarantineMove.id == row.id)
             .values(state=MoveState.RESTORED, error=None, updated_at=datetime.now(UTC))
         )
+        take_back(session, row.inherited)
         if row.image_id is None:
             return []
         back = _restore_image(session, row.image_id, Path(row.src_path), model_id)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,15 +14,20 @@ import pytest
 from tests.conftest import cli_env, run_cli
 from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
 from vitrieve.search.duplicates.export import CSV_COLUMNS
+from vitrieve.ui.cli.dup_plan import PLAN_COLUMNS
 
 
 @pytest.fixture
 def cli(dup_template, tmp_path):  # noqa: F811
     photos, settings = clone_library(dup_template, tmp_path / "lib")
-    env = cli_env(settings.home, settings.model)
+    env = cli_env(settings.home, settings.model) | {"TTY_COMPATIBLE": "0"}
+    # rich takes these for a terminal of 80 columns, without colours
+    terminal = env | {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "80"}
 
-    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess:
-        return run_cli(env, *args, code=code)
+    def run(*args: str, code: int = 0, terminal: bool = False) -> subprocess.CompletedProcess:
+        return run_cli(terminal_env if terminal else env, *args, code=code)
+
+    terminal_env = terminal
 
     return run, photos
 
@@ -44,24 +51,90 @@ def test_dups_lists_groups_as_json_csv_and_tables(cli, tmp_path):
     assert camera[0]["similarity"] == "1.000000" and camera[0]["width"] == "512"
 
 
+def state_of(folder: Path) -> dict[str, tuple[str, int]]:
+    """Relative path -> (sha256, mtime_ns) of every file under folder."""
+    return {
+        p.relative_to(folder).as_posix(): (
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+            p.stat().st_mtime_ns,
+        )
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 def test_quarantine_is_a_dry_run_until_apply_and_undo_puts_everything_back(cli, tmp_path):
     run, photos = cli
-    before = sorted(p for p in photos.rglob("*") if p.is_file())
+    before = state_of(photos)
     q = tmp_path / "quarantine"
-    dry = run("dups", "quarantine", str(q), "--threshold", str(NEAR)).stdout
-    assert "dry run: 7 files" in dry and not q.exists()
+    plan = json.loads(run("dups", "quarantine", str(q), "-t", str(NEAR), "--json").stdout)
+    assert not plan["applied"] and not q.exists() and state_of(photos) == before
+    assert plan["totals"]["files"] == len(plan["moves"]) == 7 and plan["totals"]["groups"] == 5
+    assert plan["totals"]["bytes"] == sum(m["size"] for m in plan["moves"])
+    keepers = {g["group"]: g["keeper"] for g in plan["groups"]}
+    for m in plan["moves"]:
+        assert m["similarity"] >= NEAR and m["keeper"] == keepers[m["group"]]
+        assert m["reason"] in ("bytes", "pixels", "near")
+        assert m["size"] == Path(m["src"]).stat().st_size
+        assert {"metadata_keeper_lacks", "keeper_inherits", "keeper_id", "dst"} <= set(m)
+
+    piped = run("dups", "quarantine", str(q), "-t", str(NEAR))
+    records = [line.split("\t") for line in piped.stdout.splitlines()]
+    assert len(records) == 7 and all(len(r) == len(PLAN_COLUMNS) for r in records)
+    assert [r[-2] for r in records] == [m["src"] for m in plan["moves"]]
+    assert "dry run: 7 files" in piped.stderr and "in 5 groups" in piped.stderr
+
     moved = json.loads(
-        run("dups", "quarantine", str(q), "--threshold", str(NEAR), "--apply", "--json").stdout
+        run("dups", "quarantine", str(q), "-t", str(NEAR), "--apply", "--json").stdout
     )
-    assert moved["applied"] and len(moved["done"]) == 7
+    assert moved["applied"] and len(moved["done"]) == 7 and moved["plan"]["totals"]["files"] == 7
     assert all(Path(m["dst"]).exists() and not Path(m["src"]).exists() for m in moved["done"])
+    inside = state_of(q / "photos")
+    assert inside == {r: before[r] for r in inside}  # same bytes and times in quarantine
     listed = run("dups", "undo", "--list").stdout
     assert moved["batch"] in listed and "7 moved" in listed
     restored = json.loads(run("dups", "undo", "--json").stdout)
     assert restored["batch"] == moved["batch"] and len(restored["done"]) == 7
-    assert sorted(p for p in photos.rglob("*") if p.is_file()) == before
+    assert state_of(photos) == before
     nothing = run("dups", "undo", code=1)
     assert "nothing to undo" in nothing.stderr and len(nothing.stderr.strip().splitlines()) == 1
+
+
+def test_quarantine_dry_run_on_a_terminal_reads_group_by_group_in_80_columns(cli, tmp_path):
+    run, _ = cli
+    q = tmp_path / "q"
+    plan = json.loads(run("dups", "quarantine", str(q), "-t", str(NEAR), "--json").stdout)
+    shown = run("dups", "quarantine", str(q), "-t", str(NEAR), terminal=True).stdout
+    lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown).splitlines()  # bold is no colour
+    assert max(len(line) for line in lines) <= 80
+    for g in plan["groups"]:
+        head = next(i for i, line in enumerate(lines) if line.startswith(f"group {g['group']} "))
+        assert g["kind"] in lines[head] and f"kept for: {g['keeper_reason']}" in lines[head]
+        keeper = "".join(lines[head + 1 : head + 4]).split("keep", 1)[1].strip()
+        assert keeper.startswith(g["keeper"][:60])
+    assert "exact bytes" in shown and "same pixels" in shown and "near" in shown
+    assert "dry run: 7 files" in shown
+
+
+def test_quarantine_filters_by_group_and_similarity_from_the_command_line(cli, tmp_path):
+    run, _ = cli
+    q = str(tmp_path / "q")
+    every = json.loads(run("dups", "quarantine", q, "-t", str(NEAR), "--json").stdout)
+    one = every["moves"][0]["group"]
+    only = json.loads(
+        run("dups", "quarantine", q, "-t", str(NEAR), "--group", str(one), "--json").stdout
+    )
+    assert {m["group"] for m in only["moves"]} == {one}
+    assert len(only["moves"]) == sum(m["group"] == one for m in every["moves"])
+    strict = json.loads(
+        run("dups", "quarantine", q, "-t", str(NEAR), "--min-similarity", "1", "--json").stdout
+    )
+    assert {m["reason"] for m in strict["moves"]} == {"bytes", "pixels"}
+    assert len(strict["left_in_place"]) == 3
+    exact = json.loads(run("dups", "quarantine", q, "--exact-only", "--json").stdout)
+    assert {m["reason"] for m in exact["moves"]} == {"bytes", "pixels"}
+    bad = run("dups", "quarantine", q, "-t", str(NEAR), "--group", "999999", code=1)
+    assert "no duplicate group 999999" in bad.stderr
 
 
 def test_ignore_and_keep_change_later_runs_and_bad_ids_are_clear_errors(cli):

@@ -96,8 +96,9 @@ def test_latin1_names_are_indexed_shown_quarantined_and_restored(
 
     before = tree(share)
     quarantine = tmp_path / fs(b"quarant\xe4ne")
-    dry = run_cli(env, "dups", "quarantine", str(quarantine), "--exact-only").stdout
-    assert "dry run: 1 files" in dry and "\\xe9" in dry and not quarantine.exists()
+    dry = run_cli(env, "dups", "quarantine", str(quarantine), "--exact-only")
+    # piped: one record per move on stdout, the summary on stderr
+    assert "dry run: 1 files" in dry.stderr and "\\xe9" in dry.stdout and not quarantine.exists()
     moved = run_cli_json(env, "dups", "quarantine", str(quarantine), "--exact-only", "--apply")
     assert len(moved["done"]) == 1 and not moved["problems"]
     in_quarantine = tree(quarantine)

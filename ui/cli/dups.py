@@ -24,6 +24,7 @@ from rich.table import Table
 from vitrieve.indexer.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.cli.dup_decisions import decisions_app
 
 app = typer.Typer(
     help="Find and clean up exact and near-duplicate images (docs/DUPLICATES.md).",
@@ -172,43 +173,58 @@ def quarantine(
     ),
     threshold: Threshold = None,
     exact_only: ExactOnly = False,
+    group: Annotated[
+        list[int] | None,
+        typer.Option("--group", min=1, max=MAX_ID, help="Only this group (repeatable)."),
+    ] = None,
+    min_similarity: Annotated[
+        float | None,
+        typer.Option(
+            "--min-similarity",
+            min=0.0,
+            max=1.0,
+            help="Only copies at least this similar to their keeper; the rest stay in place.",
+        ),
+    ] = None,
     as_json: AsJson = False,
     method: Method = "auto",
     nprobe: Nprobe = 4,
 ) -> None:
-    """Move every non-keeper to DEST, mirroring its path; a dry run unless --apply."""
+    """Move non-keepers to DEST, mirroring their paths; a dry run (what, why, from which group)
+    unless --apply."""
     from vitrieve.search.duplicates.quarantine import apply_quarantine, plan_quarantine
+    from vitrieve.ui.cli.dup_plan import plan_summary, print_plan, print_summary, size_words
 
     lib = _library()
     report = _find(lib, threshold, exact_only, method, nprobe)
-    plan = plan_quarantine(lib, report.groups, dest)
+    plan = plan_quarantine(
+        lib,
+        report.groups,
+        dest,
+        groups_only=group or None,
+        exact_only=exact_only,
+        min_similarity=min_similarity,
+        threshold=report.threshold,
+    )
     if not plan and not as_json:
-        out.print("nothing to move: no group has a copy besides its keepers")
+        left = f" ({len(plan.left)} left in place by the filters)" if plan.left else ""
+        out.print(f"nothing to move: no group has a copy besides its keepers{left}")
         return
     if not apply:
         if as_json:
-            emit_json({"applied": False, "moves": [m.to_dict() for m in plan]})
+            emit_json({"applied": False, **plan.to_dict()})
             return
-        for m in plan:
-            out.print(
-                f"{display_path(m.src)} -> {display_path(m.dst)}", highlight=False, soft_wrap=True
-            )
-        total = sum(m.size for m in plan)
-        out.print(
-            f"dry run: {len(plan)} files ({_mb(total)}) would move to {dest.resolve()}; "
-            "add --apply to move them",
-            highlight=False,
-        )
+        print_plan(plan)
+        print_summary(plan_summary(plan))
         return
     result = apply_quarantine(lib, plan)
     if as_json:
-        emit_json({"applied": True, **result.to_dict()})
+        emit_json({"applied": True, "plan": plan.to_dict(), **result.to_dict()})
     else:
-        out.print(
-            f"moved {len(result.done)} files ({_mb(sum(m.size for m in result.done))}) to "
-            f"{dest.resolve()}; batch {result.batch}. Undo: vitrieve dups undo --batch "
-            f"{result.batch}",
-            highlight=False,
+        print_summary(
+            f"moved {len(result.done)} files ({size_words(sum(m.size for m in result.done))}) "
+            f"to {display_path(plan.dest)}; batch {result.batch}. Undo: vitrieve dups undo "
+            f"--batch {result.batch}"
         )
     for path, why in result.problems:
         err.print(
@@ -262,24 +278,59 @@ def ignore(
     threshold: Threshold = None,
     exact_only: ExactOnly = False,
 ) -> None:
-    """Mark images as not duplicates of each other (survives re-ingests)."""
-    from vitrieve.search.duplicates.decisions import ignore_pairs, unignore_pairs
+    """Mark images as not duplicates of each other (survives re-ingests).
+
+    A --group is recorded as one decision with its members, and --group G --remove takes it
+    back even after the group has dissolved (see `vitrieve dups decisions`)."""
+    from vitrieve.search.duplicates.decisions import (
+        ignore_group,
+        ignore_pairs,
+        remove_group_ignores,
+        unignore_pairs,
+    )
 
     ids, group = list(ids or []), list(group or [])
     if not group and len(ids) < 2:
         raise typer.BadParameter("give two or more image ids, or --group GROUP_ID")
     lib = _library()
-    sets = [ids] if ids else []
+    with lib.sessions.begin() as session:
+        pairs = (unignore_pairs if remove else ignore_pairs)(session, ids) if ids else 0
+        removed = {g: remove_group_ignores(session, g) for g in group} if remove else {}
+    if ids:
+        out.print(f"{'removed' if remove else 'recorded'} {pairs} 'not duplicates' pairs")
+    if remove:
+        for g, n in removed.items():
+            if n:
+                out.print(f"removed the 'not duplicates' decision on group {g}")
+        gone = [g for g, n in removed.items() if not n]
+        if gone:  # recorded as pairs by an older version: the group must still exist
+            _unignore_current_groups(lib, gone, threshold, exact_only)
+        return
     if group:
-        report = _find(lib, threshold, exact_only, "auto", 4)
-        by_id = {g.group: g for g in report.groups}
+        by_id = {g.group: g for g in _find(lib, threshold, exact_only, "auto", 4).groups}
         for gid in group:
             if gid not in by_id:
                 raise VitrieveError(f"no duplicate group {gid} (see `vitrieve dups`)")
-            sets.append([m.image_id for m in by_id[gid].members])
+        with lib.sessions.begin() as session:
+            for gid in group:
+                made = ignore_group(session, gid, [m.image_id for m in by_id[gid].members])
+                what = "already recorded" if made is None else f"recorded as group:{made}"
+                out.print(f"group {gid}: 'not duplicates' {what}", highlight=False)
+
+
+def _unignore_current_groups(lib, groups: list[int], threshold, exact_only: bool) -> None:
+    from vitrieve.search.duplicates.decisions import unignore_pairs
+
+    by_id = {g.group: g for g in _find(lib, threshold, exact_only, "auto", 4).groups}
+    missing = [g for g in groups if g not in by_id]
+    if missing:
+        raise VitrieveError(
+            f"no 'not duplicates' decision recorded for group {', '.join(map(str, missing))}, "
+            "and no such group now (see `vitrieve dups decisions`)"
+        )
     with lib.sessions.begin() as session:
-        changed = sum((unignore_pairs if remove else ignore_pairs)(session, s) for s in sets)
-    out.print(f"{'removed' if remove else 'recorded'} {changed} 'not duplicates' pairs")
+        n = sum(unignore_pairs(session, [m.image_id for m in by_id[g].members]) for g in groups)
+    out.print(f"removed {n} 'not duplicates' pairs")
 
 
 @app.command()
@@ -294,6 +345,9 @@ def keep(
     with lib.sessions.begin() as session:
         changed = set_keepers(session, ids, keep=not remove)
     out.print(f"{'unmarked' if remove else 'marked'} {changed} keepers")
+
+
+app.add_typer(decisions_app, name="decisions")
 
 
 @eval_app.command("dups")

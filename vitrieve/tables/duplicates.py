@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vitrieve.tables.catalog import Base, str_enum, utcnow
@@ -28,6 +28,31 @@ class DupIgnore(Base):
         ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DupIgnoreSet(Base):
+    """A whole group marked "not duplicates" at once: one decision, listed and taken back as one.
+
+    Its members are kept (not the group's pairs) so the decision stays removable after the group
+    it named has dissolved; `group_id` is the group's id (lowest image id) when it was recorded.
+    """
+
+    __tablename__ = "dup_ignore_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DupIgnoreSetMember(Base):
+    __tablename__ = "dup_ignore_set_members"
+
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("dup_ignore_sets.id", ondelete="CASCADE"), primary_key=True
+    )
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class DupKeeper(Base):
@@ -63,6 +88,10 @@ class QuarantineMove(Base):
         default=MoveState.PLANNED,
     )
     error: Mapped[str | None] = mapped_column(Message)
+    # What the group's keeper was given from this copy, so undo can take it back:
+    # {"keeper": id, "captured_at": iso time, "tags": [manual labels]}
+    # (search/duplicates/inherit.py)
+    inherited: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

@@ -1,0 +1,79 @@
+"""`vitrieve dups decisions`: every recorded duplicate decision, and taking one back by id.
+
+Listed one a line: the id (what `remove` takes), what it says, when, and its files; piped, the
+same as tab-separated records. Imports are late, as in dups.py, so `--help` stays quick.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from vitrieve.tables.fsnames import display_path
+from vitrieve.ui.cli.common import emit_json, err, out
+
+if TYPE_CHECKING:
+    from vitrieve.search.duplicates.decisions import Decision
+
+decisions_app = typer.Typer(
+    help="List or take back recorded decisions: 'not duplicates' pairs and groups, keepers.",
+    invoke_without_command=True,
+)
+
+_WORDS = {
+    "not_duplicates": "not duplicates",
+    "not_duplicates_group": "not duplicates (whole group)",
+    "keeper": "keep",
+}
+
+
+@decisions_app.callback()
+def decisions(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """List every recorded decision with the id that `dups decisions remove` takes."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from vitrieve.search.duplicates.decisions import list_decisions
+    from vitrieve.ui.cli.dups import _library
+
+    lib = _library()
+    with lib.sessions() as session:
+        found = list_decisions(session)
+    if as_json:
+        emit_json([d.to_dict() for d in found])
+    else:
+        print_decisions(found)
+
+
+@decisions_app.command("remove")
+def remove_decisions(
+    ids: Annotated[list[str], typer.Argument(help="Decision ids: pair:A-B, group:N, keep:I.")],
+) -> None:
+    """Take decisions back by id (see `vitrieve dups decisions`); all or none."""
+    from vitrieve.search.duplicates.decisions import remove_decision
+    from vitrieve.ui.cli.dups import _library
+
+    lib = _library()
+    with lib.sessions.begin() as session:
+        removed = [remove_decision(session, i) for i in ids]
+    for d in removed:
+        out.print(f"removed {d.id}", highlight=False)
+
+
+def print_decisions(decisions: list[Decision]) -> None:
+    """One decision a line: its id (what `dups decisions remove` takes), kind, date, files."""
+    if not decisions:
+        err.print("no decisions recorded")  # on stderr: a pipe gets no records
+        return
+    for d in decisions:
+        when = d.created_at.strftime("%Y-%m-%d %H:%M") if d.created_at else ""
+        group = f" group {d.group}," if d.group is not None else ""
+        files = " | ".join(display_path(p) for p in d.paths)
+        kind = _WORDS[d.kind]
+        if out.is_terminal:
+            out.print(f"{d.id:<14} {kind}{group} {when}: {files}", highlight=False, markup=False)
+        else:
+            print(d.id, d.kind, d.group if d.group is not None else "", when, files, sep="\t")
