@@ -16,7 +16,6 @@ Work is O(edges + members): each keeper looks only at its own neighbours.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,23 +31,28 @@ def _no_copy_keys(image_id: int) -> Sequence[Hashable | None]:
     return ()
 
 
-@dataclass(frozen=True, slots=True)
 class Neighbours:
-    """Who is a near-duplicate of whom, by vector row: CSR adjacency over ``nodes``.
+    """Who is a near-duplicate of whom, by vector key: adjacency lists (CSR, as Python lists:
+    one lookup per keeper, no NumPy call per keeper).
 
     Near-duplicate pairs were searched on one vector row per content, so two images with the
     same row are identical vectors and an image has exactly its row's neighbours."""
 
-    nodes: np.ndarray  # int64, sorted: vector keys that have an edge
-    indptr: np.ndarray  # int64 [len(nodes) + 1]
-    adjacent: np.ndarray  # int64 vector keys
-    ignored: frozenset[int]  # pair_keys of image pairs that must never join
+    __slots__ = ("_adjacent", "_at", "_indptr", "ignored")
+
+    def __init__(
+        self, nodes: np.ndarray, indptr: np.ndarray, adjacent: np.ndarray, ignored: frozenset[int]
+    ) -> None:
+        self._at = {k: n for n, k in enumerate(nodes.tolist())}
+        self._indptr: list[int] = indptr.tolist()
+        self._adjacent: list[int] = adjacent.tolist()
+        self.ignored = ignored  # pair_keys of image pairs that must never join
 
     def of(self, key: int) -> list[int]:
-        i = int(np.searchsorted(self.nodes, key))
-        if i == len(self.nodes) or self.nodes[i] != key:
+        i = self._at.get(key)
+        if i is None:
             return []
-        return self.adjacent[self.indptr[i] : self.indptr[i + 1]].tolist()
+        return self._adjacent[self._indptr[i] : self._indptr[i + 1]]
 
 
 def vector_keys(ids: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
@@ -74,6 +78,8 @@ class Centring:
         self._rows_of = rows_of
         ignored = np.empty(0, np.int64) if ignored is None else np.asarray(ignored, np.int64)
         edges = edges.without(ignored)
+        ends = np.unique(np.concatenate([edges.a, edges.b]))
+        self._key = dict(zip(ends.tolist(), self.keys(ends).tolist(), strict=True))
         a, b = self.keys(edges.a), self.keys(edges.b)
         keep = a != b
         src = np.concatenate([a[keep], b[keep]])
@@ -95,6 +101,8 @@ class Centring:
     def split(self, ordered: Sequence[int], copy_keys: CopyKeys = _no_copy_keys) -> list[list[int]]:
         """Keeper-centred groups of one component (ids best keeper first), keeper first."""
         ids = [int(i) for i in ordered]
+        if all(i in self._key for i in ids):  # always, for components of the same edges
+            return centre_component(ids, self._key, self.near, copy_keys)
         key = dict(zip(ids, self.keys(np.asarray(ids, np.int64)).tolist(), strict=True))
         return centre_component(ids, key, self.near, copy_keys)
 

@@ -20,7 +20,7 @@ from vitrieve.search.duplicates.decisions import ignore_pairs, set_keepers
 from vitrieve.search.duplicates.find import find_duplicates
 from vitrieve.search.duplicates.graph import Edges, components, pair_keys
 from vitrieve.search.duplicates.groups import ImageFacts, image_facts, keeper_rank
-from vitrieve.search.duplicates.quarantine import plan_quarantine
+from vitrieve.search.duplicates.plan import plan_quarantine
 from vitrieve.tables.catalog import Embedding, Image
 
 T = 0.90
@@ -199,6 +199,7 @@ def test_a_chain_never_puts_c_in_as_group_nor_in_its_quarantine_plan(dup_templat
         assert (keeper_of[b], keeper_of[c], keeper_of[d]) == (a, c, c)
         plan = plan_quarantine(lib, report.groups, tmp_path / "quarantine")
     moved = {m.image_id: m.group for m in plan}
+    assert all(m.similarity is not None and m.similarity >= T - 1e-6 for m in plan)
     assert c not in moved and (moved[b], moved[d]) == (min(a, b), min(c, d))
     # Every planned move is a duplicate of its group's keeper, as `--json` says.
     listed = {g["group"]: g for g in report.to_dict()["groups"]}
