@@ -55,7 +55,11 @@ def make_plan(lib: Library, scope: str, groups: Sequence[DupGroup]) -> None:
         return
     folder = Path(dest).expanduser()
     try:
-        plan = plan_quarantine(lib, groups, folder)
+        # The page's threshold as a safety net: a series member can be farther from the
+        # series' best shot than the threshold; such a member is never moved.
+        exact = bool(st.session_state.get("dup_exact"))
+        threshold = None if exact else st.session_state.get("dup_threshold")
+        plan = plan_quarantine(lib, groups, folder, threshold=threshold)
     except VitrieveError as exc:
         st.session_state[PLAN_ERROR] = (scope, display_path(str(exc)))
         return
