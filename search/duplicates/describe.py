@@ -21,8 +21,12 @@ def describe_groups(
     vectors: VectorSet | None,
     *,
     series_seconds: float | None = None,
+    threshold: float | None = None,
+    ignored: frozenset[int] = frozenset(),
 ) -> list[DupGroup]:
-    """``series_seconds`` None: the library's setting (dup_series_seconds); 0: no series."""
+    """``series_seconds`` None: the library's setting (dup_series_seconds); 0: no series.
+    ``threshold`` (None: exact duplicates only) and ``ignored`` (pair_keys of "not duplicates")
+    keep each series centred on its own keeper (series.split_series)."""
     if not groups:
         return []
     ids = np.concatenate([np.asarray(g, np.int64) for g in groups])
@@ -32,5 +36,13 @@ def describe_groups(
     seconds = lib.settings.dup_series_seconds if series_seconds is None else series_seconds
     out: list[DupGroup] = []
     for g in groups:
-        out += split_series([int(i) for i in g], facts, keepers, vectors, seconds)
+        out += split_series(
+            [int(i) for i in g],
+            facts,
+            keepers,
+            vectors,
+            seconds,
+            threshold=threshold,
+            ignored=ignored,
+        )
     return out

@@ -97,6 +97,7 @@ def find_duplicates(
         ignored=ignored,
     )
     groups = components(near)
+    ignored_set = frozenset(ignored.tolist())
     described: list[DupGroup] = []
     for i in range(0, len(groups), _DESCRIBE_CHUNK):
         part = groups[i : i + _DESCRIBE_CHUNK]
@@ -106,7 +107,14 @@ def find_duplicates(
             facts = image_facts(session, ids)
         same = copy_keys_of(facts)
         centred = [g for c in part for g in centring.split(keeper_order(c, facts, keepers), same)]
-        described += describe_groups(lib, centred, keepers, found.vectors)  # + series
+        described += describe_groups(  # + series, each centred on its own best shot
+            lib,
+            centred,
+            keepers,
+            found.vectors,
+            threshold=None if exact_only else threshold,
+            ignored=ignored_set,
+        )
         if progress:
             progress("describing", min(i + _DESCRIBE_CHUNK, len(groups)), len(groups))
     described.sort(key=lambda g: g.group)

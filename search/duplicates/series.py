@@ -15,8 +15,11 @@ shot) are listed in the keeper's series, ranked after the shots, so they are sti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import combinations, pairwise
 
+import numpy as np
+
+from vitrieve.search.duplicates.graph import pair_keys
 from vitrieve.search.duplicates.groups import DupGroup, describe_group
 from vitrieve.search.duplicates.keeper import (
     ImageFacts,
@@ -33,8 +36,17 @@ def split_series(
     keepers: set[int],
     vectors: VectorSet | None,
     seconds: float,
+    *,
+    threshold: float | None = None,
+    ignored: frozenset[int] = frozenset(),
 ) -> list[DupGroup]:
-    """One duplicate group described, its bursts split off as series (``seconds`` 0: none)."""
+    """One duplicate group described, its bursts split off as series (``seconds`` 0: none).
+
+    A series is kept by its best shot, not by the keeper the group was centred on, so a member
+    can be near that keeper yet farther than ``threshold`` from the best shot. Such a member
+    leaves the series (the rule of centred.py: a member is a duplicate of *its* keeper); those
+    that left form groups only as exact copies of one another (same bytes or pixels, never
+    across a "not duplicates" pair, whose pair_keys are ``ignored``), else stay ungrouped."""
     members = [facts[i] for i in ids if i in facts]
     bursts = burst_clusters(members, seconds) if seconds > 0 else []
     if not bursts:
@@ -50,12 +62,52 @@ def split_series(
     if home is not None or len(rest) == 1:
         extra[home or 0] = rest
         rest = []
-    out = [
-        _describe_series(burst, extra.get(i, []), facts, keepers, vectors)
-        for i, burst in enumerate(bursts)
-    ]
+    out: list[DupGroup] = []
+    for i, burst in enumerate(bursts):
+        more = extra.get(i, [])
+        series = _describe_series(burst, more, facts, keepers, vectors)
+        far = _far_from_keeper(series, threshold)
+        if far:  # the keeper stays (it is not far), so every member left is near it
+            burst = [m for m in burst if m.image_id not in far]
+            more = [m for m in more if m.image_id not in far]
+            series = _describe_series(burst, more, facts, keepers, vectors)
+            out += _exact_sets(sorted(far), facts, keepers, vectors, ignored)
+        if len(series.members) > 1:
+            out.append(series)
     if rest:
         out.append(describe_group([m.image_id for m in rest], facts, keepers, vectors))
+    return out
+
+
+def _far_from_keeper(group: DupGroup, threshold: float | None) -> set[int]:
+    if threshold is None:
+        return set()
+    return {
+        m.image_id
+        for m in group.others
+        if m.match == "near" and (m.similarity is None or m.similarity < threshold - 1e-6)
+    }
+
+
+def _exact_sets(
+    ids: list[int],
+    facts: dict[int, ImageFacts],
+    keepers: set[int],
+    vectors: VectorSet | None,
+    ignored: frozenset[int],
+) -> list[DupGroup]:
+    copies: dict[str, list[int]] = {}
+    for i in ids:
+        key = facts[i].pixel_hash or facts[i].content_hash
+        if key:
+            copies.setdefault(key, []).append(i)
+    out = []
+    for same in copies.values():
+        if len(same) < 2:
+            continue
+        a, b = np.asarray(list(combinations(same, 2)), np.int64).T
+        if not ignored.intersection(pair_keys(a, b).tolist()):
+            out.append(describe_group(same, facts, keepers, vectors))
     return out
 
 

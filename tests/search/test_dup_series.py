@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image as PILImage
 from PIL import ImageFilter
@@ -21,6 +22,7 @@ from vitrieve.search.duplicates.find import DupReport, find_duplicates
 from vitrieve.search.duplicates.groups import DupGroup
 from vitrieve.search.duplicates.keeper import ImageFacts
 from vitrieve.search.duplicates.series import burst_clusters, split_series
+from vitrieve.search.duplicates.vectors import VectorSet
 
 NEAR = 0.99
 T0 = datetime(2024, 7, 14, 18, 30, 0)
@@ -180,3 +182,55 @@ def test_leftovers_of_a_group_kept_by_a_shot_are_listed_in_its_series():
 def test_series_seconds_zero_leaves_the_group_whole():
     [g] = split(shot(1, 0), shot(2, 1), seconds=0)
     assert g.kind == "copies"
+
+
+# -- a series is centred on its own keeper ---------------------------------------------------
+
+
+def vectors_at(angles: dict[int, float]) -> VectorSet:
+    """One unit vector per image id in a plane, at the given angle (degrees): the cosine of two
+    images is the cosine of their angle difference. Images sharing an angle share a row, as
+    byte copies share one vector row in the catalog."""
+    ids = np.asarray(sorted(angles), np.int64)
+    distinct = sorted(set(angles.values()))
+    rows = np.asarray([distinct.index(angles[i]) for i in ids.tolist()], np.int64)
+    rep_ids = np.asarray([ids[rows == r].min() for r in range(len(distinct))], np.int64)
+    rad = np.radians(distinct)
+    vecs = np.zeros((len(distinct), 8), np.float16)
+    vecs[:, 0], vecs[:, 1] = np.cos(rad), np.sin(rad)
+    return VectorSet(ids=ids, rep=rows, rep_ids=rep_ids, vectors=vecs)
+
+
+def centred_split(members, vectors, *, threshold, ignored=frozenset()) -> list[DupGroup]:
+    facts = {m.image_id: m for m in members}
+    return split_series(
+        list(facts), facts, set(), vectors, 3.0, threshold=threshold, ignored=ignored
+    )
+
+
+def test_a_shot_far_from_the_best_shot_leaves_its_series():
+    # 1 is the sharpest shot; 3 is 0.96 from 2 (the group was centred near there) but only
+    # cos(32 deg) = 0.85 from 1, below the threshold 0.9
+    shots = [shot(1, 0, sharp=100), shot(2, 1, sharp=50), shot(3, 2, sharp=40)]
+    vectors = vectors_at({1: 0.0, 2: 16.0, 3: 32.0})
+    [series] = centred_split(shots, vectors, threshold=0.9)
+    assert series.kind == "series" and series.members[0].image_id == 1
+    assert [m.image_id for m in series.members] == [1, 2]
+    assert all(m.similarity is not None and m.similarity >= 0.9 for m in series.members)
+    without = centred_split(shots, vectors, threshold=None)  # the rule off: 3 stays in
+    assert sorted(m.image_id for m in without[0].members) == [1, 2, 3]
+
+
+def test_exact_copies_of_a_far_shot_stay_grouped_with_each_other_unless_ignored():
+    copy = ImageFacts(**{**_fields(shot(3, 2, sharp=40)), "image_id": 4, "path": "/backup/3.jpg"})
+    shots = [shot(1, 0, sharp=100), shot(2, 1, sharp=50), shot(3, 2, sharp=40), copy]
+    vectors = vectors_at({1: 0.0, 2: 16.0, 3: 32.0, 4: 32.0})
+    groups = centred_split(shots, vectors, threshold=0.9)
+    [series] = [g for g in groups if g.kind == "series"]
+    [copies] = [g for g in groups if g.kind == "copies"]
+    assert [m.image_id for m in series.members] == [1, 2]
+    assert (copies.kind, sorted(m.image_id for m in copies.members)) == ("copies", [3, 4])
+    assert copies.exact
+    ignored = frozenset({(3 << 32) | 4})
+    [series] = centred_split(shots, vectors, threshold=0.9, ignored=ignored)
+    assert [m.image_id for m in series.members] == [1, 2]
