@@ -9,7 +9,7 @@ import numpy as np
 
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.backfill import fill_missing_facts
-from vitrieve.search.duplicates.groups import DupGroup, image_facts
+from vitrieve.search.duplicates.groups import DupGroup, ImageFacts, image_facts
 from vitrieve.search.duplicates.series import split_series
 from vitrieve.search.duplicates.vectors import VectorSet
 
@@ -23,16 +23,19 @@ def describe_groups(
     series_seconds: float | None = None,
     threshold: float | None = None,
     ignored: frozenset[int] = frozenset(),
+    facts: dict[int, ImageFacts] | None = None,
 ) -> list[DupGroup]:
     """``series_seconds`` None: the library's setting (dup_series_seconds); 0: no series.
     ``threshold`` (None: exact duplicates only) and ``ignored`` (pair_keys of "not duplicates")
-    keep each series centred on its own keeper (series.split_series)."""
+    keep each series centred on its own keeper (series.split_series). ``facts``: those the
+    caller loaded already (after fill_missing_facts), covering every id of ``groups``."""
     if not groups:
         return []
-    ids = np.concatenate([np.asarray(g, np.int64) for g in groups])
-    fill_missing_facts(lib, ids)
-    with lib.sessions() as session:
-        facts = image_facts(session, ids)
+    if facts is None:
+        ids = np.concatenate([np.asarray(g, np.int64) for g in groups])
+        fill_missing_facts(lib, ids)
+        with lib.sessions() as session:
+            facts = image_facts(session, ids)
     seconds = lib.settings.dup_series_seconds if series_seconds is None else series_seconds
     out: list[DupGroup] = []
     for g in groups:

@@ -114,6 +114,7 @@ def find_duplicates(
             found.vectors,
             threshold=None if exact_only else threshold,
             ignored=ignored_set,
+            facts=facts,
         )
         if progress:
             progress("describing", min(i + _DESCRIBE_CHUNK, len(groups)), len(groups))
