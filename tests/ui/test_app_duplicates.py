@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tests.conftest import real_photo
 from tests.exif_files import camera_exif, save_camera_jpeg
 from tests.search.test_dup_series import burst
-from tests.ui.conftest import texts
+from tests.ui.conftest import texts, write_copies_of_astronaut
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.find import find_duplicates
@@ -149,18 +149,7 @@ def copies_catalog(app_env, photos):
     """The six photos, ten more files of the astronaut (byte copies, a lossless re-save,
     re-encodes, a downscale, a crop) and a byte copy of coffee: one group of ten or eleven
     (the crop is the least similar), as find_duplicates makes them."""
-    folder = photos / "copies"
-    folder.mkdir()
-    img = real_photo("astronaut")
-    img.save(folder / "astronaut.png")
-    for i in range(2):
-        shutil.copy(folder / "astronaut.png", folder / f"astronaut-copy{i}.png")
-    img.save(folder / "astronaut-resaved.png", compress_level=1)
-    for q in (95, 85, 75):
-        img.save(folder / f"astronaut-q{q}.jpg", quality=q)
-    img.resize((400, 400)).save(folder / "astronaut-400.jpg", quality=90)
-    img.crop((8, 8, 504, 504)).save(folder / "astronaut-crop.jpg", quality=90)
-    img.save(folder / "astronaut.webp", quality=80)
+    write_copies_of_astronaut(photos / "copies")
     shutil.copy(photos / "coffee.jpg", photos / "trip" / "coffee-copy.jpg")
     with Library(app_env) as lib:
         ingest(lib, [photos])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import real_photo
+from tests.ui.conftest import write_copies_of_astronaut
 from tests.ui.live import run_server
 from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, _need_chromium
 from vitrieve.indexer.ingest import ingest
@@ -26,27 +26,11 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _copies_of_one_photo(folder: Path) -> None:
-    """Ten files of the astronaut besides the library's own JPEG of it: byte copies, a lossless
-    re-save, re-encodes, a downscale, a crop (each a different way a copy comes about)."""
-    folder.mkdir()
-    img = real_photo("astronaut")  # 512 x 512
-    img.save(folder / "astronaut.png")
-    for i in range(2):
-        shutil.copy(folder / "astronaut.png", folder / f"astronaut-copy{i}.png")
-    img.save(folder / "astronaut-resaved.png", compress_level=1)
-    for q in (95, 85, 75):
-        img.save(folder / f"astronaut-q{q}.jpg", quality=q)
-    img.resize((400, 400)).save(folder / "astronaut-400.jpg", quality=90)
-    img.crop((8, 8, 504, 504)).save(folder / "astronaut-crop.jpg", quality=90)
-    img.save(folder / "astronaut.webp", quality=80)
-
-
 @pytest.fixture
 def dup_home(settings, photos) -> tuple[Path, DupGroup, list[DupGroup]]:
     """The library photos plus ten astronaut copies and a byte copy of coffee, ingested; the
     astronaut group and the other groups as the page will find them at the default threshold."""
-    _copies_of_one_photo(photos / "copies")
+    write_copies_of_astronaut(photos / "copies")
     shutil.copy(photos / "coffee.jpg", photos / "trip" / "coffee-copy.jpg")
     with Library(settings) as lib:
         ingest(lib, [photos])

@@ -13,11 +13,10 @@ import re
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
 from tests.conftest import cli_env, real_photo, run_cli, run_cli_json
+from tests.ui.conftest import cli_invoker
 from vitrieve.ui.cli import table
-from vitrieve.ui.cli.main import app
 
 REASONS = {"zero.jpg": "empty file (0 bytes)", "text.png": "not an image (unrecognised format)"}
 
@@ -38,17 +37,7 @@ def ingested(env, library_dir):
 @pytest.fixture
 def invoke(env, monkeypatch):
     """`vitrieve ARGS` in-process (stdout not a terminal) with `env`'s settings."""
-    for key, value in env.items():
-        if key.startswith("VITRIEVE_"):
-            monkeypatch.setenv(key, value)
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == 0, (result.output, result.exception)
-        return result
-
-    return run
+    return cli_invoker(env, monkeypatch)
 
 
 def one_error_line(proc, code: int) -> str:

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
 from tests.conftest import TINY_VIT, cli_env, real_photo, run_cli
+from tests.ui.conftest import cli_invoker
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.ui.cli import table
-from vitrieve.ui.cli.main import app
 from vitrieve.ui.cli.table import Col, Records
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -63,17 +62,7 @@ def catalog(tmp_path_factory) -> tuple[Path, Path]:
 def invoke(catalog, monkeypatch):
     """Runs `vitrieve ARGS` in-process on the module's catalog; stdout is not a terminal."""
     home, _ = catalog
-    for key, value in cli_env(home).items():
-        if key.startswith("VITRIEVE_"):
-            monkeypatch.setenv(key, value)
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == 0, (result.output, result.exception)
-        return result
-
-    return run
+    return cli_invoker(cli_env(home), monkeypatch)
 
 
 @pytest.fixture
