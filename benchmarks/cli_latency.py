@@ -75,8 +75,8 @@ def build_catalog(home: Path, model_dir: Path, n: int) -> None:
     """N embedded images with vectors, written directly (no decoding, no model run)."""
     from sqlalchemy import insert
 
+    from vitrieve.core.config import Settings
     from vitrieve.indexer.catalog import encode_vector
-    from vitrieve.indexer.config import Settings
     from vitrieve.indexer.library import Library
     from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=SEED)
     args = ap.parse_args(argv)
 
-    from vitrieve.indexer.config import Settings
+    from vitrieve.core.config import Settings
     from vitrieve.indexer.ingest import ingest
     from vitrieve.indexer.library import Library
     from vitrieve.search.duplicates.evaluate import evaluate, parse_thresholds

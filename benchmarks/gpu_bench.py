@@ -256,8 +256,8 @@ def _ram_dir(n: int) -> str | None:
 
 
 def run(args: argparse.Namespace, dry: bool, device: torch.device, work: Path) -> dict:
+    from vitrieve.core.config import Settings
     from vitrieve.indexer import gpu_pipeline
-    from vitrieve.indexer.config import Settings
     from vitrieve.indexer.ingest import ingest
     from vitrieve.indexer.library import Library
     from vitrieve.indexer.pipeline import prepared_stream

@@ -113,7 +113,7 @@ class _Progress:
 
 
 def child(args: argparse.Namespace) -> None:
-    from vitrieve.indexer.config import Settings
+    from vitrieve.core.config import Settings
     from vitrieve.indexer.ingest import ingest
     from vitrieve.indexer.library import Library
 

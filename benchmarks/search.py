@@ -149,7 +149,7 @@ def run_size(n: int, n_queries: int, single: int, flat_single: int, work: Path) 
         for s in range(0, n, 20_000):
             yield ids[s : s + 20_000], vectors[s : s + 20_000]
 
-    policy = IndexPolicy()  # the shipped defaults (indexer.config.Settings)
+    policy = IndexPolicy()  # the shipped defaults (core.config.Settings)
     rss0 = rss_mb()
     reset_peak()
     log(f"n={n}: policy build (flat_max {policy.flat_max}, budget {policy.memory_budget_mb} MB)")

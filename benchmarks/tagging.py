@@ -56,7 +56,7 @@ def make_model(out: Path) -> Path:
 
 
 def settings_for(home: Path, model: Path):
-    from vitrieve.indexer.config import Settings
+    from vitrieve.core.config import Settings
 
     return Settings(home=home, model=str(model), offline=True)
 

@@ -39,7 +39,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 def build_small(work: Path) -> tuple[Path, Path]:
     """The test suite's photo tree (six real photos, four generated), ingested."""
     from tests.conftest import TINY_VIT, noise_image, write_photos
-    from vitrieve.indexer.config import Settings
+    from vitrieve.core.config import Settings
     from vitrieve.indexer.ingest import ingest
     from vitrieve.indexer.library import Library
 
@@ -57,8 +57,8 @@ def add_synthetic(home: Path, work: Path, n: int) -> None:
     from sqlalchemy import insert, select
 
     from tests.conftest import TINY_VIT
+    from vitrieve.core.config import Settings
     from vitrieve.indexer.catalog import decode_vectors, encode_vector
-    from vitrieve.indexer.config import Settings
     from vitrieve.indexer.library import Library
     from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 

@@ -61,7 +61,7 @@ class Env:
         self.args, self.work, self.model, self.broker = args, work, model, broker
 
     def settings(self, name: str, **extra):
-        from vitrieve.indexer.config import Settings
+        from vitrieve.core.config import Settings
 
         home = self.work / f"home-{name}"
         shutil.rmtree(home, ignore_errors=True)

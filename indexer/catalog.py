@@ -13,7 +13,7 @@ from sqlalchemy import CursorResult, String, cast, func, or_, select, true, upda
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.model_source import ModelInfo
 from vitrieve.tables.catalog import Embedding, EmbeddingModel, Image, ImageStatus, Root
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.model_source import ModelLocation, locate_model, read_model_info
 from vitrieve.indexer.preprocess import PreprocessSpec
 
@@ -33,7 +33,7 @@ DEFAULT_BATCH = {"cpu": 16, "cuda": 256}
 def pick_device(requested: str) -> torch.device:
     if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            from vitrieve.indexer.errors import VitrieveError
+            from vitrieve.core.errors import VitrieveError
 
             raise VitrieveError("VITRIEVE_DEVICE=cuda but no CUDA device is available")
         return torch.device("cuda")

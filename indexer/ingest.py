@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.catalog import (
     RootTarget,
     mark_stale_for_model,
@@ -27,7 +28,6 @@ from vitrieve.indexer.catalog import (
     vectors_by_ids,
 )
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
-from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.index.store import VectorIndex
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.limits import InputLimits

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from vitrieve.indexer import migrate
+from vitrieve.core import migrate
+from vitrieve.core.config import Settings
+from vitrieve.core.db import make_engine, session_factory
 from vitrieve.indexer.catalog import get_or_create_model, iter_vectors
-from vitrieve.indexer.config import Settings
-from vitrieve.indexer.db import make_engine, session_factory
 from vitrieve.indexer.index.lock import index_lock
 from vitrieve.indexer.index.maintenance import IndexMaintainer
 from vitrieve.indexer.index.policy import IndexPolicy

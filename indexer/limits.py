@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 
 DEFAULT_MAX_PIXELS: int = Settings.model_fields["max_image_pixels"].default
 """For callers without settings (scripts, tests); the pipelines pass the configured value."""

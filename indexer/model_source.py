@@ -19,7 +19,7 @@ from pathlib import Path
 
 import xxhash
 
-from vitrieve.indexer.errors import ModelUnavailableError
+from vitrieve.core.errors import ModelUnavailableError
 from vitrieve.indexer.hub_access import (
     WEIGHT_FILES,
     cached_snapshot,

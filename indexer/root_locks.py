@@ -8,7 +8,7 @@
   finds nothing left to embed instead of embedding the same pending images again; background
   scans hold it while they reconcile.
 
-Both are catalog locks (indexer/locks.py): released by the kernel or the database server when
+Both are catalog locks (vitrieve/core/locks.py): released by the kernel or the database server when
 their holder dies, so a kill -9 never leaves one stale. A root lock is never waited for while
 holding the `roots` lock or a database transaction, so they cannot deadlock.
 """
@@ -22,9 +22,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from vitrieve.core.locks import CatalogLock, catalog_lock
 from vitrieve.indexer.catalog import RootTarget, resolve_target
 from vitrieve.indexer.library import Library
-from vitrieve.indexer.locks import CatalogLock, catalog_lock
 from vitrieve.tables.catalog import Root
 
 log = logging.getLogger(__name__)

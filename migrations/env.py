@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection that `indexer.migrate` hands over.
+"""Alembic environment: runs on the connection that `core.migrate` hands over.
 
 `render_as_batch` lets the same migration scripts alter tables on SQLite (which cannot ALTER
 most things in place) and on PostgreSQL.

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = "Genius-Society/ViT"  # indexer/config.py's default (a test checks they agree)
+DEFAULT_MODEL = "Genius-Society/ViT"  # vitrieve/core/config.py's default (a test checks they agree)
 NO_WEIGHTS = 3
 
 

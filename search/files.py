@@ -22,8 +22,8 @@ from pathlib import Path, PurePath
 
 from sqlalchemy import select
 
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
-from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.thumbnails import thumbnail_path
 from vitrieve.tables.catalog import Root

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import ColumnElement, or_, select
 
+from vitrieve.core.errors import MAX_ID, NotIndexedError, VitrieveError
 from vitrieve.indexer.catalog import decode_vectors, encode_vector
 from vitrieve.indexer.decode import DecodeError
-from vitrieve.indexer.errors import MAX_ID, NotIndexedError, VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.reader import ReadError, read_file
 from vitrieve.search.embed_files import decode_for_model

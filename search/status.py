@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from vitrieve.core.errors import ModelUnavailableError
 from vitrieve.indexer.catalog import status_counts
-from vitrieve.indexer.errors import ModelUnavailableError
 from vitrieve.indexer.library import Library
 from vitrieve.tables.catalog import Root
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_VIT = FIXTURES / "tiny-vit"

@@ -1,6 +1,7 @@
-"""The architecture, checked: imports flow one way (tables <- indexer <- search <- worker <- ui,
-with migrations reading only the tables), every import goes through the one name `vitrieve`,
-and no module reaches into another module's private names (ours or a library's)."""
+"""The architecture, checked: imports flow one way (tables <- migrations <- core <- indexer <-
+search <- worker <- ui, with migrations reading only the tables), every import goes through the
+one name `vitrieve`, and no module reaches into another module's private names (ours or a
+library's)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vitrieve"
 MAY_IMPORT = {
     "tables": set(),
     "migrations": {"tables"},
-    "indexer": {"tables", "migrations"},
-    "search": {"tables", "indexer"},
-    "worker": {"tables", "indexer", "search"},
-    "ui": {"tables", "indexer", "search", "worker"},
+    "core": {"tables", "migrations"},
+    "indexer": {"tables", "migrations", "core"},
+    "search": {"tables", "core", "indexer"},
+    "worker": {"tables", "core", "indexer", "search"},
+    "ui": {"tables", "core", "indexer", "search", "worker"},
 }
 OLD_TOP_LEVEL = {"indexer", "search", "worker", "ui", "migrations", "tables"}
 

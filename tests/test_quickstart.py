@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_VIT
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 
 REPO = Path(__file__).parents[1]
 HUB_ID = "google/vit-base-patch16-224-in21k"

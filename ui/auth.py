@@ -27,7 +27,7 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.ui.components.download import end_session_downloads
 from vitrieve.ui.throttle import Backoff, LoginThrottle, client_key, describe_wait
 

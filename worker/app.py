@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 
 QUEUES = ("scan", "embed", "index")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from celery import Celery
 
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.library import Library
 from vitrieve.worker import jobs
 from vitrieve.worker.roots import watched_roots

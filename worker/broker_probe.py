@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from vitrieve.indexer.redact import hide_password, redact
+from vitrieve.core.redact import hide_password, redact
 from vitrieve.worker.app import QUEUES
 
 

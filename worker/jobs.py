@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import CursorResult, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from vitrieve.core.locks import catalog_lock
 from vitrieve.indexer.library import Library
-from vitrieve.indexer.locks import catalog_lock
 from vitrieve.tables.catalog import Image, ImageStatus, utcnow
 from vitrieve.tables.fsnames import display_path
 from vitrieve.tables.jobs import BatchState, Job, JobBatch, JobState

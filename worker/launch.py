@@ -22,8 +22,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from vitrieve.indexer.config import Settings
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.config import Settings
+from vitrieve.core.errors import VitrieveError
 from vitrieve.worker.app import QUEUES
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import delete, select
 
+from vitrieve.core.errors import MAX_ID, ModelUnavailableError, VitrieveError
 from vitrieve.indexer import catalog
 from vitrieve.indexer.catalog import refuse_data_dir
-from vitrieve.indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
 from vitrieve.indexer.index.lock import index_lock
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.root_locks import resolve_targets, root_lock

@@ -10,9 +10,9 @@ import os
 
 from celery.signals import worker_process_init
 
-from vitrieve.indexer import migrate
-from vitrieve.indexer.config import Settings
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core import migrate
+from vitrieve.core.config import Settings
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.worker.indexing import IndexWriter
 

@@ -20,13 +20,13 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from vitrieve.core.db import CatalogReadOnlyError
 from vitrieve.indexer.catalog import (
     iter_vectors,
     searchable_filter,
     searchable_ids,
     vectors_by_ids,
 )
-from vitrieve.indexer.db import CatalogReadOnlyError
 from vitrieve.indexer.index.policy import (
     BuildReport,
     IndexBuildRefused,

@@ -25,7 +25,7 @@ from typing import Any, cast
 import faiss
 import numpy as np
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.index.recall import TRUTH_K, ExactTopK, recall_at, tune_nprobe
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import CursorResult, delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.search.duplicates.graph import pair_keys
 from vitrieve.tables.catalog import Image, Root
 from vitrieve.tables.duplicates import DupIgnore, DupIgnoreSet, DupIgnoreSetMember, DupKeeper

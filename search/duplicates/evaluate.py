@@ -26,8 +26,8 @@ import numpy as np
 from sklearn.metrics.cluster import pair_confusion_matrix
 from sqlalchemy import select
 
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
-from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.backfill import fill_missing_facts
 from vitrieve.search.duplicates.centred import copy_keys_of, keeper_centred, keeper_order

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import Row, select
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.groups import DupGroup, DupMember
 from vitrieve.search.duplicates.inherit import manual_tags

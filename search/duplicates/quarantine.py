@@ -13,7 +13,7 @@ file back at the same path with its modification time, so the row becomes search
 with the vector it had, in the same transaction that records the file as restored: an undo
 killed midway and run again leaves every restored image searchable.
 
-Moving runs under the catalog's `quarantine` lock (indexer/locks.py), so two quarantines (or
+Moving runs under the catalog's `quarantine` lock (vitrieve/core/locks.py), so two quarantines (or
 undos) at once take turns: the second finds what the first moved already gone and skips it,
 and never mistakes the first's in-flight `planned` rows for a crash's.
 """
@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import func, select, update
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
+from vitrieve.core.locks import CatalogLock, catalog_lock
 from vitrieve.indexer.library import Library
-from vitrieve.indexer.locks import CatalogLock, catalog_lock
 from vitrieve.search.duplicates.inherit import inherit_metadata
 from vitrieve.search.duplicates.moves import exists, move_file, same_file
 from vitrieve.search.duplicates.plan import Plan, PlannedMove, free_name, plan_quarantine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 
 LIST_LIMIT = 20
 

@@ -16,8 +16,8 @@ import numpy as np
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.catalog import vectors_by_ids
-from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.query import Query, SearchResult, describe, search
 from vitrieve.search.tagging.errors import listing

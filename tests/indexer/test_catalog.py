@@ -1,6 +1,6 @@
 """Specification tests for the catalog's rules and queries, on SQLite and on PostgreSQL.
 
-The schema is always built by the migrations (`indexer.migrate.upgrade`), never by create_all,
+The schema is always built by the migrations (`core.migrate.upgrade`), never by create_all,
 so these tests check the constraints the migrations really create.
 """
 
@@ -16,8 +16,9 @@ from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vitrieve.indexer import catalog, migrate
-from vitrieve.indexer.db import make_engine, session_factory
+from vitrieve.core import migrate
+from vitrieve.core.db import make_engine, session_factory
+from vitrieve.indexer import catalog
 from vitrieve.indexer.model_source import ModelInfo
 from vitrieve.tables.catalog import Embedding, EmbeddingModel, Image, ImageStatus, Root
 

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from tests.conftest import TINY_VIT, cli_env, noise_image, run_cli, run_cli_together
 from tests.worker.stack import index_file_ids
-from vitrieve.indexer import migrate
+from vitrieve.core import migrate
+from vitrieve.core.config import Settings
+from vitrieve.core.db import make_engine
 from vitrieve.indexer.catalog import searchable_ids
-from vitrieve.indexer.config import Settings
-from vitrieve.indexer.db import make_engine
 from vitrieve.indexer.library import Library
 from vitrieve.tables.catalog import Image, ImageStatus, Root
 

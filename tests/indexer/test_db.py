@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from vitrieve.indexer.db import CatalogUnreachableError, DatabaseURLError, make_engine
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.db import CatalogUnreachableError, DatabaseURLError, make_engine
+from vitrieve.core.errors import VitrieveError
 
 
 def test_a_refused_connection_is_one_line_and_still_an_operational_error():

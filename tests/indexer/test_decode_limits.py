@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from tests.indexer.hostile import gif, png_bomb
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.decode import DecodeError, decode_image
 from vitrieve.indexer.limits import LARGE_PIXELS
 

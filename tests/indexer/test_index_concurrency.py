@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY_VIT, VITRIEVE_CLI, cli_env, noise_image, run_cli
+from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import searchable_ids
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.index import files as index_file
 from vitrieve.indexer.index.memory import all_ids
 from vitrieve.indexer.library import Library
@@ -27,7 +27,7 @@ PER_FOLDER = 8  # decode + embed work so that both ingests overlap
 READER = textwrap.dedent(
     """
     import json, sys
-    from vitrieve.indexer.config import Settings
+    from vitrieve.core.config import Settings
     from vitrieve.indexer.library import Library
 
     lib = Library(Settings())

@@ -253,7 +253,7 @@ def test_a_second_library_sees_an_ingest_without_restarting(settings, photos):
 
 
 def test_non_directory_path_is_a_clear_error(lib, tmp_path):
-    from vitrieve.indexer.errors import VitrieveError
+    from vitrieve.core.errors import VitrieveError
 
     with pytest.raises(VitrieveError, match="not a directory"):
         ingest(lib, [tmp_path / "nope"])

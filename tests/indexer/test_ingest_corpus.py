@@ -30,7 +30,7 @@ from tests.indexer.hostile import (
     png_bomb,
     tiff_cut_in_its_directory,
 )
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.query import query_from_file, search

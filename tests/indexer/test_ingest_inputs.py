@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.ingest import embed_items, ingest, pending_items, scan_roots
 from vitrieve.indexer.library import Library
 from vitrieve.tables.catalog import Root

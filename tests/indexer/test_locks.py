@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from vitrieve.indexer.db import make_engine
-from vitrieve.indexer.locks import CatalogLock, catalog_lock
+from vitrieve.core.db import make_engine
+from vitrieve.core.locks import CatalogLock, catalog_lock
 
 HOLDER = """
 import sys, time
-from vitrieve.indexer.db import make_engine
-from vitrieve.indexer.locks import CatalogLock
+from vitrieve.core.db import make_engine
+from vitrieve.core.locks import CatalogLock
 lock = CatalogLock(make_engine(sys.argv[1]), sys.argv[2])
 assert lock.acquire(blocking=False)
 print("held", flush=True)

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from vitrieve.indexer import migrate
-from vitrieve.indexer.db import make_engine
+from vitrieve.core import migrate
+from vitrieve.core.db import make_engine
 
 FACTS = {"camera", "has_gps", "software", "jpeg_quality", "sharpness", "exposure", "blockiness"}
 

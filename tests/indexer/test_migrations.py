@@ -1,6 +1,6 @@
 """Specification tests for the catalog schema's migrations, on SQLite and on PostgreSQL.
 
-The schema belongs to Alembic: `indexer.migrate.upgrade` builds it, and the ORM classes in
+The schema belongs to Alembic: `core.migrate.upgrade` builds it, and the ORM classes in
 `indexer.models` must describe exactly what the latest migration built.
 """
 
@@ -14,8 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from vitrieve.indexer import migrate
-from vitrieve.indexer.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
+from vitrieve.core import migrate
+from vitrieve.core.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from vitrieve.tables import metadata
 
 CATALOG_TABLES = set(metadata.tables)

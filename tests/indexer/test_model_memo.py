@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_VIT
+from vitrieve.core.config import Settings
 from vitrieve.indexer import library as library_module
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.model_memo import MEMO_FILE, recall, remember
 from vitrieve.indexer.model_source import locate_model, read_model_info, weights_hash

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import TINY_VIT
-from vitrieve.indexer.errors import ModelUnavailableError
+from vitrieve.core.errors import ModelUnavailableError
 from vitrieve.indexer.model_source import locate_model
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vitrieve.indexer.redact import hide_password, redact, url_password
+from vitrieve.core.redact import hide_password, redact, url_password
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates import moves as dup_files
@@ -110,7 +110,7 @@ def test_quarantine_then_undo_restores_every_file_and_its_searchability(library,
 CRASHING_QUARANTINE = """
 import os
 from pathlib import Path
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.library import Library
 import vitrieve.search.duplicates.quarantine as actions
 from vitrieve.search.duplicates.find import find_duplicates

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import TINY_VIT, cli_env, noise_image, run_cli, run_cli_together
 from tests.worker.stack import index_file_ids
+from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import searchable_ids
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import set_keepers
@@ -103,7 +103,7 @@ def test_two_quarantines_at_once_move_each_file_exactly_once(library, tmp_path):
 CRASHING_UNDO = """
 import os, sys
 from pathlib import Path
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.library import Library
 import vitrieve.search.duplicates.moves as files
 import vitrieve.search.duplicates.undo as undo

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import cli_env, run_cli
 from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import (
     ignore_group,

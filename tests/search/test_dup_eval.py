@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from benchmarks.make_dup_set import VARIANTS, build_set, write_skimage_originals
 from tests.search.test_dup_centred import chain_library
 from tests.search.test_dup_find import clone_library, dup_settings, dup_template  # noqa: F401
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.centred import keeper_centred

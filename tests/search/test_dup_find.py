@@ -19,7 +19,7 @@ from PIL import Image as PILImage
 from sqlalchemy import func, select
 
 from tests.conftest import TINY_VIT, real_photo, write_photos
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import ignore_pairs, set_keepers

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from tests.conftest import TINY_VIT, real_photo
 from tests.exif_files import camera_exif, save_camera_jpeg
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.find import DupReport, find_duplicates

@@ -23,7 +23,7 @@ from tests.search.test_dup_find import (  # noqa: F401
     dup_settings,
     dup_template,
 )
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.find import find_duplicates

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
+from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import resolve_target
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.library import Library
 from vitrieve.search.files import PathRefusedError, servable_path, thumbnail_file
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import real_photo
-from vitrieve.indexer.errors import NotIndexedError, VitrieveError
+from vitrieve.core.errors import NotIndexedError, VitrieveError
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.query import query_from_file, query_from_id, search

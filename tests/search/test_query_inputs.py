@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_VIT, cli_env, real_photo, run_cli
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.embed_files import embed_files
 from vitrieve.search.query import query_from_file

@@ -71,7 +71,7 @@ def scenes(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ingested_home(scenes, tmp_path_factory) -> Path:
     """A library home with the scenes ingested, built once and copied for each test."""
-    from vitrieve.indexer.config import Settings
+    from vitrieve.core.config import Settings
 
     home = tmp_path_factory.mktemp("template") / "home"
     template = Settings(home=home, model=str(TINY_VIT), precision="fp32", batch_size=8)

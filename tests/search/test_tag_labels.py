@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import TINY_VIT
 from tests.search.test_tag_apply import colour_scene, write_scenes
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.apply import apply_probe

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import under_folder
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.library import Library
 from vitrieve.tables.catalog import Image, ImageStatus, Root
 from vitrieve.tables.fsnames import (

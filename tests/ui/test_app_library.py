@@ -99,8 +99,8 @@ def test_with_a_broker_a_folder_is_queued_as_a_background_job(
 
 
 def only_root_id() -> int:
+    from vitrieve.core.config import Settings
     from vitrieve.indexer.catalog import list_roots
-    from vitrieve.indexer.config import Settings
     from vitrieve.indexer.library import Library
 
     with Library(Settings()) as lib:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.ui.conftest import jpeg_bytes, texts
 from tests.ui.test_app_search import result_paths
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.query import image_id_of_path
 

@@ -22,8 +22,8 @@ from PIL import Image
 from tests.conftest import noise_image, real_photo
 from tests.ui.live import run_server
 from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, _need_chromium
+from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import list_roots
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 

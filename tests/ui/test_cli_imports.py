@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_VIT, cli_env, run_cli, write_photos
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.model_source import weights_hash

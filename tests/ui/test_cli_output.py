@@ -20,7 +20,7 @@ from rich.console import Console
 
 from tests.conftest import TINY_VIT, cli_env, real_photo, run_cli
 from tests.ui.conftest import cli_invoker
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.ui.cli import table

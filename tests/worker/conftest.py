@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import TINY_VIT
 from tests.worker.stack import REPO, Stack
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 
 
 @pytest.fixture

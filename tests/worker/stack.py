@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import noise_image
+from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import searchable_ids
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.index import files as index_file
 from vitrieve.indexer.index.memory import all_ids
 from vitrieve.indexer.library import Library

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from tests.worker.stack import make_photos
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest, scan_roots
 from vitrieve.indexer.library import Library
 from vitrieve.tables.catalog import Image

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vitrieve.indexer.config import Settings
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.config import Settings
+from vitrieve.core.errors import VitrieveError
 from vitrieve.worker.app import celery_config
 from vitrieve.worker.launch import plan
 

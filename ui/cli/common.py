@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.tables.fsnames import displayable
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ import typer
 from rich.table import Table
 
 import vitrieve
-from vitrieve.indexer.config import Settings
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.config import Settings
+from vitrieve.core.errors import VitrieveError
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import err, open_library, out
 

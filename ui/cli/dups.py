@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vitrieve.indexer.errors import MAX_ID, VitrieveError
+from vitrieve.core.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli import table as listing
 from vitrieve.ui.cli.common import emit_json, err, open_library, out

@@ -3,7 +3,7 @@
 Commands never print their own errors; they raise, and `run` turns whatever reached the top
 into a line that names the file or setting at fault. `describe` is the one place that happens,
 so a new command gets the same behaviour without a try/except of its own. Every line passes
-through `indexer.redact`, and the passwords of the configured database and broker URLs are
+through `core.redact`, and the passwords of the configured database and broker URLs are
 masked even where a driver quotes them. VITRIEVE_DEBUG=1 re-raises unexpected errors so the
 traceback shows.
 """
@@ -17,8 +17,8 @@ from typing import Any
 import typer
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from vitrieve.indexer.errors import VitrieveError
-from vitrieve.indexer.redact import redact, url_password
+from vitrieve.core.errors import VitrieveError
+from vitrieve.core.redact import redact, url_password
 
 # typer >= 0.2x parses with its own copy of click, older ones with click itself; either way its
 # public BadParameter derives from the UsageError that parser raises.

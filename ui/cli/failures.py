@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from vitrieve.indexer.errors import MAX_ID
+from vitrieve.core.errors import MAX_ID
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import emit_json, open_library
 from vitrieve.ui.cli.table import Col, Records, note

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from vitrieve.indexer.config import Settings
-from vitrieve.indexer.errors import MAX_ID, VitrieveError
-from vitrieve.indexer.redact import hide_password
+from vitrieve.core.config import Settings
+from vitrieve.core.errors import MAX_ID, VitrieveError
+from vitrieve.core.redact import hide_password
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
 from vitrieve.ui.cli.table import Col, Records, note

@@ -16,8 +16,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from vitrieve.indexer.config import Settings
-from vitrieve.indexer.errors import MAX_ID, VitrieveError
+from vitrieve.core.config import Settings
+from vitrieve.core.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_path, display_streams
 from vitrieve.ui.cli import demo as cli_demo
 from vitrieve.ui.cli import dups as cli_dups
@@ -237,7 +237,7 @@ def index_rebuild() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply catalog migrations (also done automatically on start)."""
-    from vitrieve.indexer import migrate
+    from vitrieve.core import migrate
 
     lib = open_library(run_migrations=False)
     migrate.upgrade(lib.engine, revision)
@@ -247,7 +247,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Revert catalog migrations to REVISION ('base' empties the catalog)."""
-    from vitrieve.indexer import migrate
+    from vitrieve.core import migrate
 
     lib = open_library(run_migrations=False)
     migrate.downgrade(lib.engine, revision)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vitrieve.indexer.errors import MAX_ID, ModelUnavailableError, VitrieveError
+from vitrieve.core.errors import MAX_ID, ModelUnavailableError, VitrieveError
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
 from vitrieve.ui.cli.table import Col, Records
 

@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit import config
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from vitrieve.indexer.config import Settings
+from vitrieve.core.config import Settings
 from vitrieve.ui import originals
 from vitrieve.ui.throttle import describe_wait
 

@@ -13,7 +13,7 @@ import html
 
 import streamlit as st
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.groups import DupGroup, DupMember
 from vitrieve.search.files import servable_path

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.groups import DupGroup
 from vitrieve.search.duplicates.quarantine import PlannedMove, apply_quarantine, plan_quarantine

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
+from vitrieve.core.redact import hide_password
 from vitrieve.indexer.library import Library
-from vitrieve.indexer.redact import hide_password
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components.session import shown_errors
 

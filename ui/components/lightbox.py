@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.files import servable_path
 from vitrieve.tables.fsnames import display_path

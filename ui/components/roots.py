@@ -11,8 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.catalog import RootRow
-from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.ingest import IngestSummary, ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.apply import auto_tagger

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from vitrieve.indexer.config import Settings
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.config import Settings
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.tables.fsnames import display_path
 

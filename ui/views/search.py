@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.catalog import decode_vectors, encode_vector
 from vitrieve.indexer.decode import DecodeError
-from vitrieve.indexer.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.reader import content_hash
 from vitrieve.indexer.writer import known_vectors

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitrieve.indexer.errors import VitrieveError
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.status import library_status
 

@@ -1,6 +1,6 @@
 """Runs the Alembic migrations that own the catalog schema (tables are never create_all'ed).
 
-Migrating runs under the catalog's `migrate` lock (indexer/locks.py): when several commands
+Migrating runs under the catalog's `migrate` lock (vitrieve/core/locks.py): when several commands
 start at once on a new catalog, one migrates while the others wait, then find the schema
 current and go on, instead of failing with "table ... already exists".
 """
@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from vitrieve import migrations
-from vitrieve.indexer.locks import catalog_lock
+from vitrieve.core.locks import catalog_lock
 
 MIGRATE_LOCK = "migrate"
 

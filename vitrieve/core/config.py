@@ -13,8 +13,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vitrieve.indexer.errors import VitrieveError
-from vitrieve.indexer.redact import redact
+from vitrieve.core.errors import VitrieveError
+from vitrieve.core.redact import redact
 
 DEFAULT_MODEL = "Genius-Society/ViT"
 ENV_PREFIX = "VITRIEVE_"

@@ -25,8 +25,8 @@ from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vitrieve.indexer.errors import VitrieveError
-from vitrieve.indexer.redact import hide_password, redact
+from vitrieve.core.errors import VitrieveError
+from vitrieve.core.redact import hide_password, redact
 
 log = logging.getLogger(__name__)
 
