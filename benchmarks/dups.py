@@ -8,7 +8,7 @@ unrelated vectors have cosine ~0.25 and up to ~0.5 (ViT embeddings occupy a cone
 
 Runs, each in a fresh child process so its peak RSS belongs to it alone (VmHWM, reset after
 the vectors are generated: Python, libraries, the vectors and the method's own memory):
-- ``vitrieve``: search.dup_pairs.similar_pairs(method="auto") + connected components + the
+- ``vitrieve``: search.duplicates.pairs.similar_pairs(method="auto") + connected components + the
   keeper-centred split of each component (search.duplicates.centred, in a synthetic keeper
   order: a random permutation, as the keeper rule is unrelated to the vectors): the grouping
   `vitrieve dups` does after loading the vectors from SQL.

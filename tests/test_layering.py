@@ -163,3 +163,71 @@ def test_no_module_uses_a_private_name_of_a_module_it_imported(path):
         and private(node.attr)
     ]
     assert uses == []
+
+
+def resolved_targets(imp: Imported) -> set[str]:
+    """The vitrieve modules an import loads: `from pkg import sub` names the submodule `sub`
+    where one exists, else the module the names come from."""
+    if not imp.target.startswith("vitrieve"):
+        return set()
+    subs = {f"{imp.target}.{n}" for n in imp.names if module_path(f"{imp.target}.{n}")}
+    others = [n for n in imp.names if f"{imp.target}.{n}" not in subs]
+    if others or not imp.names:
+        subs.add(imp.target)
+    return {t for t in subs if module_path(t) is not None}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every import of every module, at the top or inside a function alike: a function-level
+    import still makes the two modules depend on each other, it only hides the cycle."""
+    graph: dict[str, set[str]] = {}
+    for _, imp in ALL:
+        graph.setdefault(imp.module, set()).update(
+            t for t in resolved_targets(imp) if t != imp.module
+        )
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_hidden_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles_not_even_inside_functions():
+    assert cycles(import_graph()) == []

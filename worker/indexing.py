@@ -7,7 +7,7 @@ whenever the queue is idle. SQL is the truth: when the file changes under the wr
 process saved it) or when asked to (`sync`), the in-memory index is reconciled with SQL, so a
 lost message or a crash costs a diff, never a wrong index.
 
-Each task runs under the index folder's writer lock (`indexer.index_lock`), the one every
+Each task runs under the index folder's writer lock (`indexer.index.lock`), the one every
 writer takes (in-process ingest, quarantine, `roots remove`, rebuilds), so saves never
 interleave, and each save first merges with SQL.
 """

@@ -1,6 +1,6 @@
 """Keeps one model's vector index the type its collection size calls for.
 
-Builds from SQL by the policy (`index_factory`), records every build (refused ones too) in
+Builds from SQL by the policy (`indexer.index.policy`), records every build (refused ones too) in
 `index_builds`, and rebuilds in a background thread when the collection has outgrown its
 index; the old index answers searches and takes changes until the new one is swapped in.
 Only processes that change the index (ingest, the index writer) start rebuilds: the check

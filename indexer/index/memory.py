@@ -1,8 +1,8 @@
 """An id -> vector FAISS index in memory: thread-safe upsert, removal, search, rebuild.
 
-Only the in-memory structure; `indexer.vector_index.VectorIndex` adds the file on disk and its
+Only the in-memory structure; `indexer.index.store.VectorIndex` adds the file on disk and its
 agreement with SQL. The index inside may be exact (IDMap2 over a flat inner-product index) or
-approximate (an IVF index holding the ids itself); `indexer.index_factory` decides which and
+approximate (an IVF index holding the ids itself); `indexer.index.policy` decides which and
 builds it. A replacement can be built while this one keeps answering (`rebuild_with`): changes
 made in the meantime are journaled and replayed from SQL before the swap.
 """
@@ -19,7 +19,8 @@ from typing import Any, Self
 import faiss
 import numpy as np
 
-from vitrieve.indexer.index import policy as index_factory
+from vitrieve.indexer.index import policy
+from vitrieve.indexer.index.checks import check_ids, check_vectors
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +51,6 @@ def all_ids(index: Any) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
 
 
-def check_ids(ids: np.ndarray) -> np.ndarray:
-    arr = np.asarray(ids)
-    if arr.ndim != 1:
-        raise ValueError(f"ids must be 1-D, got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"ids must be integers, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
-
-
 @dataclass(frozen=True, slots=True)
 class IdDiff:
     """How an index's ids differ from SQL's searchable ids (both sorted, unique)."""
@@ -82,13 +74,6 @@ def diff_ids(have: np.ndarray, want: np.ndarray) -> IdDiff:
         missing=np.setdiff1d(want_set, have_set, assume_unique=True),
         duplicated=have_set.size != have.size,
     )
-
-
-def check_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
-    arr = np.asarray(vectors)
-    if arr.ndim != 2 or arr.shape[1] != dim:
-        raise ValueError(f"vectors must have shape [n, {dim}], got {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def _nprobe(ivf: Any, k: int, candidates: int) -> int:
@@ -119,7 +104,7 @@ class MemoryIndex:
         self._lock = threading.Lock()  # guards _index; held briefly, searches take it
         self._build_info = dict(build_info or {})
         self._journal: list[np.ndarray] | None = None  # ids changed while a rebuild runs
-        self._use_gpu = use_gpu and index_factory.gpu_available()
+        self._use_gpu = use_gpu and policy.gpu_available()
         self._gpu: Any = None  # search copy on the GPU, rebuilt after any change
         self.on_change: Callable[[Self], object] | None = None
         """Called (outside the lock) after add/remove; the library hangs its rebuild check here.
@@ -221,7 +206,7 @@ class MemoryIndex:
     @property
     def kind(self) -> str:
         """Exact ("flat") or the approximate index's factory string, e.g. "IVF4096,SQ8"."""
-        return index_factory.kind_of(self._index)
+        return policy.kind_of(self._index)
 
     @property
     def build_info(self) -> dict:
@@ -301,7 +286,7 @@ class MemoryIndex:
         if self._use_gpu:
             try:
                 if self._gpu is None:
-                    self._gpu = index_factory.to_gpu(self._index)
+                    self._gpu = policy.to_gpu(self._index)
                 return self._gpu.search(q, k)
             except Exception as exc:  # an index type or k the GPU cannot do: CPU from now on
                 log.warning("GPU search unavailable (%s); searching on CPU", exc)

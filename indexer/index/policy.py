@@ -26,6 +26,7 @@ import faiss
 import numpy as np
 
 from vitrieve.core.errors import VitrieveError
+from vitrieve.indexer.index.checks import check_ids, check_vectors
 from vitrieve.indexer.index.recall import TRUTH_K, ExactTopK, recall_at, tune_nprobe
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,6 @@ def empty_flat(dim: int) -> Any:
 
 
 def build_flat(dim: int, load_vectors: VectorsLoader) -> Any:
-    from vitrieve.indexer.index.memory import check_ids, check_vectors  # shared input checks
 
     index = empty_flat(dim)
     for chunk_ids, chunk_vectors in load_vectors():

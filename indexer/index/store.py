@@ -1,12 +1,12 @@
 """FAISS vector index whose file on disk is a derived cache of SQL.
 
 SQL is the source of truth, vectors included. The index file only exists so that start-up
-does not have to re-add every vector: it is verified (`indexer.index_file`: checksum, count,
+does not have to re-add every vector: it is verified (`indexer.index.files`: checksum, count,
 dimension) and compared with the ids SQL expects when opened, and rebuilt from SQL whenever
 either check fails. This module knows nothing about SQL: callers hand in loader callables.
 
 Several processes may write one index (two ingests, the worker's index writer, quarantine,
-`roots remove`). Every save runs under the folder's writer lock (`indexer.index_lock`) and,
+`roots remove`). Every save runs under the folder's writer lock (`indexer.index.lock`) and,
 first, merges: when another process saved since this index was loaded, its file becomes the
 base and this process's own changes are replayed onto it from SQL; then the id set is made
 equal to SQL's. So whoever saves last writes what SQL says, and nobody's vectors are dropped.
@@ -14,7 +14,7 @@ A reader's `refresh()` does the same merge in memory when the file changes, so a
 UI serves everything SQL has, without writing.
 
 The in-memory structure (upsert, search, rebuilding while answering) is
-`indexer.memory_index.MemoryIndex`; this module adds the file and SQL.
+`indexer.index.memory.MemoryIndex`; this module adds the file and SQL.
 """
 
 from __future__ import annotations
@@ -28,15 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from vitrieve.indexer.index import files as index_file
-from vitrieve.indexer.index import policy as index_factory
+from vitrieve.indexer.index import files, policy
+from vitrieve.indexer.index.checks import check_ids
 from vitrieve.indexer.index.lock import IndexWriteError, index_lock
 from vitrieve.indexer.index.memory import (
     ByIdsLoader,
     MemoryIndex,
     SearchHit,
     all_ids,
-    check_ids,
     diff_ids,
     replay,
 )
@@ -50,7 +49,7 @@ IdsLoader = Callable[[], np.ndarray]
 VectorsLoader = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
 """Streams chunks of (int64 ids, float32 vectors [n, dim]) from SQL."""
 
-_FileState = tuple[index_file.Signature | None, int]  # (signature, sidecar generation)
+_FileState = tuple[files.Signature | None, int]  # (signature, sidecar generation)
 _warned: set[Path] = set()
 
 
@@ -91,13 +90,13 @@ class VectorIndex(MemoryIndex):
         self.source = source
         self._io = threading.RLock()  # one merge/save/refresh at a time in this process
         self._generation = generation
-        self._base: index_file.Signature | None = None  # the file this index was loaded from
+        self._base: files.Signature | None = None  # the file this index was loaded from
         self._seen: _FileState = (None, -1)  # the file state refresh last looked at
         self._unsaved = True  # differs from the file (built in memory, or changed since)
         self._pending: list[np.ndarray] = []  # ids changed by add/remove since the base file
 
     @classmethod
-    def _from_file(cls, path: Path, dim: int, loaded: index_file.LoadedFile, **kw) -> VectorIndex:
+    def _from_file(cls, path: Path, dim: int, loaded: files.LoadedFile, **kw) -> VectorIndex:
         sidecar = loaded.sidecar
         opened = cls(path, dim, loaded.index, sidecar.generation, build_info=sidecar.build, **kw)
         opened._based_on(loaded)
@@ -128,7 +127,7 @@ class VectorIndex(MemoryIndex):
         """
         path = Path(path)
         source = SqlSource(expected_ids, load_by_ids) if load_by_ids is not None else None
-        loaded = index_file.read_index(path, dim)
+        loaded = files.read_index(path, dim)
         if loaded is not None:
             have, want = all_ids(loaded.index), check_ids(expected_ids())
             if diff_ids(have, want).agrees:
@@ -138,9 +137,9 @@ class VectorIndex(MemoryIndex):
         elif not path.exists():
             log.info("index %s does not exist; building from SQL", path)
         built = rebuild() if rebuild is not None else cls.build(path, dim, load_vectors)
-        built._use_gpu = use_gpu and index_factory.gpu_available()
+        built._use_gpu = use_gpu and policy.gpu_available()
         built.source = source
-        built._generation = max(built._generation, index_file.current_generation(path))
+        built._generation = max(built._generation, files.current_generation(path))
         try:
             built.save()
         except IndexWriteError as exc:
@@ -151,7 +150,7 @@ class VectorIndex(MemoryIndex):
     def build(cls, path: Path, dim: int, load_vectors: VectorsLoader) -> VectorIndex:
         """Build an exact index in memory from streamed chunks (memory: the index plus one
         chunk); not saved. Duplicate ids, impossible for a SQL primary key, are rejected."""
-        index = index_factory.build_flat(dim, load_vectors)
+        index = policy.build_flat(dim, load_vectors)
         return cls(path, dim, index, build_info={"kind": "flat", "n": int(index.ntotal)})
 
     @property
@@ -161,7 +160,7 @@ class VectorIndex(MemoryIndex):
 
     @property
     def meta_path(self) -> Path:
-        return index_file.meta_path(self.path)
+        return files.meta_path(self.path)
 
     @property
     def unsaved(self) -> bool:
@@ -185,14 +184,14 @@ class VectorIndex(MemoryIndex):
                 return False
             if self.source is not None:
                 if self._base is not None and self._file_state() != (self._base, self._generation):
-                    loaded = index_file.read_index(self.path, self.dim)
+                    loaded = files.read_index(self.path, self.dim)
                     if loaded is not None:  # a damaged file is simply overwritten
                         self._adopt(loaded)
                 self.sync_with_sql()
             with self._lock:
-                generation = max(self._generation, index_file.current_generation(self.path)) + 1
-                info = {**self._build_info, "kind": index_factory.kind_of(self._index)}
-                self._based_on(index_file.write_index(self.path, self._index, generation, info))
+                generation = max(self._generation, files.current_generation(self.path)) + 1
+                info = {**self._build_info, "kind": policy.kind_of(self._index)}
+                self._based_on(files.write_index(self.path, self._index, generation, info))
                 self._pending = []
             return True
 
@@ -213,7 +212,7 @@ class VectorIndex(MemoryIndex):
             return False
         loaded = None
         if self._base is not None or not self._unsaved:
-            loaded = index_file.read_index(self.path, self.dim)  # outside _io: it may lock
+            loaded = files.read_index(self.path, self.dim)  # outside _io: it may lock
         with self._io:
             self._seen = state
             if loaded is not None and loaded.signature == self._base:
@@ -249,7 +248,7 @@ class VectorIndex(MemoryIndex):
             log.info("index %s synced with SQL: %d added, %d removed", self.path, added, removed)
         return added, removed
 
-    def _adopt(self, loaded: index_file.LoadedFile) -> None:
+    def _adopt(self, loaded: files.LoadedFile) -> None:
         """Make another process's saved file the base, with this process's own changes since
         its base replayed onto it from SQL (SQL holds their current vectors; the file may hold
         older ones, or none). Under _io."""
@@ -270,14 +269,14 @@ class VectorIndex(MemoryIndex):
             self._pending = pending
             self._unsaved = bool(pending)
 
-    def _based_on(self, loaded: index_file.LoadedFile) -> None:
+    def _based_on(self, loaded: files.LoadedFile) -> None:
         self._base = loaded.signature
         self._generation = loaded.sidecar.generation
         self._seen = (loaded.signature, loaded.sidecar.generation)
         self._unsaved = False
 
     def _file_state(self) -> _FileState:
-        return index_file.signature_of(self.path), index_file.current_generation(self.path)
+        return files.signature_of(self.path), files.current_generation(self.path)
 
     def _changed(self, ids: np.ndarray, local: bool, *, effective: bool = True) -> None:
         super()._changed(ids, local, effective=effective)

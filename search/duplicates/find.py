@@ -2,7 +2,7 @@
 
 Exact duplicates share their file bytes (content hash) or their decoded pixels (pixel hash: a
 PNG and its lossless re-save). Near-duplicates have vectors whose cosine similarity reaches the
-threshold (search.dup_pairs). Both kinds of pairs are edges of one graph; the user's "not
+threshold (search.duplicates.pairs). Both kinds of pairs are edges of one graph; the user's "not
 duplicates" pairs are taken out. Each connected component is then split into keeper-centred
 groups (search.duplicates.centred): a member is in a group only when it is a duplicate of the
 group's keeper itself, never through a chain of friends.

@@ -4,7 +4,7 @@ Each file's return is recorded in one transaction with its image row (embedded a
 file is unchanged and its vector is from the current model), so an undo killed at any moment
 and run again leaves no restored image `missing`: the rerun finishes half-done moves (a hard
 link left at both names), picks up the rest, and repairs rows an older version left behind.
-Runs under the quarantine lock (search/dup_actions.py), like quarantine itself.
+Runs under the quarantine lock (search/duplicates/quarantine.py), like quarantine itself.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Specifications for indexer.index_factory: which index a collection gets by its size and the
+"""Specifications for indexer.index.policy: which index a collection gets by its size and the
 memory budget, and that every approximate build measures recall and refuses a poor one."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Specification tests for the catalog schema's migrations, on SQLite and on PostgreSQL.
 
 The schema belongs to Alembic: `core.migrate.upgrade` builds it, and the ORM classes in
-`indexer.models` must describe exactly what the latest migration built.
+`vitrieve.tables` must describe exactly what the latest migration built.
 """
 
 from __future__ import annotations

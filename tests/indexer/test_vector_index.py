@@ -1,4 +1,4 @@
-"""Specifications for indexer.vector_index: a FAISS index file derived from (and checked
+"""Specifications for indexer.index.store: a FAISS index file derived from (and checked
 against) SQL, with upsert, exclusion-aware search, atomic saves and cross-process refresh."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ keeper, compared at full size), decisions (keep this one, not a duplicate, not d
 quarantine with a dry-run preview and an undo, for one group, for every exact copy at once, or
 for every group; the space each would reclaim; export.
 
-Groups come from search.duplicates.find_duplicates and are kept in the session until the
+Groups come from search.duplicates.find.find_duplicates and are kept in the session until the
 threshold changes or a decision or move is recorded, so paging through them costs nothing.
 """
 

@@ -18,7 +18,8 @@ from vitrieve.search.files import servable_path
 from vitrieve.search.query import query_from_file
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components import lightbox
-from vitrieve.ui.components.grid import thumbnail, thumbnail_grid
+from vitrieve.ui.components.grid import thumbnail_grid
+from vitrieve.ui.components.picture import thumbnail
 from vitrieve.ui.components.query_state import QUERY, SCROLL, set_query_from_id
 from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
 from vitrieve.ui.components.tagging import tag_filter_choices

@@ -33,3 +33,13 @@ def open_library(settings: Settings | None = None, *, run_migrations: bool = Tru
     from vitrieve.indexer.library import Library
 
     return Library(settings or Settings(), run_migrations=run_migrations)
+
+
+def library_settled():
+    """The library, after settling moves a killed quarantine or undo left half-done."""
+    from vitrieve.search.duplicates.quarantine import reconcile_moves
+
+    lib = open_library()
+    for note in reconcile_moves(lib):
+        err.print(f"[yellow]recovered[/] {note}", highlight=False, soft_wrap=True)
+    return lib

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.cli.common import emit_json, err, out
+from vitrieve.ui.cli.common import emit_json, err, library_settled, out
 
 if TYPE_CHECKING:
     from vitrieve.search.duplicates.decisions import Decision
@@ -37,7 +37,6 @@ def decisions(
     if ctx.invoked_subcommand is not None:
         return
     from vitrieve.search.duplicates.decisions import list_decisions
-    from vitrieve.ui.cli.dups import library_settled
 
     lib = library_settled()
     with lib.sessions() as session:
@@ -54,7 +53,6 @@ def remove_decisions(
 ) -> None:
     """Take decisions back by id (see `vitrieve dups decisions`); all or none."""
     from vitrieve.search.duplicates.decisions import remove_decision
-    from vitrieve.ui.cli.dups import library_settled
 
     lib = library_settled()
     with lib.sessions.begin() as session:

@@ -24,7 +24,7 @@ from rich.table import Table
 from vitrieve.core.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli import table as listing
-from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.cli.common import emit_json, err, library_settled, out
 from vitrieve.ui.cli.dup_decisions import decisions_app
 
 app = typer.Typer(
@@ -54,7 +54,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 class _Progress:
-    """search.dup_pairs.ProgressFn as rich bars on stderr (only when stderr is a terminal)."""
+    """search.duplicates.pairs.ProgressFn as rich bars on stderr (only when stderr is a terminal)."""
 
     def __init__(self) -> None:
         self._bars = Progress(
@@ -78,16 +78,6 @@ class _Progress:
         if stage not in self._tasks:
             self._tasks[stage] = self._bars.add_task(stage, total=total)
         self._bars.update(self._tasks[stage], completed=done, total=total)
-
-
-def library_settled():
-    """The library, after settling moves a killed quarantine or undo left half-done."""
-    from vitrieve.search.duplicates.quarantine import reconcile_moves
-
-    lib = open_library()
-    for note in reconcile_moves(lib):
-        err.print(f"[yellow]recovered[/] {note}", highlight=False, soft_wrap=True)
-    return lib
 
 
 def _find(lib, threshold: float | None, exact_only: bool, method: str, nprobe: int):

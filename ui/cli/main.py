@@ -1,6 +1,6 @@
 """The `vitrieve` command line.
 
-Exit codes: 0 success, 1 an error, 2 a usage error; either is one line on stderr (ui/errors.py;
+Exit codes: 0 success, 1 an error, 2 a usage error; either is one line on stderr (ui/cli/errors.py;
 set VITRIEVE_DEBUG=1 for the traceback). Progress goes to stderr so `--json` stays parseable.
 """
 

@@ -21,7 +21,7 @@ from vitrieve.search.duplicates.groups import DupGroup, DupMember
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components import dup_quarantine as quarantine
 from vitrieve.ui.components.dup_compare import COMPARE, compare, open_compare
-from vitrieve.ui.components.grid import thumbnail
+from vitrieve.ui.components.picture import thumbnail
 from vitrieve.ui.views.dups import (
     MATCH_WORDS,
     facts_text,

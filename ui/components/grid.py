@@ -7,46 +7,15 @@ a grid decodes nothing on the server (st.image would re-encode bytes it is given
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Sequence
-from functools import lru_cache
-from pathlib import Path
 
 import streamlit as st
 
 from vitrieve.ui.components.lightbox import request_open
+from vitrieve.ui.components.picture import describe, thumbnail
 from vitrieve.ui.views.grid import GridItem
 
 Actions = Callable[[GridItem, int], None]
-
-
-@lru_cache(maxsize=4096)
-def _data_uri(path: Path, mtime_ns: int) -> str:
-    return "data:image/webp;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
-def thumbnail(item: GridItem) -> None:
-    if item.thumb is None:
-        st.caption(":material/hide_image: no thumbnail")
-        return
-    try:
-        uri = _data_uri(item.thumb, item.thumb.stat().st_mtime_ns)
-    except OSError:
-        st.caption(":material/hide_image: thumbnail unreadable")
-        return
-    st.image(uri, alt=item.shown, width="stretch")
-
-
-def describe(item: GridItem) -> str:
-    parts = []
-    if item.date is not None:
-        parts.append(item.date.strftime("%Y-%m-%d") + ("" if item.date_is_exif else " (file)"))
-    if item.width and item.height:
-        parts.append(f"{item.width}×{item.height}")
-    if item.format:
-        parts.append(item.format)
-    parts.append(_size(item.size))
-    return " · ".join(parts)
 
 
 GRID_CSS = """
@@ -138,11 +107,3 @@ def _card(
         if actions is not None:
             with st.container(key=f"{'hover' if hover_actions else 'actions'}-{key}-{i}"):
                 actions(item, i)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"

@@ -1,7 +1,7 @@
 """Background ingestion in the UI: queue a job, a live panel of job progress, workers and queues.
 
 Shown only when VITRIEVE_BROKER_URL is set. Jobs and their counts come from worker.jobs (SQL),
-workers and queue lengths from search.ui_broker (the broker); nothing is computed here.
+workers and queue lengths from worker.broker_probe (the broker); nothing is computed here.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.files import servable_path
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components.download import download_link, original_url
+from vitrieve.ui.components.picture import describe, thumbnail
 from vitrieve.ui.components.query_state import set_query_from_id
 from vitrieve.ui.views.grid import GridItem, grid_items
 from vitrieve.ui.views.lightbox import LightboxState, browser_can_show, exif_facts
@@ -118,16 +119,12 @@ def _picture(item: GridItem, url: str | None) -> None:
             f'background:#111;border-radius:4px">'
         )
         return
-    from vitrieve.ui.components.grid import thumbnail
-
     thumbnail(item)
     if url is not None:
         st.caption(f"Browsers cannot draw {item.format} files: this is the 256 px thumbnail.")
 
 
 def _facts(item: GridItem, real) -> None:
-    from vitrieve.ui.components.grid import describe
-
     st.caption(describe(item))
     facts = exif_facts(real)
     if not facts:
