@@ -54,7 +54,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 class _Progress:
-    """search.duplicates.pairs.ProgressFn as rich bars on stderr (only when stderr is a terminal)."""
+    """search.duplicates.pairs.ProgressFn as rich bars on stderr (only on a terminal)."""
 
     def __init__(self) -> None:
         self._bars = Progress(
