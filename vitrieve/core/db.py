@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, ExceptionContext, make_url
@@ -54,7 +55,9 @@ class CatalogUnreachableError(DatabaseURLError, OperationalError):
     def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self):  # a worker's pool sends exceptions between processes pickled
+    def __reduce__(
+        self,
+    ) -> tuple[Any, ...]:  # a worker's pool sends exceptions between processes pickled
         return (self.__class__, (self.message, self.orig))
 
 
@@ -114,7 +117,7 @@ def _create(parsed: URL) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, future=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -148,7 +151,7 @@ def _read_only_sqlite_engine(url: URL, path: Path) -> Engine:
     )
 
     @event.listens_for(engine, "handle_error")
-    def _read_only_write(context) -> None:
+    def _read_only_write(context: Any) -> None:
         if isinstance(context.original_exception, sqlite3.OperationalError) and "readonly" in str(
             context.original_exception
         ):
@@ -160,7 +163,7 @@ def _read_only_sqlite_engine(url: URL, path: Path) -> Engine:
     return engine
 
 
-def _sqlite_read_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

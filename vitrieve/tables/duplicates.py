@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -91,7 +92,7 @@ class QuarantineMove(Base):
     # What the group's keeper was given from this copy, so undo can take it back:
     # {"keeper": id, "captured_at": iso time, "tags": [manual labels]}
     # (search/duplicates/inherit.py)
-    inherited: Mapped[dict | None] = mapped_column(JSON)
+    inherited: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

@@ -148,16 +148,16 @@ class FsPath(TypeDecorator[str]):
         return None if value is None else from_db(value)
 
 
-class FsPathList(TypeDecorator[list]):
+class FsPathList(TypeDecorator[list[str]]):
     """A JSON list of paths (a job's folders), each in the stored form of ``FsPath``."""
 
     impl = JSON
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> list | None:
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[str] | None:
         return None if value is None else [to_db(os.fspath(p)) for p in value]
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> list | None:
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str] | None:
         return None if value is None else [from_db(p) for p in value]
 
 

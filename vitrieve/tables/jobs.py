@@ -41,7 +41,7 @@ class Job(Base):
     state: Mapped[JobState] = mapped_column(
         str_enum(JobState, "job_state"), default=JobState.QUEUED
     )
-    paths: Mapped[list] = mapped_column(FsPathList, default=list)
+    paths: Mapped[list[str]] = mapped_column(FsPathList, default=list)
     total: Mapped[int] = mapped_column(Integer, default=0)  # images queued for embedding
     new: Mapped[int] = mapped_column(Integer, default=0)
     changed: Mapped[int] = mapped_column(Integer, default=0)
@@ -50,7 +50,9 @@ class Job(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     # Files left for a follow-up job because they were modified too recently (being copied).
     deferred: Mapped[int] = mapped_column(Integer, default=0)
-    scan_failures: Mapped[list] = mapped_column(JSON, default=list)  # [{path, reason}]
+    scan_failures: Mapped[list[dict[str, str]]] = mapped_column(
+        JSON, default=list
+    )  # [{path, reason}]
     error: Mapped[str | None] = mapped_column(Message)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -67,7 +69,7 @@ class JobBatch(Base):
 
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    image_ids: Mapped[list] = mapped_column(JSON)
+    image_ids: Mapped[list[int]] = mapped_column(JSON)
     state: Mapped[BatchState] = mapped_column(
         str_enum(BatchState, "batch_state"), default=BatchState.QUEUED
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -35,12 +36,14 @@ class Probe(Base):
     name: Mapped[str] = mapped_column(String(128))
     version: Mapped[int] = mapped_column(Integer)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
-    classes: Mapped[list] = mapped_column(JSON)  # label names, in coefficient row order
+    classes: Mapped[list[str]] = mapped_column(JSON)  # label names, in coefficient row order
     multilabel: Mapped[bool] = mapped_column(Boolean, default=False)
     coef: Mapped[bytes] = mapped_column(LargeBinary)  # float32 [n_classes, dim]
     intercept: Mapped[bytes] = mapped_column(LargeBinary)  # float32 [n_classes]
-    calibration: Mapped[dict] = mapped_column(JSON)  # how raw scores become probabilities
-    metrics: Mapped[dict] = mapped_column(JSON)  # cross-validated metrics at training time
+    calibration: Mapped[dict[str, Any]] = mapped_column(JSON)  # how raw scores become probabilities
+    metrics: Mapped[dict[str, Any]] = mapped_column(
+        JSON
+    )  # cross-validated metrics at training time
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
