@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,11 +54,37 @@ def test_the_wheel_installs_exactly_one_import_name(wheel):
         if top_level:
             assert z.read(top_level).decode().split() == ["vitrieve"]
     assert tops == {"vitrieve"}
-    for layer in ("indexer", "search", "worker", "ui", "migrations", "tables"):
+    for layer in ("indexer", "search", "worker", "ui", "migrations", "tables", "core"):
         assert f"vitrieve/{layer}/__init__.py" in names
     assert "vitrieve/migrations/script.py.mako" in names
     assert any(n.startswith("vitrieve/migrations/versions/0001") for n in names)
     assert "vitrieve/ui/app.py" in names and "vitrieve/__main__.py" in names
+
+
+def test_a_checkout_without_its_links_says_so_on_import(tmp_path):
+    """`core.symlinks=false` (or a zip download) writes each link as a small text file holding
+    its target: the import must name the problem rather than fail later with "vitrieve.indexer
+    is not a package". The tree is made as git makes it, from this working tree."""
+    linkless = tmp_path / "vitrieve"
+    shutil.copytree(REPO / "vitrieve", linkless, symlinks=True)
+    for entry in linkless.iterdir():
+        if entry.is_symlink():
+            target = os.readlink(entry)
+            entry.unlink()
+            entry.write_text(target)
+    assert (linkless / "indexer").is_file()
+    proc = subprocess.run(
+        [sys.executable, "-c", "import vitrieve"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "ImportError" in last and "lost its symbolic links" in last
+    assert "indexer, search, worker, ui, migrations" in last
 
 
 @pytest.fixture(scope="module")
