@@ -231,3 +231,26 @@ def test_the_cycle_finder_finds_a_hidden_cycle():
 
 def test_no_import_cycles_not_even_inside_functions():
     assert cycles(import_graph()) == []
+
+
+#: Sub-layer rules the docs state (docs/ARCHITECTURE.md): third-party imports a folder keeps out.
+FORBIDDEN_BELOW = {
+    # view-models are plain Python, testable without a Streamlit session
+    "vitrieve.ui.views": {"streamlit"},
+    # the index is FAISS and files; SQL reaches it through loader callbacks, except the build
+    # history that `maintenance` records (docs/INDEXING.md)
+    "vitrieve.indexer.index": {"sqlalchemy", "vitrieve.tables"},
+}
+SQL_ALLOWED = {"vitrieve.indexer.index.maintenance"}
+
+
+def test_sub_layers_keep_out_what_the_docs_say():
+    breaking = [
+        f"{imp.module}:{imp.line} imports {imp.target}"
+        for _, imp in ALL
+        for folder, kept_out in FORBIDDEN_BELOW.items()
+        if imp.module.startswith(folder + ".")
+        and imp.module not in SQL_ALLOWED
+        and any(imp.target == k or imp.target.startswith(k + ".") for k in kept_out)
+    ]
+    assert breaking == []
