@@ -1,17 +1,14 @@
 """ViT-B/16 pooler embeddings: tanh(dense([CLS])), L2-normalised, 768-d for the real model.
 
 The pooler output is what the in21k checkpoint was trained to feed a linear head, so it is the
-vector we store and search. Precision is chosen per device: bf16 + SDPA on CUDA; on a CPU the
-faster of fp32/bf16 that keeps cosine >= 0.999 to fp32, measured once and cached.
+vector we store and search. How it runs is chosen per device: bf16 + SDPA on CUDA; on a CPU the
+fastest runtime (torch or OpenVINO, fp32, bf16 or int8 weights) whose vectors keep cosine >=
+0.999 to torch fp32, measured once on this machine and remembered (indexer/runtimes/).
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
-import platform
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,21 +17,22 @@ import torch
 from PIL import Image
 
 from vitrieve.core.config import Settings
+from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.model_source import ModelLocation, locate_model, read_model_info
 from vitrieve.indexer.preprocess import PreprocessSpec
+from vitrieve.indexer.runtimes.candidates import Forward, Runtime
+from vitrieve.indexer.runtimes.choice import MIN_COSINE, Decision
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-MIN_COSINE = 0.999  # the least agreement with fp32 a reduced precision must keep
+__all__ = ["MIN_COSINE", "Embedder", "pick_device"]
 DEFAULT_BATCH = {"cpu": 16, "cuda": 256}
 
 
 def pick_device(requested: str) -> torch.device:
     if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            from vitrieve.core.errors import VitrieveError
-
             raise VitrieveError("VITRIEVE_DEVICE=cuda but no CUDA device is available")
         return torch.device("cuda")
     return torch.device("cpu")
@@ -63,6 +61,7 @@ class Embedder:
         precision: str = "auto",
         batch_size: int = 0,
         cache_dir: Path | None = None,
+        runtime: str = "auto",
     ) -> None:
         from transformers import ViTModel
         from transformers.utils import logging as hf_logging
@@ -76,13 +75,62 @@ class Embedder:
         )
         if model.pooler is None:
             raise ValueError(f"{location.path}: model has no pooler layer")
-        self._model = model.eval().to(self.device)
+        self._model: torch.nn.Module | None = model.eval().to(self.device)
         self.info = read_model_info(location)
-        self.batch_size = batch_size or DEFAULT_BATCH[self.device.type]
-        self.precision = self._choose_precision(precision, cache_dir)
-        self.dtype = DTYPES[self.precision]
+        self.decision: Decision | None = None  # the CPU calibration behind the choice, if any
+        self._cpu_forward: Forward | None = None  # None: torch on self._model at self.dtype
+        if self.device.type == "cuda":
+            self._on_cuda(runtime, precision, batch_size)
+        else:
+            self._on_cpu(runtime, precision, batch_size, cache_dir)
+
+    def _on_cuda(self, runtime: str, precision: str, batch_size: int) -> None:
+        if runtime == "openvino" or precision.startswith("int8-"):
+            raise VitrieveError(
+                "OpenVINO and int8 weights run on the CPU: set VITRIEVE_DEVICE=cpu, or leave "
+                "VITRIEVE_RUNTIME and VITRIEVE_PRECISION at auto on a GPU"
+            )
+        if precision == "auto":
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        self.runtime = Runtime("torch", precision)  # type: ignore[arg-type]
+        self.batch_size = batch_size or DEFAULT_BATCH["cuda"]
+        self.dtype = DTYPES[precision]
         if self.dtype != torch.float32:
-            self._model = self._model.to(self.dtype)
+            self._model = self._model.to(self.dtype)  # type: ignore[union-attr]
+
+    def _on_cpu(
+        self, runtime: str, precision: str, batch_size: int, cache_dir: Path | None
+    ) -> None:
+        from vitrieve.indexer.runtimes.select import Request, select
+
+        assert self._model is not None
+        chosen = select(
+            Request(
+                model=self._model,
+                spec=self.spec,
+                weights_hash=self.info.weights_hash,
+                engine=runtime,
+                precision=precision,
+                batch_size=batch_size,
+                cache_dir=cache_dir,
+                calibration_pixels=lambda n: _calibration_pixels(self.spec, n),
+            )
+        )
+        self.runtime, self.batch_size, self.decision = (
+            chosen.runtime,
+            chosen.batch_size,
+            chosen.decision,
+        )
+        self.dtype = DTYPES[self.runtime.compute]
+        if self.runtime.engine == "torch":
+            self._model = chosen.forward.model  # type: ignore[attr-defined]
+        else:
+            self._cpu_forward = chosen.forward
+            self._model = None  # OpenVINO holds its own copy: drop torch's
+
+    @property
+    def precision(self) -> str:
+        return self.runtime.precision
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
@@ -92,6 +140,7 @@ class Embedder:
             precision=settings.precision,
             batch_size=settings.batch_size,
             cache_dir=settings.cache_dir,
+            runtime=settings.runtime,
         )
 
     @torch.inference_mode()
@@ -111,12 +160,20 @@ class Embedder:
         if pixels.ndim != 4 or pixels.shape[1:] != (self.spec.height, self.spec.width, 3):
             raise ValueError(f"expected [N, {self.spec.height}, {self.spec.width}, 3] uint8 pixels")
         out = np.empty((len(pixels), self.info.dim), dtype=np.float32)
+        if self._cpu_forward is not None:
+            for start in range(0, len(pixels), self.batch_size):
+                chunk = pixels[start : start + self.batch_size]
+                out[start : start + len(chunk)] = self._cpu_forward(chunk)
+            return out
         from vitrieve.indexer.gpu_transforms import split_on_oom  # out of GPU memory: halve, retry
+
+        model = self._model
+        assert model is not None  # torch runs unless OpenVINO was chosen
 
         for start in range(0, len(pixels), self.batch_size):
             chunk = pixels[start : start + self.batch_size]
             out[start : start + len(chunk)] = split_on_oom(
-                lambda part: self._forward(self._model, part, self.dtype), chunk
+                lambda part: self._forward(model, part, self.dtype), chunk
             )
         return out
 
@@ -124,76 +181,3 @@ class Embedder:
         if not images:
             return np.empty((0, self.info.dim), dtype=np.float32)
         return self.embed_pixels(np.stack([self.spec.resize(im) for im in images]))
-
-    # -- precision -------------------------------------------------------------------------
-
-    def _choose_precision(self, requested: str, cache_dir: Path | None) -> str:
-        if requested != "auto":
-            return requested
-        if self.device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        key = "|".join(
-            [
-                self.info.weights_hash,
-                torch.__version__,
-                platform.processor() or platform.machine(),
-                _cpu_model(),
-                str(torch.get_num_threads()),
-                str(self.batch_size),
-            ]
-        )
-        cache = (cache_dir / "precision.json") if cache_dir else None
-        known = _read_json(cache)
-        if key in known:
-            return known[key]["precision"]
-        choice, report = self._calibrate_cpu()
-        log.info("CPU precision calibration: %s", report)
-        if cache is not None:
-            known[key] = {"precision": choice, **report}
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
-            tmp.write_text(json.dumps(known, indent=1))
-            tmp.replace(cache)
-        return choice
-
-    def _calibrate_cpu(self) -> tuple[str, dict]:
-        """Times fp32 and bf16 on the same batch; bf16 wins only if faster AND faithful."""
-        pixels = _calibration_pixels(self.spec, n=min(8, self.batch_size))
-        ref, t32 = _timed(lambda: self._forward(self._model, pixels, torch.float32))
-        try:
-            bf16_model = copy.deepcopy(self._model).to(torch.bfloat16)
-            low, t16 = _timed(lambda: self._forward(bf16_model, pixels, torch.bfloat16))
-        except RuntimeError as exc:  # a CPU/build without bf16 kernels
-            return "fp32", {"bf16_error": str(exc)}
-        min_cos = float(np.min(np.sum(ref * low, axis=1)))
-        ok = min_cos >= MIN_COSINE and t16 < t32
-        return ("bf16" if ok else "fp32"), {"fp32_s": t32, "bf16_s": t16, "min_cos": min_cos}
-
-
-def _timed(fn) -> tuple[np.ndarray, float]:
-    fn()  # warm-up: first calls pay for kernel selection and allocation
-    best = float("inf")
-    for _ in range(2):
-        t = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t)
-    return result, best
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
-def _read_json(path: Path | None) -> dict:
-    if path is None or not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from sqlalchemy import func, select
 
 from vitrieve.core.errors import ModelUnavailableError
 from vitrieve.indexer.catalog import status_counts
 from vitrieve.indexer.library import Library
+from vitrieve.indexer.runtimes.decisions import latest_decision
 from vitrieve.tables.catalog import Root
 
 
@@ -31,6 +35,23 @@ def library_status(lib: Library) -> dict:
             "index_size": len(index),
             "index_path": str(index.path),
         }
+        info |= runtime_status(lib.settings.cache_dir, model.weights_hash)
     except ModelUnavailableError as exc:
         info |= {"model": None, "model_error": str(exc), "index_size": None}
     return info
+
+
+def runtime_status(cache_dir: Path, weights_hash: str) -> dict[str, Any]:
+    """The CPU runtime measured for this model on this machine, in words and in numbers."""
+    decision = latest_decision(cache_dir, weights_hash)
+    if decision is None:
+        return {"runtime": "not measured yet (the first ingest or search measures it)"}
+    ratio = f", {decision.speedup}x torch fp32" if decision.speedup else ""
+    return {
+        "runtime": f"{decision.runtime.name}, batch {decision.batch_size}{ratio}",
+        "runtime_measured": {
+            m.runtime: {"img_s": m.img_s, "min_cos": m.min_cos, "kept": m.kept, "error": m.error}
+            for m in decision.measured
+        },
+        **({"runtime_note": decision.note} if decision.note else {}),
+    }

@@ -41,7 +41,12 @@ class Settings(BaseSettings):
     )
     offline: bool = Field(False, description="Never contact a model hub; use caches only.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16", "int8-fp32", "int8-bf16"] = Field(
+        "auto", description="Compute precision; int8-* means int8 weights (OpenVINO, CPU)."
+    )
+    runtime: Literal["auto", "torch", "openvino"] = Field(
+        "auto", description="CPU runtime; auto measures which is fastest and faithful here."
+    )
     batch_size: int = Field(0, ge=0, description="Images per forward pass; 0 picks per device.")
     decode_workers: int = Field(0, ge=0, description="Decode threads; 0 means one per core.")
     # -- what the reader and decoder accept (a bad file becomes one failure with a reason) --
