@@ -18,7 +18,14 @@ from sqlalchemy import select
 from tests.conftest import noise_image
 from vitrieve.indexer.ingest import embed_items, ingest, pending_items, scan_roots
 from vitrieve.indexer.library import Library
-from vitrieve.indexer.reader import content_hash
+from vitrieve.indexer.reader import (
+    ReadError,
+    content_hash,
+    open_library_file,
+    open_real_path,
+    read_file,
+    read_library_file,
+)
 from vitrieve.indexer.thumb_repair import repair_thumbnails
 from vitrieve.indexer.thumbnails import thumbnail_path
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus
@@ -26,6 +33,7 @@ from vitrieve.tables.catalog import Embedding, Image, ImageStatus
 pytestmark = pytest.mark.timeout(300)
 
 SHADOW = Path("/etc/shadow")
+MB = 1024 * 1024
 
 
 @pytest.fixture
@@ -153,3 +161,67 @@ def test_thumbnail_repair_does_not_follow_a_link_even_to_the_same_bytes(lib, pho
 
     assert (report.contents, report.remade, report.failed) == (6, 5, 1)
     assert [(Path(p).name, r) for p, r in report.failures] == [("coffee.jpg", "is a symbolic link")]
+
+
+# -- the reader itself ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """root/a/photo.jpg, and root/elsewhere.jpg outside a/."""
+    (tmp_path / "root" / "a").mkdir(parents=True)
+    (tmp_path / "root" / "a" / "photo.jpg").write_bytes(b"the photo")
+    (tmp_path / "secret.jpg").write_bytes(b"outside")
+    return tmp_path / "root"
+
+
+def library_reason(root: Path, rel: str) -> str:
+    with pytest.raises(ReadError) as info:
+        read_library_file(root, rel, max_size=MB)
+    return info.value.reason
+
+
+def test_a_library_file_is_read_from_its_root(tree):
+    assert read_library_file(tree, "a/photo.jpg", max_size=MB) == b"the photo"
+    assert read_file(tree / "a" / "photo.jpg", max_size=MB, root=tree) == b"the photo"
+    fd = open_library_file(tree, "a/photo.jpg")
+    try:
+        assert os.read(fd, 100) == b"the photo"
+    finally:
+        os.close(fd)
+
+
+def test_a_link_anywhere_below_the_root_is_refused_even_one_that_stays_inside(tree):
+    (tree / "file-link.jpg").symlink_to(tree.parent / "secret.jpg")
+    (tree / "inside-link.jpg").symlink_to(tree / "a" / "photo.jpg")
+    (tree / "b").symlink_to(tree / "a")
+    (tree / "c").symlink_to(tree.parent)
+    assert library_reason(tree, "file-link.jpg") == "is a symbolic link"
+    assert library_reason(tree, "inside-link.jpg") == "is a symbolic link"
+    assert library_reason(tree, "b/photo.jpg") == "a parent folder is a symbolic link"
+    assert library_reason(tree, "c/secret.jpg") == "a parent folder is a symbolic link"
+    with pytest.raises(ReadError, match=r"^is a symbolic link$"):
+        open_library_file(tree, "file-link.jpg")
+
+
+def test_paths_that_leave_the_root_textually_or_are_not_files_are_refused(tree):
+    assert library_reason(tree, "../secret.jpg") == "not a relative path inside its root"
+    assert library_reason(tree, str(tree.parent / "secret.jpg")) == (
+        "not a relative path inside its root"
+    )
+    assert library_reason(tree, "a/photo.jpg/x.jpg") == "a parent folder is no longer a folder"
+    assert library_reason(tree, "gone/x.jpg") == "vanished before it could be read"
+    assert library_reason(tree, "a") == "is a directory"
+
+
+def test_the_root_itself_may_sit_behind_a_link_the_user_made(tree):
+    (tree.parent / "root-link").symlink_to(tree)
+    assert read_library_file(tree.parent / "root-link", "a/photo.jpg", max_size=MB) == b"the photo"
+
+
+def test_a_resolved_path_is_opened_from_slash_without_any_link(tree):
+    fd = open_real_path(tree / "a" / "photo.jpg")
+    os.close(fd)
+    (tree / "b").symlink_to(tree / "a")
+    with pytest.raises(ReadError, match=r"^a parent folder is a symbolic link$"):
+        open_real_path(tree / "b" / "photo.jpg")
