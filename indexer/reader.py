@@ -32,7 +32,13 @@ _KINDS = (
 )
 _HASH_BAND_BYTES = 32 * 1024 * 1024  # rows hashed at a time for big images
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+# Folders on the way are opened only to be walked through: O_PATH (Linux) needs no read
+# permission on them, just search permission, as a plain open of the whole path does.
+_DIR_FLAGS = (
+    (getattr(os, "O_PATH", 0) or os.O_RDONLY | os.O_NONBLOCK)
+    | os.O_DIRECTORY
+    | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 class ReadError(Exception):

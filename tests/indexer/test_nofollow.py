@@ -225,3 +225,12 @@ def test_a_resolved_path_is_opened_from_slash_without_any_link(tree):
     (tree / "b").symlink_to(tree / "a")
     with pytest.raises(ReadError, match=r"^a parent folder is a symbolic link$"):
         open_real_path(tree / "b" / "photo.jpg")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder: needs an ordinary user")
+def test_folders_need_only_search_permission_as_for_a_plain_open(tree):
+    (tree / "a").chmod(0o311)  # enter, not list: like a 0711 home directory
+    try:
+        assert read_library_file(tree, "a/photo.jpg", max_size=MB) == b"the photo"
+    finally:
+        (tree / "a").chmod(0o755)
