@@ -63,9 +63,16 @@ from vitrieve.indexer.photo_facts import (
     score_size,
     scores_of_gray,
 )
-from vitrieve.indexer.pipeline import Prepared, StageTimes, WorkItem, prepare, prepared_stream
+from vitrieve.indexer.pipeline import (
+    Prepared,
+    StageTimes,
+    WorkItem,
+    prepare,
+    prepared_stream,
+    read_item,
+)
 from vitrieve.indexer.preprocess import PreprocessSpec
-from vitrieve.indexer.reader import ReadError, content_hash, read_file
+from vitrieve.indexer.reader import ReadError, content_hash
 from vitrieve.indexer.thumbnails import thumbnail_path
 
 log = logging.getLogger(__name__)
@@ -288,7 +295,7 @@ class _Run:
     def _read(self, item: WorkItem) -> None:
         t0 = time.perf_counter()
         try:
-            data = read_file(item.path, max_size=self.limits.max_file_size)
+            data = read_item(item, self.limits)
         except ReadError:
             self._cpu(item)  # words the read failure exactly as the CPU path does
             return

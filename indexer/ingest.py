@@ -345,5 +345,5 @@ def pending_items(
         if not rows:
             return
         for image_id, root_path, rel_path in rows:
-            yield WorkItem(image_id, Path(root_path) / rel_path)
+            yield WorkItem.in_root(image_id, root_path, rel_path)
         last = rows[-1][0]

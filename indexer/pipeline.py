@@ -30,6 +30,20 @@ from vitrieve.indexer.thumbnails import write_thumbnail
 class WorkItem:
     image_id: int
     path: Path
+    # The root `path` lies in: no link below it is followed when the file is read. None (files
+    # that are not a library's): only the file itself must not be a link.
+    root: Path | None = None
+
+    @classmethod
+    def in_root(cls, image_id: int, root: str | Path, rel_path: str) -> WorkItem:
+        """The item of a catalog row: its root and its path below it."""
+        return cls(image_id, Path(root) / rel_path, Path(root))
+
+
+def read_item(item: WorkItem, limits: InputLimits) -> bytes:
+    """The item's bytes, read as `reader.read_library_file` reads (no link followed below its
+    root, bounded, never blocking), else ReadError."""
+    return read_file(item.path, max_size=limits.max_file_size, root=item.root or item.path.parent)
 
 
 @dataclass(slots=True)
@@ -103,7 +117,7 @@ def prepare(
     out = Prepared(item.image_id, item.path)
     t0 = time.perf_counter()
     try:
-        data = read_file(item.path, max_size=limits.max_file_size)
+        data = read_item(item, limits)
         out.content_hash = content_hash(data)
     except ReadError as exc:
         out.error = exc.reason

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from vitrieve.indexer.catalog import RootTarget, under_folder
 from vitrieve.indexer.limits import DEFAULT_MAX_FILE_SIZE
-from vitrieve.indexer.reader import ReadError, content_hash, read_file
+from vitrieve.indexer.reader import ReadError, content_hash, read_library_file
 from vitrieve.indexer.scan import ScannedFile
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus
 
@@ -174,7 +174,9 @@ def _detect_moves(
         if f.size not in candidate_sizes:
             continue
         try:
-            h = content_hash(read_file(target.root_path / f.rel_path, max_size=max_file_size))
+            h = content_hash(
+                read_library_file(target.root_path, f.rel_path, max_size=max_file_size)
+            )
         except ReadError:
             continue  # the embed stage will record the reason
         hashes[f.rel_path] = h

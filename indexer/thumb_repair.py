@@ -75,13 +75,19 @@ class ThumbReport:
 
 
 def remake_thumbnail(
-    path: Path, thumb_dir: Path, digest: str, limits: InputLimits = InputLimits()
+    path: Path,
+    thumb_dir: Path,
+    digest: str,
+    limits: InputLimits = InputLimits(),
+    *,
+    root: Path | None = None,
 ) -> Path:
     """The thumbnail of `digest` made from `path`, or ThumbnailError saying why it cannot be.
     The original was admitted at ingest, but it is read and decoded under the same limits: it
-    may have been swapped for a FIFO or a bomb since."""
+    may have been swapped for a FIFO, a bomb or a symbolic link since, so no link below `root`
+    (the root `path` lies in; None: its folder) is followed."""
     try:
-        data = read_file(path, max_size=limits.max_file_size)
+        data = read_file(path, max_size=limits.max_file_size, root=root or path.parent)
     except ReadError as exc:
         raise ThumbnailError(exc.reason) from None
     if content_hash(data) != digest:
@@ -100,7 +106,14 @@ def remake_thumbnail(
         raise ThumbnailError(f"cannot write thumbnail: {exc.strerror or exc}") from None
 
 
-def _heal(source: ThumbSource, thumb_dir: Path, everything: bool, dry_run: bool):
+def root_of(path: Path, roots: Iterable[Path]) -> Path:
+    """The deepest of `roots` that `path` lies below (as written), else `path`'s own folder:
+    the folder below which no link is followed when `path` is read."""
+    below = [r for r in roots if r in path.parents]
+    return max(below, key=lambda r: len(r.parts)) if below else path.parent
+
+
+def _heal(source: ThumbSource, thumb_dir: Path, everything: bool, dry_run: bool, roots: list[Path]):
     """(was missing, failure or None) for one content; tries each of its files in turn."""
     if not everything and thumbnail_ok(thumbnail_path(thumb_dir, source.content_hash)):
         return False, None
@@ -109,7 +122,7 @@ def _heal(source: ThumbSource, thumb_dir: Path, everything: bool, dry_run: bool)
     failure = None
     for path in source.paths:
         try:
-            remake_thumbnail(path, thumb_dir, source.content_hash)
+            remake_thumbnail(path, thumb_dir, source.content_hash, root=root_of(path, roots))
             return True, None
         except ThumbnailError as exc:
             failure = (str(path), exc.reason)
@@ -133,6 +146,8 @@ def repair_thumbnails(
     total = _count_contents(lib)
     workers = workers or os.cpu_count() or 1
     window = 4 * workers
+    with lib.sessions() as session:
+        roots = [Path(p) for p in session.scalars(select(Root.path))]
 
     def collect(future: Future) -> None:
         was_missing, failure = future.result()
@@ -152,7 +167,7 @@ def repair_thumbnails(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs") as pool:
         in_flight: list[Future] = []
         for source in iter_sources(lib):
-            in_flight.append(pool.submit(_heal, source, thumb_dir, everything, dry_run))
+            in_flight.append(pool.submit(_heal, source, thumb_dir, everything, dry_run, roots))
             if len(in_flight) >= window:
                 collect(in_flight.pop(0))
         for future in in_flight:
@@ -210,11 +225,17 @@ _unfixable_lock = threading.Lock()
 
 
 def ensure_thumbnails(
-    thumb_dir: Path, sources: Iterable[tuple[str, Path]], workers: int = 4
+    thumb_dir: Path,
+    sources: Iterable[tuple[str, Path]],
+    workers: int = 4,
+    *,
+    roots: Iterable[Path] = (),
 ) -> dict[str, Path | None]:
     """The thumbnail of each (content hash, original file) pair, made now when it is missing or
-    damaged; None where it cannot be (the file is gone, unreadable or changed). A file that
-    could not be used is not read again until it changes, so a grid redraw stays cheap."""
+    damaged; None where it cannot be (the file is gone, unreadable, changed or a link). A file
+    that could not be used is not read again until it changes, so a grid redraw stays cheap.
+    No link below the file's root (of `roots`, see `root_of`) is followed."""
+    roots = list(roots)
     out: dict[str, Path | None] = {}
     todo: dict[str, Path] = {}
     for digest, path in sources:
@@ -230,15 +251,18 @@ def ensure_thumbnails(
     if not todo:
         return out
     with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-        futures = {d: pool.submit(_remake_or_none, p, thumb_dir, d) for d, p in todo.items()}
+        futures = {
+            d: pool.submit(_remake_or_none, p, thumb_dir, d, root_of(p, roots))
+            for d, p in todo.items()
+        }
         for digest, future in futures.items():
             out[digest] = future.result()
     return out
 
 
-def _remake_or_none(path: Path, thumb_dir: Path, digest: str) -> Path | None:
+def _remake_or_none(path: Path, thumb_dir: Path, digest: str, root: Path) -> Path | None:
     try:
-        return remake_thumbnail(path, thumb_dir, digest)
+        return remake_thumbnail(path, thumb_dir, digest, root=root)
     except ThumbnailError as exc:
         key = _unfixable_key(digest, path)
         if key is not None:
@@ -251,7 +275,7 @@ def _remake_or_none(path: Path, thumb_dir: Path, digest: str) -> Path | None:
 
 def _unfixable_key(digest: str, path: Path) -> tuple[str, str, int, int] | None:
     try:
-        st = path.stat()
+        st = path.lstat()  # a link swapped in is keyed as itself, never followed
     except OSError:
         return (digest, str(path), -1, -1)  # gone: remembered until it comes back
     return (digest, str(path), st.st_size, st.st_mtime_ns)

@@ -7,6 +7,11 @@ before resolving. The data directory is refused even when a root contains it (th
 caches are not photos), and so are hidden files and non-image files, which ingest never
 catalogs either.
 
+Approval is not the read: the approved path is resolved, so whoever reads its bytes (the
+download route, the lightbox, a query picked by path) opens it from `/` without following any
+link (`indexer.reader.open_real_path`), and a file or folder swapped for a link between the
+approval and the read is refused, never followed.
+
 A refusal must not tell a visitor anything about the disk outside the roots: a path that is
 not under a root (as typed, or once its symlinks are resolved) gets the same message as a
 file that does not exist, and a path that is not under a root as typed is refused before the

@@ -77,7 +77,9 @@ def query_from_file(lib: Library, path: Path) -> Query:
     if not path.exists():  # the reader would call it vanished, but it was never there
         raise VitrieveError(f"{path}: no such file")
     try:
-        data = read_file(path, max_size=settings.max_file_size)
+        # `path` is resolved, so it is read from / without following any link: one swapped in
+        # since (a file picked in the UI, approved by servable_path) is refused, not followed.
+        data = read_file(path, max_size=settings.max_file_size, root=Path(path.anchor))
         decoded = decode_for_model(lib, data, str(path))
     except (ReadError, DecodeError) as exc:
         raise VitrieveError(f"{path}: {exc.reason}") from None

@@ -12,7 +12,10 @@ every one of these holds, and otherwise answers one and the same 404:
 - the request carries the same browser cookie as that session (Streamlit's XSRF cookie,
   compared by the token it holds, which a page reload keeps);
 - the link is younger than `ui_download_ttl`;
-- the file still resolves to the very path that `search.files.servable_path` approved.
+- the file is still at the very path that `search.files.servable_path` approved: it is opened
+  from `/` without following any link (`indexer.reader.open_real_path`), and the response is
+  streamed from that open file, so a file or folder swapped for a link, before or during the
+  request, is never read.
 """
 
 from __future__ import annotations
@@ -23,12 +26,19 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote
+
+from starlette.responses import StreamingResponse
+
+from vitrieve.indexer.reader import ReadError, open_real_path
 
 ROUTE = "vitrieve/original/{token}"
 XSRF_COOKIE = "_streamlit_xsrf"
+_CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -101,13 +111,42 @@ def link(base_url_path: str, token: str) -> str:
     return "/" + "/".join(p for p in (base, ROUTE.format(token=token)) if p)
 
 
-def still_approved(grant: Grant) -> Path | None:
-    """The file, if it still resolves to the approved path (no symlink swapped in since)."""
+def open_approved(grant: Grant) -> BinaryIO | None:
+    """The approved file, open for reading, if it is still a regular file at the approved path
+    reached without any link (none below `/`: that path was resolved when it was approved)."""
     try:
-        real = grant.path.resolve(strict=True)
-    except (OSError, RuntimeError):
+        fd = open_real_path(grant.path)
+    except ReadError:
         return None
-    return real if real == grant.path and real.is_file() else None
+    return os.fdopen(fd, "rb")
+
+
+def file_response(
+    fh: BinaryIO, grant: Grant, *, head: bool, headers: Mapping[str, str]
+) -> StreamingResponse:
+    """The download of the open file `fh` as an attachment, streamed from that descriptor
+    (never by path again, unlike Starlette's FileResponse); the file is closed when it ends."""
+    size = os.fstat(fh.fileno()).st_size
+    name = download_name(grant.path)
+    quoted = quote(name)
+    disposition = (
+        f"attachment; filename*=utf-8''{quoted}"
+        if quoted != name
+        else f'attachment; filename="{name}"'
+    )
+
+    def chunks() -> Iterator[bytes]:
+        left = 0 if head else size  # never more than Content-Length, should the file grow
+        with fh:
+            while left > 0 and (chunk := fh.read(min(_CHUNK, left))):
+                left -= len(chunk)
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        media_type=media_type(grant.path),
+        headers={**headers, "Content-Length": str(size), "Content-Disposition": disposition},
+    )
 
 
 def download_name(path: Path) -> str:

@@ -21,7 +21,7 @@ import anyio.to_thread
 import streamlit as st
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from streamlit import config
 
@@ -54,16 +54,10 @@ async def serve_original(request: Request) -> Response:
     grant = originals.GRANTS.redeem(request.path_params["token"], browser)
     if grant is None or not _session_alive(grant.session_id):
         return _not_found()
-    path = await anyio.to_thread.run_sync(originals.still_approved, grant)
-    if path is None:
+    opened = await anyio.to_thread.run_sync(originals.open_approved, grant)
+    if opened is None:
         return _not_found()
-    return FileResponse(
-        path,
-        media_type=originals.media_type(path),
-        filename=originals.download_name(path),
-        content_disposition_type="attachment",
-        headers=NO_STORE,
-    )
+    return originals.file_response(opened, grant, head=request.method == "HEAD", headers=NO_STORE)
 
 
 def _quiet_for_visitors(exc: Exception) -> bool:

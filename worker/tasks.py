@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import kombu.exceptions
 import redis
@@ -188,7 +187,7 @@ def _still_pending(lib: Library, image_ids: Sequence[int]) -> list[WorkItem]:
             .where(Image.id.in_(list(image_ids)), Image.status == ImageStatus.PENDING)
             .order_by(Image.id)
         ).all()
-    return [WorkItem(i, Path(root) / rel) for i, root, rel in rows]
+    return [WorkItem.in_root(i, root, rel) for i, root, rel in rows]
 
 
 # -- index (one process) -------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select, update
@@ -45,7 +44,7 @@ def _ingest_spec(lib: Library) -> PreprocessSpec:
 def fill_missing_facts(lib: Library, ids: Sequence[int] | np.ndarray) -> int:
     """Measures and stores the facts of those ``ids`` that have none; returns how many."""
     wanted = sorted({int(i) for i in ids})
-    todo: dict[int, tuple[Path, str | None]] = {}
+    todo: dict[int, tuple[WorkItem, str | None]] = {}
     with lib.sessions() as session:
         for i in range(0, len(wanted), _CHUNK):
             for r in session.execute(
@@ -57,7 +56,7 @@ def fill_missing_facts(lib: Library, ids: Sequence[int] | np.ndarray) -> int:
                     Image.sharpness.is_(None),
                 )
             ):
-                todo[r.id] = (Path(r.path) / r.rel_path, r.content_hash)
+                todo[r.id] = (WorkItem.in_root(r.id, r.path, r.rel_path), r.content_hash)
     if not todo:
         return 0
     log.info("measuring keeper facts of %d images indexed before they existed", len(todo))
@@ -65,17 +64,17 @@ def fill_missing_facts(lib: Library, ids: Sequence[int] | np.ndarray) -> int:
     workers = lib.settings.decode_workers or os.cpu_count() or 1
     rows = []
     for p in prepared_stream(
-        (WorkItem(i, path) for i, (path, _) in todo.items()),
+        (item for item, _ in todo.values()),
         spec,
         workers=workers,
         window=4 * workers,
         limits=InputLimits.of(lib.settings),
     ):
-        path, digest = todo[p.image_id]
+        item, digest = todo[p.image_id]
         if p.error is not None or p.content_hash != digest:
             log.info(
                 "%s: keeper facts left unknown (%s)",
-                display_path(path),
+                display_path(item.path),
                 p.error or "file changed since it was indexed",
             )
             continue

@@ -81,6 +81,7 @@ def grid_items(
     healed = ensure_thumbnails(
         lib.settings.thumb_dir,
         ((r.content_hash, Path(r.root) / r.rel_path) for r in rows.values() if _healable(r)),
+        roots={Path(r.root) for r in rows.values()},
     )
     out = []
     for image_id in ids:

@@ -4,12 +4,15 @@ the original, read from the file only when the lightbox opens (one file, not a g
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
+
+from vitrieve.indexer.reader import ReadError, open_real_path
 
 # Formats every current browser draws from an <img>; anything else (HEIF, TIFF...) is shown as
 # its 256 px thumbnail, with the original one click away as a download.
@@ -69,11 +72,13 @@ def browser_can_show(fmt: str | None) -> bool:
 def exif_facts(path: Path) -> list[tuple[str, str]]:
     """Camera, exposure, lens, date and GPS position from the file's EXIF, as (label, value)
     pairs in a fixed order; [] when the file has none or cannot be read (the lightbox says so
-    rather than failing: the picture itself is still worth showing)."""
+    rather than failing: the picture itself is still worth showing). `path` is the resolved
+    path `servable_path` approved: it is opened without following any link (a file or folder
+    swapped for one since is not read)."""
     try:
-        with Image.open(path) as im:
+        with os.fdopen(open_real_path(path), "rb") as fh, Image.open(fh) as im:
             exif = im.getexif()
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+    except (ReadError, OSError, UnidentifiedImageError, ValueError, SyntaxError):
         return []
     tags: dict[str, object] = {ExifTags.TAGS.get(k, str(k)): v for k, v in exif.items()}
     try:
