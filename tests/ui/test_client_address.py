@@ -68,7 +68,9 @@ def test_the_settings_name_the_header_and_the_proxies(monkeypatch, tmp_path):
 
 
 def test_by_default_only_this_machine_is_a_trusted_proxy(tmp_path):
-    default = ClientAddress.from_settings(Settings(home=tmp_path, ui_client_ip_header="X-Forwarded-For"))
+    default = ClientAddress.from_settings(
+        Settings(home=tmp_path, ui_client_ip_header="X-Forwarded-For")
+    )
     assert default.trusts("127.0.0.1") and default.trusts("127.5.0.1") and default.trusts("::1")
     assert not default.trusts("10.0.0.1") and not default.trusts("not-an-ip")
 
