@@ -99,7 +99,11 @@ def _folder_secret(folder: Path) -> str:
     """A Kubernetes-style secret: the text of the folder's files ("" for none)."""
     if not folder.is_dir():
         return ""
-    return "".join(f.read_text(encoding="utf-8").strip() for f in folder.iterdir() if f.is_file())
+    try:
+        files = [f for f in folder.iterdir() if f.is_file()]
+        return "".join(f.read_text(encoding="utf-8").strip() for f in files)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VitrieveError(f"{folder}: cannot read the UI's secret: {exc}") from None
 
 
 def password_matches(given: str, expected: str) -> bool:
