@@ -1,7 +1,9 @@
 """Who may use the UI: OIDC through `st.login` when `[auth]` is configured in Streamlit
-secrets, else a shared password when `password` is set there, else anyone who can reach the
-port (which is localhost by default). Password tries are throttled per client: each wrong one
-doubles the wait before that client's next (ui/throttle.py).
+secrets, else a shared password when VITRIEVE_UI_PASSWORD or `password` in the secrets is set,
+else anyone who can reach the port (which is localhost by default; `vitrieve ui` refuses any
+other address without a login, ui/exposure.py). Password tries are throttled per client: each
+wrong one doubles the wait before that client's next (ui/throttle.py), the client being the
+address ui/client_address.py settled on when the websocket opened.
 
 `.streamlit/secrets.toml` (next to where `vitrieve ui` runs, or in ~/.streamlit/):
 
@@ -21,13 +23,16 @@ from __future__ import annotations
 
 import hmac
 import threading
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vitrieve.core.config import Settings
+from vitrieve.core.errors import VitrieveError
 from vitrieve.ui.components.download import end_session_downloads
 from vitrieve.ui.throttle import Backoff, LoginThrottle, client_key, describe_wait
 
@@ -51,6 +56,56 @@ def _secrets() -> Mapping[str, Any]:
         return {}
 
 
+def expected_password(secrets: Mapping[str, Any], settings: Settings) -> str:
+    """The shared password: VITRIEVE_UI_PASSWORD, else `password` in the secrets; "" for none."""
+    if settings.ui_password is not None and settings.ui_password.get_secret_value():
+        return settings.ui_password.get_secret_value()
+    return str(secrets.get("password") or "")
+
+
+def configured_login(settings: Settings) -> str | None:
+    """'OIDC' or 'password' when a visitor must log in, None when the UI is open. Read at start
+    by `vitrieve ui`, before the server exists, from the places Streamlit will read (its
+    `secrets.files`: TOML files, or folders of Kubernetes-style secrets, one folder per key).
+    Streamlit's own loader is not used here: it exports the secrets into os.environ and starts
+    file watchers. A secrets file that exists but cannot be read is an error naming it, never
+    taken as "no password"."""
+    from streamlit import config
+
+    secrets: dict[str, Any] = {}
+    for name in config.get_option("secrets.files"):
+        path = Path(name)
+        if name.endswith(".toml"):
+            secrets.update(_read_secrets_toml(path))
+        elif path.is_dir():
+            secrets.update({entry.name: _folder_secret(entry) for entry in path.iterdir()})
+    if "auth" in secrets:
+        return "OIDC"
+    return "password" if expected_password(secrets, settings) else None
+
+
+def _read_secrets_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise VitrieveError(f"{path}: cannot read the UI's secrets: {exc.strerror}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise VitrieveError(f"{path}: the UI's secrets are not valid TOML: {exc}") from None
+
+
+def _folder_secret(folder: Path) -> str:
+    """A Kubernetes-style secret: the text of the folder's files ("" for none)."""
+    if not folder.is_dir():
+        return ""
+    try:
+        files = [f for f in folder.iterdir() if f.is_file()]
+        return "".join(f.read_text(encoding="utf-8").strip() for f in files)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VitrieveError(f"{folder}: cannot read the UI's secret: {exc}") from None
+
+
 def password_matches(given: str, expected: str) -> bool:
     """Constant-time comparison, so response timing does not leak the password."""
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
@@ -61,7 +116,7 @@ def has_access() -> bool:
     secrets = _secrets()
     if "auth" in secrets:
         return bool(st.user.is_logged_in)
-    if secrets.get("password"):
+    if expected_password(secrets, Settings()):
         return bool(st.session_state.get(_PASSWORD_OK))
     return True
 
@@ -112,10 +167,12 @@ def login_throttle(settings: Settings) -> LoginThrottle:
         return _THROTTLES.setdefault(backoff, LoginThrottle(backoff))
 
 
-def current_client(settings: Settings) -> str:
-    """The throttle's key for this session's client (ui/throttle.py: client_key)."""
-    headers = st.context.headers if settings.ui_client_ip_header else None
-    return client_key(st.context.ip_address, headers, settings.ui_client_ip_header)
+def current_client() -> str:
+    """The throttle's key for this session's client (ui/throttle.py: client_key). The address
+    is the websocket's `client` as ui/stream_guard.py left it: the socket's peer, or the one
+    ui/client_address.py found in the configured header from a trusted proxy. Never a header
+    read here: whoever connects writes the headers."""
+    return client_key(st.context.ip_address)
 
 
 def _check_password() -> None:
@@ -128,10 +185,10 @@ def _check_password() -> None:
     except Exception:  # a forged widget state Streamlit cannot deserialize
         given = None
     given = given if isinstance(given, str) else None
-    expected = str(_secrets().get("password", ""))
     settings = Settings()
+    expected = expected_password(_secrets(), settings)
     attempt = login_throttle(settings).attempt(
-        current_client(settings),
+        current_client(),
         lambda: bool(expected) and given is not None and password_matches(given, expected),
     )
     if attempt.ok:
@@ -154,7 +211,7 @@ def logout_control() -> None:
         who = st.user.get("email") or st.user.get("name") or "signed in"
         st.sidebar.caption(f"Signed in as {who}")
         st.sidebar.button("Log out", on_click=_logout, icon=":material/logout:")
-    elif secrets.get("password") and st.session_state.get(_PASSWORD_OK):
+    elif expected_password(secrets, Settings()) and st.session_state.get(_PASSWORD_OK):
         st.sidebar.button("Lock", on_click=_lock, key="lock", icon=":material/lock:")
 
 

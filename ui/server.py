@@ -5,16 +5,20 @@ security needs at the HTTP level (docs/UI.md, Safety):
   `/media` endpoint, which serves to anyone holding a URL;
 - a guard on the websocket (ui/stream_guard.py): no server path in `new_session`, no
   `clear_cache` / `load_git_info` / debug messages from any client, and no uploads or backend
-  operations from a visitor who is not past the login gate;
+  operations from a visitor who is not past the login gate; it also sets the connection's
+  client address, the login throttle's key, from the socket's peer (ui/client_address.py);
 - `on_script_error`: a visitor who is not past the login gate gets no error display at all (a
   forged widget state that breaks a run is ignored quietly); users get Streamlit's generic
   notice, since `vitrieve ui` sets `client.showErrorDetails` to "none". Details go to the log.
 
-`streamlit run ui/server.py` finds `app` below and serves it with uvicorn.
+`streamlit run ui/server.py` finds `app` below and serves it with uvicorn. `vitrieve ui` starts
+it with uvicorn's own X-Forwarded-For handling off (it would hand any loopback client the
+address it writes in that header); a server started otherwise, with it on, refuses to load.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import anyio.to_thread
@@ -25,8 +29,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from streamlit import config
 
+from vitrieve.core.config import Settings
 from vitrieve.ui import originals
 from vitrieve.ui.auth import forget_session, is_admitted
+from vitrieve.ui.client_address import UVICORN_TRUSTS_NOBODY, ClientAddress
 from vitrieve.ui.stream_guard import StreamGuard
 
 APP_SCRIPT = Path(__file__).with_name("app.py")
@@ -74,13 +80,30 @@ def _route_path() -> str:
     return originals.link(str(config.get_option("server.baseUrlPath") or ""), "{token}")
 
 
+def _uvicorn_trusts_nobody() -> None:
+    """uvicorn reads FORWARDED_ALLOW_IPS before it loads this module, and rewrites every
+    request's client from X-Forwarded-For for the peers it lists (default: loopback)."""
+    for name, value in UVICORN_TRUSTS_NOBODY.items():
+        if os.environ.get(name) != value:
+            raise SystemExit(
+                f"vitrieve: start the UI with `vitrieve ui`, or set {name}={value!r} for "
+                "uvicorn: otherwise any local client could choose its address for the login "
+                "throttle (docs/UI.md, Access control)"
+            )
+
+
+_uvicorn_trusts_nobody()
 originals.mark_mounted()
 app = st.App(
     str(APP_SCRIPT),
     routes=[Route(_route_path(), serve_original, methods=["GET", "HEAD"])],
     middleware=[
         Middleware(
-            StreamGuard, script_name=APP_SCRIPT.name, admitted=is_admitted, forget=forget_session
+            StreamGuard,
+            script_name=APP_SCRIPT.name,
+            admitted=is_admitted,
+            forget=forget_session,
+            resolve_client=ClientAddress.from_settings(Settings()).resolve,
         )
     ],
     on_script_error=_quiet_for_visitors,

@@ -10,6 +10,11 @@ past the login gate may only run the app (the login page), stop and keep alive: 
 operations. Every new session also starts with a `new_session` message holding the absolute
 path of the app script on the server (`main_script_path`; the browser only hashes it into an
 app id), which is cut to the file name.
+
+It also settles who the client is before Streamlit sees the connection: the websocket's
+`client` becomes what `resolve_client` (ui/client_address.py) makes of the socket's peer and
+the request headers, so `st.context.ip_address`, which the login throttle keys on, is never
+an address a client merely wrote into a header.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ log = logging.getLogger(__name__)
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
 ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 
 # What the browser sends in normal use ...
@@ -62,9 +68,10 @@ def redact(frame: bytes, script_name: str) -> tuple[bytes, str | None]:
 
 
 class StreamGuard:
-    """`Middleware(StreamGuard, script_name="app.py", admitted=..., forget=...)` in
-    `st.App(middleware=...)`. `admitted(session_id)` says whether a session is past the login
-    gate; `forget(session_id)` is called when its websocket closes."""
+    """`Middleware(StreamGuard, script_name="app.py", admitted=..., forget=...,
+    resolve_client=...)` in `st.App(middleware=...)`. `admitted(session_id)` says whether a
+    session is past the login gate; `forget(session_id)` is called when its websocket closes;
+    `resolve_client(peer, headers)` is the client's address for a connection from `peer`."""
 
     def __init__(
         self,
@@ -72,17 +79,24 @@ class StreamGuard:
         script_name: str,
         admitted: Callable[[str], bool],
         forget: Callable[[str], None],
+        resolve_client: Callable[[str | None, Headers], str | None],
     ) -> None:
         self.app = app
         self.script_name = script_name
         self.admitted = admitted
         self.forget = forget
+        self.resolve_client = resolve_client
         self._needle = script_name.encode()
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send):
         if scope["type"] != "websocket" or not scope["path"].endswith("_stcore/stream"):
             await self.app(scope, receive, send)
             return
+        peer = scope.get("client")
+        host = peer[0] if peer else None
+        client = self.resolve_client(host, list(scope.get("headers", ())))
+        if client is not None and client != host:  # a trusted proxy's report of its client
+            scope = {**scope, "client": (client, 0)}
         session: list[str] = []  # learnt from the first new_session Streamlit sends
 
         def accepts(kind: str | None) -> bool:

@@ -16,7 +16,7 @@ import ipaddress
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 LOCAL = "local"  # the TCP peer is this machine (Streamlit reports no address for loopback)
@@ -107,24 +107,17 @@ class LoginThrottle:
         return max(0.0, ledger.last_failure + self.backoff.delay(ledger.failures) - now)
 
 
-def client_key(
-    peer: str | None, headers: Mapping[str, str] | None = None, header: str | None = None
-) -> str:
-    """Who is trying: the TCP peer's address, or with `header` set (behind a reverse proxy) the
-    last address in that header, i.e. the one the proxy itself added (earlier entries come from
-    the client and can be forged). IPv6 addresses count per /64, the block one host gets."""
-    address = peer
-    if header and headers is not None:
-        value = headers.get(header)
-        if isinstance(value, str) and value.strip():
-            address = value.split(",")[-1].strip()
+def client_key(address: str | None) -> str:
+    """Who is trying, from the client's address (ui/client_address.py decides what that is:
+    the socket's peer, or behind a configured proxy the address it reports). IPv6 addresses
+    count per /64, the block one host gets; every loopback address is this machine."""
     if not isinstance(address, str) or not address:  # no client context (tests, bare mode)
         return LOCAL
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return address[:64]
-    if ip.version == 6 and ip.ipv4_mapped is not None:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
         return LOCAL

@@ -62,6 +62,21 @@ def test_the_right_password_opens_the_app_and_lock_closes_it(catalog, open_page,
     assert texts(at.title) == ["vitrieve"]
 
 
+def test_a_password_from_the_environment_gates_the_app_and_wins_over_the_file(
+    catalog, open_page, clock, monkeypatch
+):
+    """VITRIEVE_UI_PASSWORD (the Docker stack's way): no secrets file needed; with both set,
+    the variable is the password."""
+    monkeypatch.setenv("VITRIEVE_UI_PASSWORD", "from-the-environment")
+    at = open_page()
+    assert texts(at.title) == ["vitrieve"] and not at.file_uploader
+    assert texts(unlock(at, "from-the-environment").title) == ["Search by example"]
+    at = unlock(open_page(secrets=PASSWORD), PASSWORD["password"])
+    assert texts(at.title) == ["vitrieve"]
+    clock.now += 1
+    assert texts(unlock(at, "from-the-environment").title) == ["Search by example"]
+
+
 def test_with_oidc_a_visitor_sees_only_the_login_button(catalog, open_page):
     at = open_page(secrets=OIDC, user={"is_logged_in": False})
     assert [b.label for b in at.button] == ["Log in"]

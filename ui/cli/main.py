@@ -201,11 +201,26 @@ def ui_command(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
+    no_password: Annotated[
+        bool,
+        typer.Option(
+            "--no-password",
+            help="Serve beyond localhost with no password or OIDC configured (anyone who "
+            "reaches the port can use the UI); also VITRIEVE_UI_ALLOW_NO_PASSWORD=1.",
+        ),
+    ] = False,
 ) -> None:
-    """Start the web UI (Streamlit) on HOST:PORT."""
+    """Start the web UI (Streamlit) on HOST:PORT.
+
+    Beyond localhost it needs a login: VITRIEVE_UI_PASSWORD, `password` or `[auth]` in
+    .streamlit/secrets.toml (docs/UI.md), or --no-password to serve it open on purpose."""
+    from vitrieve.ui.client_address import UVICORN_TRUSTS_NOBODY
+    from vitrieve.ui.exposure import check_exposure
     from vitrieve.ui.views.search import MAX_UPLOAD_MB
 
-    Settings()  # a bad VITRIEVE_* variable fails here in one line, not in the server's log
+    # A bad VITRIEVE_* variable fails here in one line, not in the server's log; an address
+    # beyond this machine without a login is refused before anything listens on it.
+    check_exposure(host, port, Settings(), no_password=no_password)
     # ui/server.py wraps ui/app.py in st.App: the download route and the websocket guard.
     server_path = Path(__file__).parents[1] / "server.py"
     cmd = [
@@ -224,7 +239,9 @@ def ui_command(
     ]  # fmt: skip
     err.print(f"vitrieve UI on http://{host}:{port}", highlight=False)
     sys.stderr.flush()
-    os.execv(sys.executable, cmd)  # streamlit takes over this process (and its signals)
+    # Only ui/client_address.py reads forwarded headers, from the proxies the user named.
+    env = os.environ | UVICORN_TRUSTS_NOBODY
+    os.execve(sys.executable, cmd, env)  # streamlit takes over this process (and its signals)
 
 
 @index_app.command("rebuild")

@@ -6,11 +6,13 @@ whole pipeline against a temporary home just by constructing one.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vitrieve.core.errors import VitrieveError
@@ -23,6 +25,21 @@ ENV_PREFIX = "VITRIEVE_"
 class InvalidSettingError(VitrieveError, ValueError):
     """A VITRIEVE_* value vitrieve cannot use; the message names the variable and the rule, e.g.
     'VITRIEVE_BATCH_SIZE=-3: must be >= 0'. (A ValueError too, like pydantic's own error.)"""
+
+
+def _ip_networks(value: str) -> str:
+    """A comma-separated list of IP addresses or networks (VITRIEVE_UI_TRUSTED_PROXIES)."""
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise PydanticCustomError(
+                "ip_networks",
+                "'{item}' is not an IP address or network (comma-separated, e.g. "
+                "127.0.0.1,10.0.0.0/8)",
+                {"item": item},
+            ) from None
+    return value
 
 
 class Settings(BaseSettings):
@@ -118,7 +135,24 @@ class Settings(BaseSettings):
     ui_client_ip_header: str | None = Field(
         None,
         description="Behind a reverse proxy: the header holding the client's address (e.g. "
-        "X-Forwarded-For; its last entry is used). Unset: the connection's own address.",
+        "X-Forwarded-For), believed only from VITRIEVE_UI_TRUSTED_PROXIES (its right-most "
+        "address that is not a proxy is used). Unset: the connection's own address.",
+    )
+    # -- who may reach the web UI (docs/UI.md, Access control) --
+    ui_trusted_proxies: Annotated[str, AfterValidator(_ip_networks)] = Field(
+        "127.0.0.0/8,::1",
+        description="Comma-separated addresses or networks of the reverse proxies whose "
+        "VITRIEVE_UI_CLIENT_IP_HEADER is believed (default: this machine).",
+    )
+    ui_password: SecretStr | None = Field(
+        None,
+        description="The UI's shared password (wins over `password` in .streamlit/secrets.toml);"
+        " empty: none.",
+    )
+    ui_allow_no_password: bool = Field(
+        False,
+        description="Let `vitrieve ui` listen beyond localhost with no password or OIDC "
+        "configured (as --no-password does): anyone who reaches the port can use it.",
     )
     ui_download_ttl: float = Field(
         120.0,
