@@ -88,9 +88,7 @@ def break_keeper(path: Path, how: str) -> None:
         ("fifo", "is unreadable (not a regular file (FIFO))"),
     ],
 )
-def test_a_group_whose_keeper_is_gone_or_changed_keeps_all_its_copies(
-    library, tmp_path, how, said
-):
+def test_a_group_whose_keeper_is_gone_or_changed_keeps_all_its_copies(library, tmp_path, how, said):
     lib, photos, _ = library
     plan = plan_of(lib, tmp_path / "q")  # planned while the keeper was there
     copies = keeper_group(plan, photos, "coffee.jpg")
@@ -99,7 +97,8 @@ def test_a_group_whose_keeper_is_gone_or_changed_keeps_all_its_copies(
     break_keeper(photos / "coffee.jpg", how)  # outside vitrieve, no re-ingest
 
     report = apply_quarantine(lib, plan)
-    why = f"not moved: its keeper {photos / 'coffee.jpg'} {said}; re-ingest its folder and plan again"
+    keeper = photos / "coffee.jpg"
+    why = f"not moved: its keeper {keeper} {said}; re-ingest its folder and plan again"
     assert reasons(report, photos) == dict.fromkeys(copies, why)
     assert {n: (photos / n).read_bytes() for n in copies} == before  # the picture is still here
     assert report.not_moved == 2 and len(report.done) == len(plan) - 2  # other groups moved
@@ -110,7 +109,7 @@ def test_a_group_whose_keeper_is_gone_or_changed_keeps_all_its_copies(
 
 
 def test_a_quarantine_folder_inside_the_data_directory_is_refused(library, tmp_path):
-    lib, photos, settings = library
+    lib, _, settings = library
     groups = find_duplicates(lib, threshold=NEAR).groups
     for dest in (settings.home / "quar", settings.home):
         with pytest.raises(VitrieveError) as refused:

@@ -68,7 +68,11 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 def everything_in(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) if folder.exists() else []
+    return (
+        sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+        if folder.exists()
+        else []
+    )
 
 
 @pytest.fixture
@@ -85,10 +89,12 @@ def move_states(settings) -> list[MoveState]:
 def test_a_read_only_library_is_said_before_planning_and_apply_moves_nothing_and_fails(
     library, tmp_path
 ):
-    photos, settings, env = library
+    photos, _, env = library
     q, before = tmp_path / "q", snapshot(photos)
     env = env | {"RO": str(photos)}
-    dry = in_namespace(READ_ONLY, [*VITRIEVE_CLI, "dups", "quarantine", str(q), "-t", str(NEAR)], env)
+    dry = in_namespace(
+        READ_ONLY, [*VITRIEVE_CLI, "dups", "quarantine", str(q), "-t", str(NEAR)], env
+    )
     assert dry.returncode == 0, dry.stderr
     assert (
         f"warning: 7 of the 7 copies are in folders vitrieve cannot move files out of "
