@@ -42,7 +42,13 @@ from vitrieve.indexer.locks import CatalogLock, catalog_lock
 from vitrieve.search.duplicates.inherit import inherit_metadata
 from vitrieve.search.duplicates.moves import exists, move_file, same_file
 from vitrieve.search.duplicates.plan import Plan, PlannedMove, free_name, plan_quarantine
-from vitrieve.search.duplicates.verify import OnRecord, differs, on_record, verified_keeper
+from vitrieve.search.duplicates.verify import (
+    CHANGED_ON_DISK,
+    OnRecord,
+    differs,
+    on_record,
+    verified_keeper,
+)
 from vitrieve.search.duplicates.writable import cannot_remove_from
 from vitrieve.tables.catalog import Image, ImageStatus
 from vitrieve.tables.duplicates import MoveState, QuarantineMove
@@ -170,7 +176,7 @@ def _why_not_bytes(move: PlannedMove, record: OnRecord, max_size: int) -> str | 
     problem = differs(move.src, record.hash_for(move.reason), max_size)
     if problem is None:
         return None
-    if problem == "changed on disk since indexing":
+    if problem == CHANGED_ON_DISK:
         return CHANGED
     return f"not moved: {problem.removeprefix('is ')}"
 

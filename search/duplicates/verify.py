@@ -24,6 +24,8 @@ from vitrieve.indexer.reader import ReadError, content_hash, read_file
 from vitrieve.search.duplicates.moves import exists
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 
+CHANGED_ON_DISK = "changed on disk since indexing"
+
 
 @dataclass(frozen=True, slots=True)
 class OnRecord:
@@ -85,7 +87,7 @@ def differs(path: Path, expected: str | None, max_size: int) -> str | None:
             return "is missing"
         return f"is unreadable ({exc.reason})"
     if content_hash(data) != expected:
-        return "changed on disk since indexing"
+        return CHANGED_ON_DISK
     return None
 
 
