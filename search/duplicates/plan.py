@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import Row, select
 
 from vitrieve.core.errors import VitrieveError
+from vitrieve.indexer.catalog import refuse_data_dir
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.groups import DupGroup, DupMember
 from vitrieve.search.duplicates.inherit import manual_tags
@@ -202,7 +203,7 @@ def plan_quarantine(
             chosen.append((g, sorted(taken, key=_by_similarity)))
     with lib.sessions() as session:
         roots = {r.id: Path(r.path) for r in session.scalars(select(Root))}
-        _check_destination(dest, roots.values())
+        _check_destination(dest, roots.values(), lib.settings.home)
         rows = _image_rows(session, [m.image_id for _, ms in chosen for m in ms])
         tags = manual_tags(session, sorted({i for g, ms in chosen for i in _ids(g, ms)}))
     labels = _root_labels(roots)
@@ -315,7 +316,15 @@ def _image_rows(session, ids: list[int]) -> dict[int, Row]:
     return rows
 
 
-def _check_destination(dest: Path, roots: Iterable[Path]) -> None:
+def _check_destination(dest: Path, roots: Iterable[Path], data_dir: Path) -> None:
+    try:
+        refuse_data_dir(dest, data_dir)  # the check that refuses roots there
+    except VitrieveError:
+        raise VitrieveError(
+            f"{dest}: the quarantine folder must be outside the vitrieve data directory "
+            f"{data_dir.expanduser().resolve()} (deleting it to reset vitrieve would delete the "
+            "quarantined photos with it)"
+        ) from None
     for root in roots:
         if dest == root or root in dest.parents or dest in root.parents:
             raise VitrieveError(

@@ -8,6 +8,12 @@ that the next dups command settles by looking at the disk (`reconcile_moves`), s
 ever lost track of and `undo` can always put everything back. A file is never moved onto an
 existing one, in either direction.
 
+Before a copy moves, the disk is checked, not only the catalog (search/duplicates/verify.py):
+the copy must still hold the bytes it was grouped by, and its group's keeper must be on disk,
+readable and still the bytes the catalog holds; otherwise the copy (or the whole group) stays
+in place with the reason. A move that cannot finish (a read-only origin, a full destination)
+leaves nothing in the quarantine (search/duplicates/moves.py) and is counted in `not_moved`.
+
 A quarantined image is marked `missing` and leaves the vector index at once; undo puts the
 file back at the same path with its modification time, so the row becomes searchable again
 with the vector it had, in the same transaction that records the file as restored: an undo
@@ -36,6 +42,14 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.inherit import inherit_metadata
 from vitrieve.search.duplicates.moves import exists, move_file, same_file
 from vitrieve.search.duplicates.plan import Plan, PlannedMove, free_name, plan_quarantine
+from vitrieve.search.duplicates.verify import (
+    CHANGED_ON_DISK,
+    OnRecord,
+    differs,
+    on_record,
+    verified_keeper,
+)
+from vitrieve.search.duplicates.writable import cannot_remove_from
 from vitrieve.tables.catalog import Image, ImageStatus
 from vitrieve.tables.duplicates import MoveState, QuarantineMove
 
@@ -44,6 +58,8 @@ __all__ = ["MoveReport", "Plan", "PlannedMove", "apply_quarantine", "plan_quaran
 log = logging.getLogger(__name__)
 
 QUARANTINE_LOCK = "quarantine"
+ALREADY_GONE = "not moved: already quarantined or gone"
+CHANGED = "not moved: changed since it was indexed"
 
 
 @dataclass
@@ -51,12 +67,16 @@ class MoveReport:
     batch: str | None = None
     done: list[PlannedMove] = field(default_factory=list)  # moved (or restored, for undo)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    # Files of the plan left in place that were not already moved: refused as unsafe (changed,
+    # keeper gone) or a move that could not finish. Non-zero makes `dups quarantine` fail.
+    not_moved: int = 0
 
     def to_dict(self) -> dict:
         return {
             "batch": self.batch,
             "done": [m.to_dict() for m in self.done],
             "problems": [{"path": p, "reason": r} for p, r in self.problems],
+            "not_moved": self.not_moved,
         }
 
 
@@ -89,25 +109,28 @@ def apply_quarantine(lib: Library, plan: Plan | Iterable[PlannedMove]) -> MoveRe
 def _apply_locked(lib: Library, plan: list[PlannedMove]) -> MoveReport:
     index = open_index(lib)
     report = MoveReport(batch=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8])
-    present = _present_ids(lib, {i for m in plan for i in (m.image_id, *m.keepers)})
+    ids = {i for m in plan for i in (m.image_id, *m.keepers)}
+    records = on_record(lib, ids, current_model_id(lib))
+    present = {i for i, r in records.items() if r.present}
+    max_size = lib.settings.max_file_size
+    keepers: dict[tuple[int, ...], tuple[int | None, str | None]] = {}  # checked once a group
     for move in plan:
         if move.image_id not in present:
-            report.problems.append((str(move.src), "not moved: already quarantined or gone"))
+            report.problems.append((str(move.src), ALREADY_GONE))
             continue
-        if move.keepers and present.isdisjoint(move.keepers):
-            why = "not moved: the copy its group keeps is gone since planning; plan again"
+        why = _why_not(move)
+        heir = None
+        if why is None and move.keepers:
+            if move.keepers not in keepers:
+                keepers[move.keepers] = verified_keeper(move.keepers, records, max_size)
+            heir, why = keepers[move.keepers]
+        if why is None:
+            why = _why_not_bytes(move, records[move.image_id], max_size)
+        if why is not None:
             report.problems.append((str(move.src), why))
-            continue
-        try:
-            st = move.src.stat()
-        except OSError as exc:
-            report.problems.append((str(move.src), f"not moved: {exc.strerror or exc}"))
-            continue
-        if (st.st_size, st.st_mtime_ns) != (move.size, move.mtime_ns):
-            report.problems.append((str(move.src), "not moved: changed since it was indexed"))
+            report.not_moved += 1
             continue
         dst = free_name(move.dst, set())
-        heir = next((k for k in move.keepers if k in present), None)
         with lib.sessions.begin() as session:
             row = QuarantineMove(
                 batch=report.batch,
@@ -122,15 +145,40 @@ def _apply_locked(lib: Library, plan: list[PlannedMove]) -> MoveReport:
             session.flush()
             row_id = row.id
         try:
-            move_file(move.src, dst)
+            move_file(move.src, dst)  # a move that cannot finish leaves nothing at dst
         except OSError as exc:
             _set_state(lib, row_id, MoveState.FAILED, f"{exc.strerror or exc}")
             report.problems.append((str(move.src), f"not moved: {exc.strerror or exc}"))
+            report.not_moved += 1
             continue
         _set_state(lib, row_id, MoveState.MOVED, None, image_id=move.image_id)
         report.done.append(replace(move, dst=dst))
     sync_index(lib, index, removed=[m.image_id for m in report.done])
     return report
+
+
+def _why_not(move: PlannedMove) -> str | None:
+    """The cheap checks, before any file is read: there, same size and time, folder writable."""
+    try:
+        st = move.src.stat()
+    except OSError as exc:
+        return f"not moved: {exc.strerror or exc}"
+    if (st.st_size, st.st_mtime_ns) != (move.size, move.mtime_ns):
+        return CHANGED
+    blocked = cannot_remove_from(move.src.parent)
+    if blocked is not None:
+        return f"not moved: its folder {move.src.parent}: {blocked}"
+    return None
+
+
+def _why_not_bytes(move: PlannedMove, record: OnRecord, max_size: int) -> str | None:
+    """The copy still holds the bytes it was grouped by (see search/duplicates/verify.py)."""
+    problem = differs(move.src, record.hash_for(move.reason), max_size)
+    if problem is None:
+        return None
+    if problem == CHANGED_ON_DISK:
+        return CHANGED
+    return f"not moved: {problem.removeprefix('is ')}"
 
 
 def reconcile_moves(lib: Library) -> list[str]:
@@ -159,8 +207,12 @@ def settle_planned(lib: Library) -> list[str]:
         src, dst = Path(row.src_path), Path(row.dst_path)
         at_src, at_dst = exists(src), exists(dst)
         if at_dst and at_src and same_file(src, dst):
-            src.unlink()  # the move stopped between its two steps: finish it
-            at_src = False
+            try:
+                src.unlink()  # the move stopped between its two steps: finish it
+                at_src = False
+            except OSError:  # the origin cannot be removed (read-only): take the move back
+                dst.unlink()
+                at_dst = False
         if at_dst and not at_src:
             _set_state(lib, row.id, MoveState.MOVED, None, image_id=row.image_id)
             notes.append(f"{src}: was moved to {dst} before an interruption; recorded")
@@ -223,21 +275,6 @@ def as_move(row: QuarantineMove) -> PlannedMove:
         0,
         0,
     )
-
-
-def _present_ids(lib: Library, ids: Iterable[int]) -> set[int]:
-    """Which of `ids` are in the catalog and not missing (in quarantine, or gone)."""
-    wanted, present = sorted(ids), set[int]()
-    with lib.sessions() as session:
-        for i in range(0, len(wanted), 500):
-            present.update(
-                session.scalars(
-                    select(Image.id).where(
-                        Image.id.in_(wanted[i : i + 500]), Image.status != ImageStatus.MISSING
-                    )
-                )
-            )
-    return present
 
 
 def current_model_id(lib: Library) -> int | None:

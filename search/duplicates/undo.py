@@ -47,7 +47,12 @@ def undo_quarantine(lib: Library, batch: str | None = None) -> MoveReport:
                     restored += _mark_restored(lib, row, model_id)
                 continue
             if exists(src) and exists(dst) and same_file(src, dst):
-                dst.unlink()  # an undo stopped between the two steps of a move: finish it
+                try:
+                    dst.unlink()  # an undo stopped between the two steps of a move: finish it
+                except OSError as exc:  # the quarantine is read-only now: take the step back
+                    src.unlink()
+                    report.problems.append((str(dst), f"not restored: {exc.strerror or exc}"))
+                    continue
             if not exists(dst):
                 if exists(src):  # put back by hand, or by an undo that stopped before recording
                     restored += _mark_restored(lib, row, model_id)

@@ -81,6 +81,7 @@ def _clean_up(lib: Library, report: DupReport) -> None:
         "Quarantine moves files to a folder outside the library (mirroring their paths); nothing "
         "is deleted, every move is previewed first and can be put back with Undo."
     )
+    quarantine.read_only_notice(lib, report.groups)
     quarantine.destination()
     exact = exact_parts(report.groups)
     c1, c2, _ = st.columns([1, 1, 2])

@@ -9,9 +9,15 @@ summary then goes to stderr.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from vitrieve.search.duplicates.plan import REASON_WORDS, Plan, PlannedMove
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import err, out
+
+if TYPE_CHECKING:
+    from vitrieve.search.duplicates.quarantine import MoveReport
 
 PLAN_COLUMNS = ("group", "kind", "keeper", "similarity", "reason", "size", "src", "dst")
 
@@ -69,6 +75,17 @@ def plan_summary(plan: Plan) -> str:
     return (
         f"dry run: {t.files} files ({size_words(t.bytes)}) in {t.groups} groups would move to "
         f"{display_path(plan.dest)} ({reasons}){kept}; add --apply to move them"
+    )
+
+
+def moved_summary(result: MoveReport, dest: Path) -> str:
+    """What `--apply` did; an undo is offered only for files that moved."""
+    if not result.done:
+        return f"moved no files to {display_path(dest)}; nothing to undo"
+    return (
+        f"moved {len(result.done)} files ({size_words(sum(m.size for m in result.done))}) to "
+        f"{display_path(dest)}; batch {result.batch}. Undo: vitrieve dups undo --batch "
+        f"{result.batch}"
     )
 
 

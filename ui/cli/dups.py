@@ -198,7 +198,8 @@ def quarantine(
     """Move non-keepers to DEST, mirroring their paths; a dry run (what, why, from which group)
     unless --apply."""
     from vitrieve.search.duplicates.quarantine import apply_quarantine, plan_quarantine
-    from vitrieve.ui.cli.dup_plan import plan_summary, print_plan, print_summary, size_words
+    from vitrieve.search.duplicates.writable import blocked_roots, blocked_words
+    from vitrieve.ui.cli.dup_plan import moved_summary, plan_summary, print_plan, print_summary
 
     lib = library_settled()
     report = _find(lib, threshold, exact_only, method, nprobe)
@@ -216,24 +217,35 @@ def quarantine(
         out.print(f"nothing to move: no group has a copy besides its keepers{left}")
         return
     if not apply:
+        blocked = blocked_roots(lib, [m.src for m in plan])
         if as_json:
-            emit_json({"applied": False, **plan.to_dict()})
+            emit_json(
+                {"applied": False, **plan.to_dict(), "read_only": [b.to_dict() for b in blocked]}
+            )
             return
         print_plan(plan)
         print_summary(plan_summary(plan))
+        if blocked:  # said before anything is attempted (a `:ro` photo mount in Docker)
+            err.print(
+                f"warning: {blocked_words(blocked, len(plan))}",
+                style="yellow",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
         return
     result = apply_quarantine(lib, plan)
     if as_json:
         emit_json({"applied": True, "plan": plan.to_dict(), **result.to_dict()})
     else:
-        print_summary(
-            f"moved {len(result.done)} files ({size_words(sum(m.size for m in result.done))}) "
-            f"to {display_path(plan.dest)}; batch {result.batch}. Undo: vitrieve dups undo "
-            f"--batch {result.batch}"
-        )
+        print_summary(moved_summary(result, plan.dest))
     for path, why in result.problems:
         err.print(
             f"[red]{display_path(path)}[/]: {display_path(why)}", highlight=False, soft_wrap=True
+        )
+    if result.not_moved:
+        raise VitrieveError(
+            f"{result.not_moved} of the {len(plan)} planned files were not moved (listed above)"
         )
 
 

@@ -1,6 +1,9 @@
 """Quarantine from the Duplicates page, in three steps wherever it is started (one group, every
 exact copy, every group): a dry-run preview of the moves, a ticked confirmation, then the move,
-whose success message carries an Undo for exactly that batch.
+whose success message carries an Undo for exactly that batch. Before any plan, the page says
+when copies sit in folders vitrieve cannot move files out of (a read-only photo mount); after a
+move, every file left in place is listed with why (changed on disk, its keeper missing or
+changed, a move that could not finish), and a move of nothing offers no Undo.
 
 Only one preview exists at a time, tied to the scope that made it; the page drops it whenever
 the groups are recomputed (search.duplicates.quarantine plans from the groups it is given, so a
@@ -20,6 +23,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.groups import DupGroup
 from vitrieve.search.duplicates.quarantine import PlannedMove, apply_quarantine, plan_quarantine
 from vitrieve.search.duplicates.undo import undo_quarantine
+from vitrieve.search.duplicates.writable import blocked_roots, blocked_words
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.views.dups import human_size, metadata_notes, plan_rows, plan_summary
 
@@ -42,6 +46,18 @@ def destination() -> None:
         key=DEST,
         help="Quarantined files are moved here, mirroring their paths; nothing is deleted.",
     )
+
+
+def read_only_notice(lib: Library, groups: Sequence[DupGroup]) -> None:
+    """Said before any plan: copies in folders vitrieve cannot move files out of (a read-only
+    photo mount, as in the Docker stack's default) would all be left in place."""
+    copies = [m.path for g in groups for m in g.others]
+    blocked = blocked_roots(lib, copies)
+    if blocked:
+        st.warning(
+            display_path(f"The library is read-only here: {blocked_words(blocked, len(copies))}."),
+            icon=":material/lock:",
+        )
 
 
 def make_plan(lib: Library, scope: str, groups: Sequence[DupGroup]) -> None:
@@ -123,11 +139,17 @@ def cancel() -> None:
 def _apply(lib: Library, folder: Path, plan: Iterable[PlannedMove]) -> None:
     """Callback, so the page that follows already shows the groups without the moved files."""
     cancel()
-    _after(
-        lambda: apply_quarantine(lib, list(plan)),
-        lambda r: f"Moved {len(r.done)} files to {display_path(folder)} (batch {r.batch}).",
-        undoable=True,
-    )
+    _after(lambda: apply_quarantine(lib, list(plan)), _moved_words(folder), undoable=True)
+
+
+def _moved_words(folder: Path) -> Callable[[Any], str]:
+    def words(r) -> str:
+        left = f" {r.not_moved} files were not moved (reasons below)." if r.not_moved else ""
+        if not r.done:
+            return f"Nothing was moved to {display_path(folder)}.{left}"
+        return f"Moved {len(r.done)} files to {display_path(folder)} (batch {r.batch}).{left}"
+
+    return words
 
 
 def restore(lib: Library, batch: str) -> None:
@@ -148,7 +170,8 @@ def _after(action: Callable[[], Any], message: Callable[[Any], str], *, undoable
         st.session_state[LAST_BATCH] = (result.batch, len(result.done))
     elif not undoable and st.session_state.get(LAST_BATCH, (None,))[0] == result.batch:
         st.session_state.pop(LAST_BATCH)
-    st.session_state[FLASH] = ("success", message(result), result.problems)
+    kind = "success" if not result.problems else "warning" if result.done else "error"
+    st.session_state[FLASH] = (kind, message(result), result.problems)
     bump()
 
 
@@ -157,6 +180,8 @@ def flash(lib: Library) -> None:
     kind, text, problems = st.session_state.pop(FLASH, (None, None, []))
     if kind == "error":
         st.error(text)
+    elif kind == "warning":
+        st.warning(text)
     elif kind == "success":
         st.success(text)
     for path, why in problems:
