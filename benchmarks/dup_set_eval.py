@@ -91,7 +91,11 @@ def main(argv: list[str] | None = None) -> None:
         out = work / "set"
         rows = build_set(write_skimage_originals(work / "originals"), out, seed=args.seed)
         settings = Settings(
-            home=work / "home", model=str(TINY_VIT), precision="fp32", decode_workers=1
+            home=work / "home",
+            model=str(TINY_VIT),
+            precision="fp32",
+            runtime="torch",
+            decode_workers=1,
         )
         with Library(settings) as lib:
             log(f"ingesting {len(rows)} images")

@@ -46,7 +46,7 @@ def build_small(work: Path) -> tuple[Path, Path]:
     photos = write_photos(work / "a-photos")
     for i in range(4):
         noise_image(i).save(photos / f"generated-{i}.jpg", quality=90)
-    settings = Settings(home=work / "home", model=str(TINY_VIT), precision="fp32")
+    settings = Settings(home=work / "home", model=str(TINY_VIT), precision="fp32", runtime="torch")
     with Library(settings) as lib:
         ingest(lib, [photos])
     return settings.home, photos
@@ -62,7 +62,7 @@ def add_synthetic(home: Path, work: Path, n: int) -> None:
     from vitrieve.indexer.library import Library
     from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 
-    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32")
+    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32", runtime="torch")
     rng = np.random.default_rng(SEED)
     folder = work / "b-synthetic"
     folder.mkdir()

@@ -42,7 +42,12 @@ def real_photo(name: str) -> Image.Image:
 def cli_env(home: Path, model: str = str(TINY_VIT)) -> dict[str, str]:
     """This environment without the developer's own VITRIEVE_* settings, aimed at a test home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITRIEVE_")}
-    return env | {"VITRIEVE_HOME": str(home), "VITRIEVE_MODEL": model, "VITRIEVE_PRECISION": "fp32"}
+    return env | {
+        "VITRIEVE_HOME": str(home),
+        "VITRIEVE_MODEL": model,
+        "VITRIEVE_PRECISION": "fp32",
+        "VITRIEVE_RUNTIME": "torch",
+    }
 
 
 def run_cli(env: dict[str, str], *args: str, code: int | None = 0) -> subprocess.CompletedProcess:
@@ -165,6 +170,7 @@ def settings(tmp_path: Path) -> Settings:
         home=tmp_path / "home",
         model=str(TINY_VIT),
         precision="fp32",
+        runtime="torch",
         batch_size=4,
         decode_workers=2,
     )

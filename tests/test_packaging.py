@@ -136,7 +136,7 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 def run_installed(venv: Path, cwd: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = clean_env(home) | {"VITRIEVE_PRECISION": "fp32"}
+    env = clean_env(home) | {"VITRIEVE_PRECISION": "fp32", "VITRIEVE_RUNTIME": "torch"}
     return subprocess.run(
         [str(venv / "bin" / "vitrieve"), *args],
         cwd=cwd,

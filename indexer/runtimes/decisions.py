@@ -50,6 +50,8 @@ def latest_decision(cache_dir: Path | None, weights_hash: str) -> Decision | Non
 
 
 def write_decision(cache_dir: Path, key: str, decision: Decision) -> None:
+    for stale in cache_dir.glob(f".{DECISIONS}.*.tmp"):  # a writer killed midway
+        stale.unlink(missing_ok=True)
     known = read_decisions(cache_dir)
     known[key] = decision.to_dict() | {"recorded_at": time.time()}
     tmp = cache_dir / f".{DECISIONS}.{os.getpid()}.tmp"

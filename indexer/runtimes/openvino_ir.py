@@ -10,10 +10,12 @@ weights hash and OpenVINO's version, so new weights or a new OpenVINO never read
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -90,6 +92,8 @@ def ensure_ir(
     folder = ir_folder(cache_dir, weights_hash, int8_weights)
     if is_intact(folder):
         return folder / "model.xml"
+    for stale in folder.parent.glob(".build-*"):  # a builder killed midway (we hold the lock)
+        shutil.rmtree(stale, ignore_errors=True)
     if folder.exists():
         log.warning("the OpenVINO model in %s is damaged or incomplete: rebuilding it", folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -167,4 +171,8 @@ def _int8_from_fp32(
     fp32 = ensure_ir(cache_dir, weights_hash, False, torch_model, input_size)
     log.warning("compressing the OpenVINO model's weights to int8 (once for these weights)")
     model = ov.Core().read_model(fp32)
-    return nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM)
+    # NNCF prints a statistics table and progress bars to stdout, which would corrupt a
+    # command's --json or piped output: keep its talk on stderr and to warnings only.
+    nncf.set_log_level(logging.WARNING)
+    with contextlib.redirect_stdout(sys.stderr):
+        return nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM)

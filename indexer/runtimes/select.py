@@ -9,7 +9,7 @@ import logging
 import os
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,8 @@ def build(req: Request, runtime: Runtime) -> Forward:
 
 def select(req: Request) -> Selected:
     can = abilities.detect()
+    if req.cache_dir is None and can.openvino is None:
+        can = replace(can, openvino="no cache folder to keep its converted model in")
     offered = cpu_candidates(req.engine, req.precision, can)
     if not offered:
         raise VitrieveError(_nothing_offered(req, can))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -23,7 +21,7 @@ def location():
 
 @pytest.fixture(scope="module")
 def fp32(location) -> Embedder:
-    return Embedder(location, precision="fp32", batch_size=4)
+    return Embedder(location, precision="fp32", runtime="torch", batch_size=4)
 
 
 @pytest.fixture(scope="module")
@@ -76,31 +74,18 @@ def test_vectors_are_unit_length_with_model_dim(fp32, photos):
 
 
 def test_batching_does_not_change_results(location, photos):
-    small = Embedder(location, precision="fp32", batch_size=2).embed_images(photos)
-    large = Embedder(location, precision="fp32", batch_size=64).embed_images(photos)
+    small = Embedder(location, precision="fp32", runtime="torch", batch_size=2).embed_images(photos)
+    large = Embedder(location, precision="fp32", runtime="torch", batch_size=64).embed_images(
+        photos
+    )
     np.testing.assert_allclose(small, large, atol=1e-5)
 
 
 def test_bf16_stays_within_cosine_0999_of_fp32(location, fp32, photos):
-    bf16 = Embedder(location, precision="bf16")
+    bf16 = Embedder(location, runtime="torch", precision="bf16")
     assert bf16.dtype == torch.bfloat16
     cos = np.sum(bf16.embed_images(photos) * fp32.embed_images(photos), axis=1)
     assert cos.min() >= 0.999, cos
-
-
-def test_auto_precision_on_cpu_is_measured_once_and_cached(location, tmp_path):
-    first = Embedder(location, precision="auto", cache_dir=tmp_path)
-    assert first.precision in {"fp32", "bf16"}
-    cache = json.loads((tmp_path / "precision.json").read_text())
-    (entry,) = cache.values()
-    assert entry["precision"] == first.precision
-    assert entry["min_cos"] >= 0.99  # the calibration really compared the two precisions
-    # A later start trusts the cached decision instead of measuring again.
-    flipped = {"fp32": "bf16", "bf16": "fp32"}[first.precision]
-    (key,) = cache
-    cache[key]["precision"] = flipped
-    (tmp_path / "precision.json").write_text(json.dumps(cache))
-    assert Embedder(location, precision="auto", cache_dir=tmp_path).precision == flipped
 
 
 def test_wrong_pixel_shape_is_rejected(fp32):

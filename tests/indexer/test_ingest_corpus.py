@@ -143,7 +143,7 @@ def test_hostile_collection_ingests_to_the_end_with_one_reason_per_bad_file(corp
     good = [e.name for e in entries if e.reason is None]
     assert first["embedded"] == len(good)
 
-    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32")
+    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32", runtime="torch")
     with Library(settings) as lib:
         with lib.sessions() as session:
             statuses = dict(session.execute(select(Image.rel_path, Image.status)).all())

@@ -136,6 +136,7 @@ def run_crashing_quarantine(settings, dest: Path, crash_after: int) -> int:
         "VITRIEVE_HOME": str(settings.home),
         "VITRIEVE_MODEL": settings.model,
         "VITRIEVE_PRECISION": "fp32",
+        "VITRIEVE_RUNTIME": "torch",
     }
     code = textwrap.dedent(CRASHING_QUARANTINE).format(
         crash_after=crash_after, threshold=NEAR, dest=str(dest)

@@ -42,6 +42,7 @@ def library(database_url, tmp_path):
         database_url=database_url,
         model=str(TINY_VIT),
         precision="fp32",
+        runtime="torch",
         batch_size=4,
         decode_workers=1,
     )

@@ -45,7 +45,12 @@ NEAR_GROUPS = {
 
 def dup_settings(home: Path) -> Settings:
     return Settings(
-        home=home, model=str(TINY_VIT), precision="fp32", batch_size=4, decode_workers=2
+        home=home,
+        model=str(TINY_VIT),
+        precision="fp32",
+        runtime="torch",
+        batch_size=4,
+        decode_workers=2,
     )
 
 

@@ -62,7 +62,9 @@ def shots(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ingested_home(shots, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("keeper-home") / "home"
-    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32", batch_size=4)
+    settings = Settings(
+        home=home, model=str(TINY_VIT), precision="fp32", runtime="torch", batch_size=4
+    )
     with Library(settings) as lib:
         assert ingest(lib, [shots]).embedded == 8
     return home

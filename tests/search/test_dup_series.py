@@ -58,7 +58,9 @@ def folders(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ingested_home(folders, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("series-home") / "home"
-    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32", batch_size=4)
+    settings = Settings(
+        home=home, model=str(TINY_VIT), precision="fp32", runtime="torch", batch_size=4
+    )
     with Library(settings) as lib:
         assert ingest(lib, [folders]).embedded == 6
     return home

@@ -116,7 +116,7 @@ def test_the_data_directory_is_refused_even_inside_a_root(settings, tmp_path):
     root = tmp_path / "everything"
     home = root / "vitrieve-home"
     home.mkdir(parents=True)
-    inner = Settings(home=home, model=settings.model, precision="fp32")
+    inner = Settings(home=home, model=settings.model, precision="fp32", runtime="torch")
     with Library(inner) as lib:
         with lib.sessions.begin() as session:
             resolve_target(session, root)

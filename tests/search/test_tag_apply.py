@@ -74,7 +74,9 @@ def ingested_home(scenes, tmp_path_factory) -> Path:
     from vitrieve.core.config import Settings
 
     home = tmp_path_factory.mktemp("template") / "home"
-    template = Settings(home=home, model=str(TINY_VIT), precision="fp32", batch_size=8)
+    template = Settings(
+        home=home, model=str(TINY_VIT), precision="fp32", runtime="torch", batch_size=8
+    )
     with Library(template) as lib:
         assert ingest(lib, [scenes]).embedded == 33
     return home

@@ -44,7 +44,9 @@ def photos(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ingested_home(photos, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("labels-home") / "home"
-    with Library(Settings(home=home, model=str(TINY_VIT), precision="fp32")) as lib:
+    with Library(
+        Settings(home=home, model=str(TINY_VIT), precision="fp32", runtime="torch")
+    ) as lib:
         ingest(lib, [photos])
     return home
 

@@ -78,6 +78,7 @@ def run_server(
         "VITRIEVE_HOME": str(home),
         "VITRIEVE_MODEL": str(TINY_VIT),
         "VITRIEVE_PRECISION": "fp32",
+        "VITRIEVE_RUNTIME": "torch",
         "HOME": str(user),
         "PYTHONPATH": str(REPO),
     }

@@ -51,7 +51,7 @@ def library(tmp_path_factory) -> Path:
     """Six real photos ingested with the tiny ViT (in this process, torch allowed)."""
     base = tmp_path_factory.mktemp("imports")
     photos = write_photos(base / "photos")
-    settings = Settings(home=base / "home", model=str(TINY_VIT), precision="fp32")
+    settings = Settings(home=base / "home", model=str(TINY_VIT), precision="fp32", runtime="torch")
     with Library(settings) as lib:
         summary = ingest(lib, [photos])
     assert summary.embedded == 6

@@ -51,7 +51,9 @@ def catalog(tmp_path_factory) -> tuple[Path, Path]:
     shutil.copy2(
         folder / "IMG_20240812_183456_HDR.jpg", folder / "IMG_20240812_183456_HDR copy.jpg"
     )
-    settings = Settings(home=base / "home", model=str(TINY_VIT), precision="fp32", batch_size=4)
+    settings = Settings(
+        home=base / "home", model=str(TINY_VIT), precision="fp32", runtime="torch", batch_size=4
+    )
     with Library(settings) as lib:
         summary = ingest(lib, [base / "photos"])
     assert summary.embedded == len(NAMES) and not summary.failures
