@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vitrieve.indexer.errors import VitrieveError
@@ -18,6 +19,7 @@ from vitrieve.indexer.redact import redact
 
 DEFAULT_MODEL = "Genius-Society/ViT"
 ENV_PREFIX = "VITRIEVE_"
+MAX_DOWNLOAD_TTL = 86_400  # a day: a download link is for the page the user is looking at
 
 
 class InvalidSettingError(VitrieveError, ValueError):
@@ -26,7 +28,9 @@ class InvalidSettingError(VitrieveError, ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    # inf and nan are refused in every number: "VITRIEVE_UI_DOWNLOAD_TTL=inf" would make links
+    # that never expire, "VITRIEVE_RESCAN_INTERVAL=nan" a loop that never waits.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", allow_inf_nan=False)
 
     home: Path = Field(Path(".vitrieve"), description="Data directory: catalog, index, caches.")
     database_url: str | None = Field(
@@ -118,6 +122,7 @@ class Settings(BaseSettings):
     ui_download_ttl: float = Field(
         120.0,
         gt=0,
+        le=MAX_DOWNLOAD_TTL,
         description="Seconds a 'Download original' link works (only for the browser it was "
         "shown to, and only while its session is logged in and has not moved on).",
     )
@@ -129,6 +134,16 @@ class Settings(BaseSettings):
             super().__init__(**values)
         except ValidationError as exc:
             raise InvalidSettingError(describe_invalid(exc)) from None
+
+    @field_validator("home", "database_url", "model", "hub_cache", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        # `VITRIEVE_HOME=` would make the current folder the data directory (Path("") is "."),
+        # `VITRIEVE_DATABASE_URL=` would quietly fall back to another catalog: a variable that
+        # is set must say something; unset it for the default.
+        if isinstance(value, str) and not value.strip():
+            raise PydanticCustomError("empty_setting", "must not be empty (unset it for the default)")
+        return value
 
     @field_validator("home")
     @classmethod
