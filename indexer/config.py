@@ -142,7 +142,8 @@ class Settings(BaseSettings):
         # `VITRIEVE_DATABASE_URL=` would quietly fall back to another catalog: a variable that
         # is set must say something; unset it for the default.
         if isinstance(value, str) and not value.strip():
-            raise PydanticCustomError("empty_setting", "must not be empty (unset it for the default)")
+            message = "must not be empty (unset it for the default)"
+            raise PydanticCustomError("empty_setting", message)
         return value
 
     @field_validator("home")

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vitrieve.indexer import migrate
 from vitrieve.indexer.catalog import get_or_create_model, iter_vectors
-from vitrieve.indexer.config import Settings
 from vitrieve.indexer.catalog_file import open_catalog
+from vitrieve.indexer.config import Settings
 from vitrieve.indexer.db import session_factory
 from vitrieve.indexer.index.lock import index_lock
 from vitrieve.indexer.index.maintenance import IndexMaintainer

@@ -60,10 +60,10 @@ def _stored_and_codec(
     """The index's decoded vectors for `ids`, and `vectors` passed through its codec."""
     if isinstance(index, faiss.IndexIDMap2):  # exact: the rev map finds each id
         return np.vstack([index.reconstruct(int(i)) for i in ids]), vectors
-    ivf = faiss.try_extract_index_ivf(index)
-    if ivf is None:
+    found = faiss.try_extract_index_ivf(index)
+    if found is None:
         return None, None
-    ivf = faiss.downcast_index(ivf)
+    ivf: Any = faiss.downcast_index(found)  # the codec's class: sa_encode, reconstruct_from_offset
     stored = np.empty((ids.size, ivf.d), dtype=np.float32)
     lists, offsets = _locate(ivf, ids)
     for row, (list_no, offset) in enumerate(zip(lists, offsets, strict=True)):

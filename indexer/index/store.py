@@ -31,7 +31,6 @@ import numpy as np
 from vitrieve.indexer.index import files as index_file
 from vitrieve.indexer.index import policy as index_factory
 from vitrieve.indexer.index.lock import IndexWriteError, index_lock
-from vitrieve.indexer.index.spotcheck import SAMPLE, foreign_vectors
 from vitrieve.indexer.index.memory import (
     ByIdsLoader,
     MemoryIndex,
@@ -41,6 +40,7 @@ from vitrieve.indexer.index.memory import (
     diff_ids,
     replay,
 )
+from vitrieve.indexer.index.spotcheck import SAMPLE, foreign_vectors
 
 __all__ = ["SearchHit", "SqlSource", "VectorIndex"]
 

@@ -65,9 +65,7 @@ def damage(catalog: Path, how: str) -> None:
         catalog.write_bytes(catalog.read_bytes()[:8192])
 
 
-def test_a_zero_byte_catalog_stops_status_ingest_and_search_and_keeps_the_index(
-    home, library
-):
+def test_a_zero_byte_catalog_stops_status_ingest_and_search_and_keeps_the_index(home, library):
     photos = library[1]
     catalog = home / "catalog.db"
     catalog.write_bytes(b"")
