@@ -135,7 +135,8 @@ def check_schema(path: Path) -> None:
 
 
 def _tables(path: Path) -> set[str]:
-    """Table names, read-only; in a read-only folder (no -shm can be made) as a snapshot."""
+    """Table names, read-only; in a read-only folder (a WAL reader cannot make or write the
+    -shm file) as a snapshot, as db.py opens such a catalog."""
     for options in ("mode=ro", "mode=ro&immutable=1"):
         uri = f"{path.as_uri()}?{options}"
         try:
@@ -146,7 +147,8 @@ def _tables(path: Path) -> set[str]:
             finally:
                 conn.close()
         except sqlite3.OperationalError as exc:
-            if "unable to open" not in str(exc) or "immutable" in options:
+            unreadable_here = "unable to open" in str(exc) or "readonly" in str(exc)
+            if not unreadable_here or "immutable" in options:
                 raise
     raise AssertionError("unreachable")
 
