@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vitrieve.core import migrate
 from vitrieve.core.config import Settings
-from vitrieve.core.db import make_engine, session_factory
+from vitrieve.core.db import session_factory
 from vitrieve.indexer.catalog import get_or_create_model, iter_vectors
+from vitrieve.indexer.catalog_file import open_catalog
 from vitrieve.indexer.index.lock import index_lock
 from vitrieve.indexer.index.maintenance import IndexMaintainer
 from vitrieve.indexer.index.policy import IndexPolicy
@@ -37,7 +38,8 @@ class Library:
     def __init__(self, settings: Settings, *, run_migrations: bool = True) -> None:
         self.settings = settings
         settings.ensure_home()
-        self.engine = make_engine(settings.catalog_url, setting=settings.catalog_url_setting)
+        # A missing SQLite catalog is created here, migrated; a damaged one is refused.
+        self.engine = open_catalog(settings.catalog_url, setting=settings.catalog_url_setting)
         if run_migrations:
             migrate.ensure_current(self.engine, on_wait=self._waiting_for_migration)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)

@@ -39,6 +39,7 @@ from vitrieve.indexer.index.memory import (
     diff_ids,
     replay,
 )
+from vitrieve.indexer.index.spotcheck import SAMPLE, foreign_vectors
 
 __all__ = ["SearchHit", "SqlSource", "VectorIndex"]
 
@@ -117,7 +118,8 @@ class VectorIndex(MemoryIndex):
         """Load the file when it verifies and agrees with SQL exactly; otherwise rebuild from
         SQL and save.
 
-        Any doubt (missing, damaged, bad sidecar, wrong dim, different id set) means rebuild,
+        Any doubt (missing, damaged, bad sidecar, wrong dim, different id set, or, with
+        `load_by_ids`, sampled vectors that are not SQL's: `index.spotcheck`) means rebuild,
         because the file is only a cache and serving stale or foreign vectors is worse than
         waiting. Opening a good file writes nothing. `rebuild` (default: an exact index from
         `load_vectors`) lets the caller apply its index policy; it returns an unsaved index.
@@ -130,10 +132,20 @@ class VectorIndex(MemoryIndex):
         loaded = files.read_index(path, dim)
         if loaded is not None:
             have, want = all_ids(loaded.index), check_ids(expected_ids())
+            foreign = 0
             if diff_ids(have, want).agrees:
-                return cls._from_file(path, dim, loaded, use_gpu=use_gpu, source=source), False
-            n_have, n_want = have.size, want.size
-            log.warning("index %s != SQL ids (%d vs %d); rebuilding", path, n_have, n_want)
+                if load_by_ids is not None:
+                    seed = int(loaded.sidecar.checksum[:16], 16)
+                    foreign = foreign_vectors(loaded.index, have, load_by_ids, seed)
+                if not foreign:
+                    return cls._from_file(path, dim, loaded, use_gpu=use_gpu, source=source), False
+                log.warning(
+                    "index %s holds vectors that are not SQL's (%d of %d checked); rebuilding",
+                    *(path, foreign, min(SAMPLE, have.size)),
+                )
+            else:
+                n_have, n_want = have.size, want.size
+                log.warning("index %s != SQL ids (%d vs %d); rebuilding", path, n_have, n_want)
         elif not path.exists():
             log.info("index %s does not exist; building from SQL", path)
         built = rebuild() if rebuild is not None else cls.build(path, dim, load_vectors)

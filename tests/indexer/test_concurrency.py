@@ -62,7 +62,8 @@ def test_commands_started_together_on_a_new_catalog_migrate_it_once(database_url
     engine = make_engine(database_url)
     for trial in range(TRIALS):
         env = env_for(tmp_path / f"home{trial}", database_url)
-        assert migrate.current_revision(engine) is None  # a new, empty catalog
+        if trial or engine.dialect.name != "sqlite":  # a new SQLite catalog is not there yet:
+            assert migrate.current_revision(engine) is None  # connecting would make a file
         results = run_cli_together(
             env, ["status", "--json"], ["status", "--json"], ["roots", "list", "--json"]
         )

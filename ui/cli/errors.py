@@ -17,6 +17,7 @@ from typing import Any
 import typer
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from vitrieve.core.db import catalog_of
 from vitrieve.core.errors import VitrieveError
 from vitrieve.core.redact import redact, url_password
 
@@ -62,6 +63,8 @@ def describe(exc: BaseException) -> str:
         text = str(exc)
     elif isinstance(exc, DBAPIError):  # SQLAlchemy's own text carries the SQL and parameters
         text = f"catalog database error: {type(exc.orig).__name__}: {exc.orig}"
+        where = catalog_of(exc)  # the file, or VITRIEVE_DATABASE_URL with its password masked
+        text = f"{where}: {text}" if where else text
     elif isinstance(exc, SQLAlchemyError):
         text = f"catalog database error: {exc}"
     elif type(exc).__module__.startswith("alembic"):  # e.g. db upgrade NO-SUCH-REVISION

@@ -20,6 +20,7 @@ from vitrieve.core.redact import redact
 
 DEFAULT_MODEL = "Genius-Society/ViT"
 ENV_PREFIX = "VITRIEVE_"
+MAX_DOWNLOAD_TTL = 86_400  # a day: a download link is for the page the user is looking at
 
 
 class InvalidSettingError(VitrieveError, ValueError):
@@ -43,7 +44,9 @@ def _ip_networks(value: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    # inf and nan are refused in every number: "VITRIEVE_UI_DOWNLOAD_TTL=inf" would make links
+    # that never expire, "VITRIEVE_RESCAN_INTERVAL=nan" a loop that never waits.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", allow_inf_nan=False)
 
     home: Path = Field(Path(".vitrieve"), description="Data directory: catalog, index, caches.")
     database_url: str | None = Field(
@@ -157,6 +160,7 @@ class Settings(BaseSettings):
     ui_download_ttl: float = Field(
         120.0,
         gt=0,
+        le=MAX_DOWNLOAD_TTL,
         description="Seconds a 'Download original' link works (only for the browser it was "
         "shown to, and only while its session is logged in and has not moved on).",
     )
@@ -168,6 +172,17 @@ class Settings(BaseSettings):
             super().__init__(**values)
         except ValidationError as exc:
             raise InvalidSettingError(describe_invalid(exc)) from None
+
+    @field_validator("home", "database_url", "model", "hub_cache", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        # `VITRIEVE_HOME=` would make the current folder the data directory (Path("") is "."),
+        # `VITRIEVE_DATABASE_URL=` would quietly fall back to another catalog: a variable that
+        # is set must say something; unset it for the default.
+        if isinstance(value, str) and not value.strip():
+            message = "must not be empty (unset it for the default)"
+            raise PydanticCustomError("empty_setting", message)
+        return value
 
     @field_validator("home")
     @classmethod

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 _EXAMPLES = "sqlite:///PATH or postgresql://USER@HOST/DATABASE"
+_CATALOG_ATTR = "vitrieve_catalog"
 
 
 class DatabaseURLError(VitrieveError):
@@ -82,8 +83,29 @@ def make_engine(url: str, *, setting: str = "database URL") -> Engine:
         ) from None
     except OSError as exc:  # the SQLite file's folder cannot be created
         raise DatabaseURLError(f"{where}: {exc.filename}: {exc.strerror}") from None
+    label = f"catalog {parsed.database}" if _is_sqlite_file(parsed) else where
+    event.listen(engine, "handle_error", lambda ctx: _name_catalog(ctx, label))
     event.listen(engine, "handle_error", lambda ctx: _refused(ctx, where))
     return engine
+
+
+def catalog_of(exc: BaseException) -> str | None:
+    """Which catalog a database error came from ('catalog /home/me/.vitrieve/catalog.db', or
+    the setting and URL with its password masked), for errors raised through make_engine's
+    engines; so a message about 'disk I/O error' or 'database is locked' names the file."""
+    label = getattr(exc, _CATALOG_ATTR, None)
+    return label if isinstance(label, str) else None
+
+
+def _name_catalog(ctx: ExceptionContext, label: str) -> None:
+    """Tags the error with its catalog without changing its type (the workers retry
+    OperationalError as transient)."""
+    if ctx.sqlalchemy_exception is not None:
+        setattr(ctx.sqlalchemy_exception, _CATALOG_ATTR, label)
+
+
+def _is_sqlite_file(parsed: URL) -> bool:
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
 
 
 def _refused(ctx: ExceptionContext, where: str) -> CatalogUnreachableError | None:

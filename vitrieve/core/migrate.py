@@ -54,6 +54,12 @@ def ensure_current(engine: Engine, on_wait: Callable[[], None] | None = None) ->
         return True
 
 
+def create(engine: Engine) -> None:
+    """Migrate a new catalog nobody else can see yet (indexer/catalog_file.py builds it in a
+    private temp file) to head, without the lock: its lock folder would only be litter."""
+    _run(engine, command.upgrade, "head")
+
+
 def wait_current(engine: Engine) -> bool:
     """Whether the schema is current, waiting for a migration in progress to finish first."""
     if is_current(engine):
