@@ -1,4 +1,5 @@
-"""Keeper facts for images ingested before they existed (migration 0006), measured on demand.
+"""Keeper facts for images ingested before they existed (migrations 0006 and 0008), measured on
+demand.
 
 Only members of duplicate groups need them, so `vitrieve dups` fills in those it is about to
 describe instead of asking for a re-index of the whole library: the file is read and decoded
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from vitrieve.indexer.library import Library
@@ -54,7 +55,7 @@ def fill_missing_facts(lib: Library, ids: Sequence[int] | np.ndarray) -> int:
                 .where(
                     Image.id.in_(wanted[i : i + _CHUNK]),
                     Image.status == ImageStatus.EMBEDDED,
-                    Image.sharpness.is_(None),
+                    or_(Image.sharpness.is_(None), Image.data_size.is_(None)),
                 )
             ):
                 todo[r.id] = (Path(r.path) / r.rel_path, r.content_hash)
