@@ -107,7 +107,7 @@ def image_bytes(f: ImageFacts) -> int:
 def _bigger(k: ImageFacts, r: ImageFacts) -> str:
     if k.data_size is None or r.data_size is None:
         return f"largest file ({k.size:,} vs {r.size:,} bytes)"
-    return f"larger image data ({k.data_size:,} vs {r.data_size:,} bytes, metadata not counted)"
+    return f"larger image data ({k.data_size:,} vs {r.data_size:,} bytes)"
 
 
 def camera_exif(f: ImageFacts) -> int:

@@ -87,7 +87,7 @@ def test_the_larger_image_data_wins_whatever_the_metadata_weighs(lib, shots):
     group = group_of(lib, "coffee-444.jpg")
     assert Path(group.keepers[0].path).name == "coffee-444.jpg"
     assert group.keeper_reason.startswith("larger image data (")
-    assert group.keeper_reason.endswith(" bytes, metadata not counted)")
+    assert group.keeper_reason.endswith(" bytes)")
 
 
 def test_ingest_stores_the_image_data_size_and_older_rows_get_it_when_grouped(lib, shots):

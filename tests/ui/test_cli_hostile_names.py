@@ -21,6 +21,7 @@ from tests.conftest import TINY_VIT, cli_env, real_photo
 from vitrieve.indexer.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
+from vitrieve.ui.cli import errors
 from vitrieve.ui.cli.main import app
 from vitrieve.ui.cli.text import shown
 
@@ -200,6 +201,19 @@ def test_a_failed_move_of_a_markup_name_is_reported_under_its_real_name(tmp_path
     reported = [line for line in result.stderr.split("\n") if "x.jpg" in line or "e.jpg" in line]
     for name in MARKUP:
         assert any(line.startswith(f"{shown(root)}/{name}: ") for line in reported), result.stderr
+
+
+def test_an_error_naming_a_hostile_file_is_one_line_that_cannot_drive_the_terminal(
+    catalog, monkeypatch, capsys
+):
+    home, root = catalog
+    invoker(home, monkeypatch)  # the catalog's settings
+    missing = root / "gone\x1b[31m\t[/red].jpg"
+    monkeypatch.setattr("sys.argv", ["vitrieve", "search", str(missing)])
+    assert errors.run(app) == 1
+    line = capsys.readouterr().err
+    assert line.startswith("error: ") and line.endswith("\n") and line.count("\n") == 1
+    assert not re.search("[\t\x1b\x9b]", line) and "gone\\x1b[31m\\x09[/red].jpg" in line
 
 
 # -- on a terminal ------------------------------------------------------------------------------
