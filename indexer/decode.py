@@ -214,7 +214,7 @@ def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> Deco
             exif = im.getexif()
         except _DECODER_FAILURES:  # broken metadata must not cost us the pixels
             exif = Image.Exif()
-        facts = exif_facts(im, exif)
+        facts = exif_facts(im, exif, data)
         loaded_size = im.size
         orientation = exif_orientation(exif)
         try:

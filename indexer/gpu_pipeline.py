@@ -144,7 +144,7 @@ def read_header(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header | N
             ):
                 return None
             exif = im.getexif()
-            facts = exif_facts(im, exif)
+            facts = exif_facts(im, exif, data)
         except Exception:  # anything odd in the header: the CPU path decides and explains
             return None
     if notes:

@@ -1,9 +1,10 @@
 """Facts about a photo that choosing a duplicate keeper needs, taken while it is decoded anyway.
 
 From the file's header and EXIF (no pixels): the camera (Make + Model), whether it has GPS, the
-Software that last wrote it, and for JPEGs the IJG-equivalent quality of its quantisation
-tables. From the decoded pixels, on a ~512 px grayscale copy (a few ms): a sharpness score
-(variance of the Laplacian), an exposure score (clipped highlights/shadows and distance of
+Software that last wrote it, for JPEGs the IJG-equivalent quality of its quantisation tables,
+and from the file's bytes the size of its image data without metadata (image_data.py). From
+the decoded pixels, on a ~512 px grayscale copy (a few ms): a sharpness score (variance of the
+Laplacian), an exposure score (clipped highlights/shadows and distance of
 the mean from mid-grey) and, for lossless files decoded at full size, the strength of an 8x8
 block grid (a PNG or TIFF made from a JPEG still shows the JPEG's blocks).
 
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+
+from vitrieve.indexer.image_data import image_data_size
 
 SCORE_SIDE = 512  # long side of the grayscale the scores are measured on
 _GRID_CROP = 1024  # the block-grid check looks at the top-left 1024x1024 at full size
@@ -104,6 +107,7 @@ class ExifFacts:
     has_gps: bool
     software: str | None  # EXIF Software: the camera firmware, or the editor that re-saved it
     jpeg_quality: int | None  # 1..100, IJG scale; None for other formats or odd tables
+    data_size: int | None = None  # bytes of encoded image data, metadata not counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +120,9 @@ class ShotScores:
 NO_EXIF = ExifFacts(None, False, None, None)
 
 
-def exif_facts(im: Image.Image, exif: Image.Exif) -> ExifFacts:
-    """Never raises: broken metadata means unknown facts, not a failed image."""
+def exif_facts(im: Image.Image, exif: Image.Exif, data: bytes | None = None) -> ExifFacts:
+    """Never raises: broken metadata means unknown facts, not a failed image. ``data``: the
+    whole file's bytes, for the size of its image data (unknown without)."""
     try:
         camera = _camera(exif.get(_MAKE), exif.get(_MODEL))
     except Exception:
@@ -130,7 +135,11 @@ def exif_facts(im: Image.Image, exif: Image.Exif) -> ExifFacts:
         software = _text(exif.get(_SOFTWARE), _SOFTWARE_LEN)
     except Exception:
         software = None
-    return ExifFacts(camera, has_gps, software, jpeg_quality(im))
+    try:
+        data_size = None if data is None else image_data_size(data, im.format, im.info)
+    except Exception:
+        data_size = None
+    return ExifFacts(camera, has_gps, software, jpeg_quality(im), data_size)
 
 
 def _text(raw: object, limit: int) -> str | None:

@@ -66,10 +66,12 @@ class Prepared:
     sharpness: float | None = None
     exposure: float | None = None
     blockiness: float | None = None
+    data_size: int | None = None  # image data without metadata (indexer.image_data)
 
     def set_facts(self, exif: ExifFacts, scores: ShotScores | None) -> None:
         self.camera, self.has_gps = exif.camera, exif.has_gps
         self.software, self.jpeg_quality = exif.software, exif.jpeg_quality
+        self.data_size = exif.data_size
         if scores is not None:
             self.sharpness, self.exposure = scores.sharpness, scores.exposure
             self.blockiness = scores.blockiness
@@ -84,6 +86,7 @@ class Prepared:
             "sharpness": self.sharpness,
             "exposure": self.exposure,
             "blockiness": self.blockiness,
+            "data_size": self.data_size,
         }
 
 

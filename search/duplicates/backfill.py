@@ -1,4 +1,5 @@
-"""Keeper facts for images ingested before they existed (migration 0006), measured on demand.
+"""Keeper facts for images ingested before they existed (migrations 0006 and 0008), measured on
+demand.
 
 Only members of duplicate groups need them, so `vitrieve dups` fills in those it is about to
 describe instead of asking for a re-index of the whole library: the file is read and decoded
@@ -15,7 +16,7 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from vitrieve.indexer.library import Library
@@ -53,7 +54,7 @@ def fill_missing_facts(lib: Library, ids: Sequence[int] | np.ndarray) -> int:
                 .where(
                     Image.id.in_(wanted[i : i + _CHUNK]),
                     Image.status == ImageStatus.EMBEDDED,
-                    Image.sharpness.is_(None),
+                    or_(Image.sharpness.is_(None), Image.data_size.is_(None)),
                 )
             ):
                 todo[r.id] = (WorkItem.in_root(r.id, r.path, r.rel_path), r.content_hash)

@@ -96,6 +96,7 @@ _FACT_COLUMNS = (
     Image.sharpness,
     Image.exposure,
     Image.blockiness,
+    Image.data_size,
 )
 
 

@@ -8,7 +8,9 @@ Rules, in order, the first that tells two images apart decides:
 3. original encoding: a file that shows it was re-encoded (EXIF Software names an editor, or a
    lossless file carries a JPEG's 8x8 block grid: it was a JPEG before) comes after one that
    does not; then the least lossy encoding (lossless, then JPEG by its estimated quality);
-4. largest file (of two encodings of one picture, the larger usually kept more detail);
+4. larger image data (of two encodings of one picture, the larger usually kept more detail):
+   the bytes of the encoded picture, metadata not counted (indexer/image_data.py), so a copy
+   padded with EXIF, XMP or a thumbnail does not win; the file size while that is unknown;
 5. oldest: capture time (images with one first), then modification time, then lowest id.
 Unknown facts (NULL: an image ingested before the facts existed) count as absent.
 Members of a burst (`series`) are chosen by their shot score instead: see series.py.
@@ -84,6 +86,7 @@ class ImageFacts:
     sharpness: float | None = None
     exposure: float | None = None
     blockiness: float | None = None
+    data_size: int | None = None  # encoded image data without metadata; None: unknown
 
     def same_pixels(self, other: ImageFacts) -> bool:
         return bool(
@@ -94,6 +97,17 @@ class ImageFacts:
     @property
     def pixels(self) -> int:
         return (self.width or 0) * (self.height or 0)
+
+
+def image_bytes(f: ImageFacts) -> int:
+    """What the size rule compares: the image data, or the whole file while that is unknown."""
+    return f.size if f.data_size is None else f.data_size
+
+
+def _bigger(k: ImageFacts, r: ImageFacts) -> str:
+    if k.data_size is None or r.data_size is None:
+        return f"largest file ({k.size:,} vs {r.size:,} bytes)"
+    return f"larger image data ({k.data_size:,} vs {r.data_size:,} bytes)"
 
 
 def camera_exif(f: ImageFacts) -> int:
@@ -156,10 +170,7 @@ KEEPER_RULES: tuple[Rule, ...] = (
         loss,
         lambda k, r: f"least lossy encoding ({_encoding(k)} vs {_encoding(r)})",
     ),
-    (
-        lambda f: -f.size,
-        lambda k, r: f"largest file ({k.size:,} vs {r.size:,} bytes)",
-    ),
+    (lambda f: -image_bytes(f), _bigger),
     (
         lambda f: f.captured_at is None,
         lambda k, r: "has a capture date",

@@ -1,7 +1,8 @@
 """What every `vitrieve` sub-command shares: the two consoles, JSON output, opening the library.
 
-One place, so every command prints file names the same way (`display_path`: a non-UTF-8 name
-shows as `caf\\xe9.jpg`) and opens the catalog the same way (migrations under their lock).
+One place, so every command opens the catalog the same way (migrations under their lock). How
+user text is printed (a non-UTF-8 name as `caf\\xe9.jpg`, control characters escaped, never
+markup) is ui/cli/text.py's job.
 """
 
 from __future__ import annotations
@@ -33,13 +34,3 @@ def open_library(settings: Settings | None = None, *, run_migrations: bool = Tru
     from vitrieve.indexer.library import Library
 
     return Library(settings or Settings(), run_migrations=run_migrations)
-
-
-def library_settled():
-    """The library, after settling moves a killed quarantine or undo left half-done."""
-    from vitrieve.search.duplicates.quarantine import reconcile_moves
-
-    lib = open_library()
-    for note in reconcile_moves(lib):
-        err.print(f"[yellow]recovered[/] {note}", highlight=False, soft_wrap=True)
-    return lib

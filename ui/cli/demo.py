@@ -14,12 +14,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 import vitrieve
 from vitrieve.core.config import Settings
 from vitrieve.core.errors import VitrieveError
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import err, open_library, out
+from vitrieve.ui.cli.text import say, shown
 
 TINY_VIT = Path(vitrieve.__file__).resolve().parent.parent / "tests" / "fixtures" / "tiny-vit"
 WARNING = (
@@ -77,19 +79,15 @@ def demo(
     lib = open_library(settings)
     with RichIngestProgress(err, enabled=err.is_terminal) as progress:
         summary = ingest(lib, [folder], progress)
-    out.print(
-        f"demo library {display_path(str(settings.home))}: {summary.embedded} images embedded, "
-        f"{summary.unchanged} unchanged, {summary.failed} failed",
-        highlight=False,
-        soft_wrap=True,
+    say(
+        f"demo library {settings.home}: {summary.embedded} images embedded, "
+        f"{summary.unchanged} unchanged, {summary.failed} failed"
     )
     query = query or first_photo(folder.resolve())
-    out.print(
-        f"searching for images like {display_path(str(query))}", highlight=False, soft_wrap=True
-    )
+    say(f"searching for images like {query}")
     table = Table("score", "path", title="demo results (random model: scores mean nothing)")
     for r in search(lib, query_from_file(lib, query), k):
-        table.add_row(f"{r.score:.4f}", display_path(r.path))
+        table.add_row(f"{r.score:.4f}", Text(shown(r.path)))
     out.print(table)
     err.print(WARNING, highlight=False, soft_wrap=True)
 

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.cli.common import emit_json, err, library_settled, out
+from vitrieve.ui.cli.common import emit_json, err, out
+from vitrieve.ui.cli.settled import library_settled
+from vitrieve.ui.cli.table import EMPTY
+from vitrieve.ui.cli.text import say, shown
 
 if TYPE_CHECKING:
     from vitrieve.search.duplicates.decisions import Decision
@@ -58,20 +60,23 @@ def remove_decisions(
     with lib.sessions.begin() as session:
         removed = [remove_decision(session, i) for i in ids]
     for d in removed:
-        out.print(f"removed {d.id}", highlight=False)
+        say(f"removed {d.id}")
 
 
 def print_decisions(decisions: list[Decision]) -> None:
-    """One decision a line: its id (what `dups decisions remove` takes), kind, date, files."""
+    """One decision a line: its id (what `dups decisions remove` takes), kind, date, files.
+    Piped: id, kind, group, date, then the files joined by " | ", each through `shown`."""
     if not decisions:
-        err.print("no decisions recorded")  # on stderr: a pipe gets no records
+        say("no decisions recorded", console=err)  # on stderr: a pipe gets no records
         return
     for d in decisions:
         when = d.created_at.strftime("%Y-%m-%d %H:%M") if d.created_at else ""
         group = f" group {d.group}," if d.group is not None else ""
-        files = " | ".join(display_path(p) for p in d.paths)
+        files = " | ".join(shown(p) for p in d.paths)
         kind = _WORDS[d.kind]
         if out.is_terminal:
-            out.print(f"{d.id:<14} {kind}{group} {when}: {files}", highlight=False, markup=False)
+            say(f"{d.id:<14} {kind}{group} {when}: ", files, wrap=True)
         else:
-            print(d.id, d.kind, d.group if d.group is not None else "", when, files, sep="\t")
+            fields = (d.id, d.kind, "" if d.group is None else d.group, when, files)
+            out.file.write("\t".join(shown(f) or EMPTY for f in fields) + "\n")
+    out.file.flush()

@@ -4,7 +4,9 @@ On a terminal a plan reads group by group: a header line per group (id, kind, ke
 was kept), then a line per move (similarity to the keeper, reason, size, src -> dst) and what
 the keeper lacks, wrapped to the terminal's width. Piped, every move is one tab-separated
 record carrying its group and keeper, so `grep`, `cut` and `sort` work on it line by line; the
-summary then goes to stderr.
+summary then goes to stderr. Names go through `text.shown` in both forms (README "Output in a
+terminal and in a pipe"): a TAB, newline or escape sequence in a name neither splits a record
+nor reaches the terminal, and ``[red]`` in a name is text, not markup.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vitrieve.search.duplicates.plan import REASON_WORDS, Plan, PlannedMove
-from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import err, out
+from vitrieve.ui.cli.table import EMPTY
+from vitrieve.ui.cli.text import say, shown
 
 if TYPE_CHECKING:
     from vitrieve.search.duplicates.quarantine import MoveReport
@@ -45,27 +48,22 @@ def print_plan(plan: Plan) -> None:
     if not out.is_terminal:
         for g in plan.groups:
             for m in g.moves:
-                fields = (g.group, g.kind, display_path(g.keeper_path), _similarity(m))
-                rest = (m.reason, m.size, display_path(m.src), display_path(m.dst))
-                print(*fields, *rest, sep="\t")
+                fields = (g.group, g.kind, g.keeper_path, _similarity(m), m.reason, m.size)
+                record = [shown(f) or EMPTY for f in (*fields, m.src, m.dst)]
+                out.file.write("\t".join(record) + "\n")
+        out.file.flush()
         return
     for g in plan.groups:
         why = f" · kept for: {g.keeper_reason}" if g.keeper_reason else ""
         exact = ", exact" if g.exact else ""
-        out.print(
-            f"group {g.group} · {g.kind}{exact}{why}", style="bold", highlight=False, markup=False
-        )
-        out.print(f"  keep    {display_path(g.keeper_path)}", highlight=False, markup=False)
+        say(f"group {g.group} · {g.kind}{exact}{why}", style="bold", wrap=True)
+        say("  keep    ", g.keeper_path, wrap=True)
         for m in g.moves:
-            out.print(
-                f"  {_similarity(m)}  {REASON_WORDS[m.reason]:<11} {size_words(m.size):>8}  "
-                f"{display_path(m.src)}",
-                highlight=False,
-                markup=False,
-            )
-            out.print(f"      -> {display_path(m.dst)}", highlight=False, markup=False)
+            head = f"  {_similarity(m)}  {REASON_WORDS[m.reason]:<11} {size_words(m.size):>8}  "
+            say(head, m.src, wrap=True)
+            say("      -> ", m.dst, wrap=True)
             if m.metadata_keeper_lacks:
-                out.print(f"      {_lacks(m)}", style="yellow", highlight=False, markup=False)
+                say(f"      {_lacks(m)}", style="yellow", wrap=True)
 
 
 def plan_summary(plan: Plan) -> str:
@@ -74,17 +72,17 @@ def plan_summary(plan: Plan) -> str:
     kept = f"; {len(plan.left)} left in place by the filters" if plan.left else ""
     return (
         f"dry run: {t.files} files ({size_words(t.bytes)}) in {t.groups} groups would move to "
-        f"{display_path(plan.dest)} ({reasons}){kept}; add --apply to move them"
+        f"{shown(plan.dest)} ({reasons}){kept}; add --apply to move them"
     )
 
 
 def moved_summary(result: MoveReport, dest: Path) -> str:
     """What `--apply` did; an undo is offered only for files that moved."""
     if not result.done:
-        return f"moved no files to {display_path(dest)}; nothing to undo"
+        return f"moved no files to {shown(dest)}; nothing to undo"
     return (
         f"moved {len(result.done)} files ({size_words(sum(m.size for m in result.done))}) to "
-        f"{display_path(dest)}; batch {result.batch}. Undo: vitrieve dups undo --batch "
+        f"{shown(dest)}; batch {result.batch}. Undo: vitrieve dups undo --batch "
         f"{result.batch}"
     )
 
@@ -92,6 +90,6 @@ def moved_summary(result: MoveReport, dest: Path) -> str:
 def print_summary(text: str) -> None:
     """The closing line: on stdout for a reader, on stderr when stdout is a pipe of records."""
     if out.is_terminal:
-        out.print(text, highlight=False, markup=False)
+        say(text, wrap=True)
     else:  # a log line: never broken
-        err.print(text, highlight=False, markup=False, soft_wrap=True)
+        say(text, console=err)

@@ -22,10 +22,11 @@ from rich.progress import (
 from rich.table import Table
 
 from vitrieve.core.errors import MAX_ID, VitrieveError
-from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli import table as listing
-from vitrieve.ui.cli.common import emit_json, err, library_settled, out
+from vitrieve.ui.cli.common import emit_json, err, out
 from vitrieve.ui.cli.dup_decisions import decisions_app
+from vitrieve.ui.cli.settled import library_settled
+from vitrieve.ui.cli.text import say
 
 app = typer.Typer(
     help="Find and clean up exact and near-duplicate images (docs/DUPLICATES.md).",
@@ -120,7 +121,7 @@ def dups(
     report = _find(lib, threshold, exact_only, method, nprobe)
     if csv_file is not None:
         rows = save_csv(report.groups, csv_file)
-        err.print(f"wrote {rows} rows ({len(report.groups)} groups) to {csv_file}")
+        say(f"wrote {rows} rows ({len(report.groups)} groups) to ", csv_file, console=err)
     if as_json:
         emit_json(report.to_dict())
         return
@@ -214,7 +215,7 @@ def quarantine(
     )
     if not plan and not as_json:
         left = f" ({len(plan.left)} left in place by the filters)" if plan.left else ""
-        out.print(f"nothing to move: no group has a copy besides its keepers{left}")
+        say(f"nothing to move: no group has a copy besides its keepers{left}")
         return
     if not apply:
         blocked = blocked_roots(lib, [m.src for m in plan])
@@ -240,9 +241,7 @@ def quarantine(
     else:
         print_summary(moved_summary(result, plan.dest))
     for path, why in result.problems:
-        err.print(
-            f"[red]{display_path(path)}[/]: {display_path(why)}", highlight=False, soft_wrap=True
-        )
+        say((path, "red"), ": ", why, console=err)
     if result.not_moved:
         raise VitrieveError(
             f"{result.not_moved} of the {len(plan)} planned files were not moved (listed above)"
@@ -267,17 +266,15 @@ def undo(
             return
         for b in batches:
             counts = ", ".join(f"{b[s]} {s}" for s in ("moved", "restored", "failed") if s in b)
-            out.print(f"{b['batch']}  {counts}", highlight=False)
+            say(f"{b['batch']}  {counts}")
         return
     result = undo_quarantine(lib, batch)
     if as_json:
         emit_json(result.to_dict())
     else:
-        out.print(f"restored {len(result.done)} files from batch {result.batch}", highlight=False)
+        say(f"restored {len(result.done)} files from batch {result.batch}")
     for path, why in result.problems:
-        err.print(
-            f"[red]{display_path(path)}[/]: {display_path(why)}", highlight=False, soft_wrap=True
-        )
+        say((path, "red"), ": ", why, console=err)
     if result.problems:
         raise VitrieveError(f"{len(result.problems)} files could not be restored (listed above)")
 
@@ -332,7 +329,7 @@ def ignore(
             for gid in group:
                 made = ignore_group(session, gid, [m.image_id for m in by_id[gid].members])
                 what = "already recorded" if made is None else f"recorded as group:{made}"
-                out.print(f"group {gid}: 'not duplicates' {what}", highlight=False)
+                say(f"group {gid}: 'not duplicates' {what}")
 
 
 def _unignore_current_groups(lib, groups: list[int], threshold, exact_only: bool) -> None:

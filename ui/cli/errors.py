@@ -4,8 +4,9 @@ Commands never print their own errors; they raise, and `run` turns whatever reac
 into a line that names the file or setting at fault. `describe` is the one place that happens,
 so a new command gets the same behaviour without a try/except of its own. Every line passes
 through `core.redact`, and the passwords of the configured database and broker URLs are
-masked even where a driver quotes them. VITRIEVE_DEBUG=1 re-raises unexpected errors so the
-traceback shows.
+masked even where a driver quotes them; a control character left in it (a TAB or an ESC
+sequence in a file name) is shown as ``\\xNN`` (``text.shown``). VITRIEVE_DEBUG=1 re-raises
+unexpected errors so the traceback shows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from vitrieve.core.db import catalog_of
 from vitrieve.core.errors import VitrieveError
 from vitrieve.core.redact import redact, url_password
+from vitrieve.ui.cli.text import shown
 
 # typer >= 0.2x parses with its own copy of click, older ones with click itself; either way its
 # public BadParameter derives from the UsageError that parser raises.
@@ -70,7 +72,7 @@ def describe(exc: BaseException) -> str:
     elif type(exc).__module__.startswith("alembic"):  # e.g. db upgrade NO-SUCH-REVISION
         text = f"catalog migrations: {exc}"
     elif isinstance(exc, OSError) and exc.filename is not None:
-        target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else f"{exc.filename}"
+        target = shown(exc.filename) + (f" -> {shown(exc.filename2)}" if exc.filename2 else "")
         text = f"{target}: {exc.strerror or exc}"
     elif isinstance(exc, MemoryError):
         text = "out of memory"
@@ -80,13 +82,13 @@ def describe(exc: BaseException) -> str:
 
 
 def one_line(text: str) -> str:
-    """Lines joined by spaces, secrets masked."""
+    """Lines joined by spaces, secrets masked, no control character left."""
     joined = " ".join(line.strip() for line in text.splitlines() if line.strip())
     secrets = tuple(url_password(os.environ.get(name)) for name in _SECRET_URLS)
-    return redact(joined, secrets)
+    return shown(redact(joined, secrets))
 
 
 def emit(line: str) -> None:
     # Plain write, not rich: a path with "[red]" in its name must print as it is.
-    sys.stderr.write(f"error: {line}\n")
+    sys.stderr.write(f"error: {shown(line)}\n")
     sys.stderr.flush()

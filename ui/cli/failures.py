@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from vitrieve.core.errors import MAX_ID
-from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import emit_json, open_library
 from vitrieve.ui.cli.table import Col, Records, note
 
@@ -36,7 +35,7 @@ def failures(
         emit_json([f.to_dict() for f in listing.failures])
         return
     if not listing.total:
-        note("no failed files" + (f" under {display_path(folder)}" if folder else ""))
+        note("no failed files" + (f" under {folder}" if folder else ""))
         return
     records = Records([Col("id", "right"), Col("reason", fold=True)], path="file")
     for f in listing.failures:

@@ -11,9 +11,9 @@ import typer
 from vitrieve.core.config import Settings
 from vitrieve.core.errors import MAX_ID, VitrieveError
 from vitrieve.core.redact import hide_password
-from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.cli.common import emit_json, err, open_library
 from vitrieve.ui.cli.table import Col, Records, note
+from vitrieve.ui.cli.text import say
 
 roots_app = typer.Typer(help="Registered (and watched) folders.", no_args_is_help=True)
 
@@ -67,7 +67,7 @@ def ingest_background(paths: list[Path], as_json: bool) -> None:
     if as_json:
         emit_json({"job_id": job_id})
     else:
-        out.print(f"queued job {job_id} (follow it with `vitrieve jobs`)")
+        say(f"queued job {job_id} (follow it with `vitrieve jobs`)")
 
 
 def jobs(
@@ -148,28 +148,24 @@ def roots_add(
         raise VitrieveError(f"{path}: not a directory")
     lib = open_library(settings)
     root, watched = add_root(lib, path, watch)
-    shown = display_path(root)
     inside = " (the registered root containing it)" if root != path.expanduser().resolve() else ""
     images = next((r["images"] for r in list_roots(lib) if Path(r["path"]) == root), 0)
     known = f"{images} images in the catalog" if images else "no images in the catalog yet"
-    out.print(f"root {shown}{inside}: {known}", highlight=False, markup=False, soft_wrap=True)
+    say(f"root {root}{inside}: {known}")
     if not watched:
         if not images:
-            out.print(f"run `vitrieve ingest {shown}` to index it", markup=False, soft_wrap=True)
+            say(f"run `vitrieve ingest {root}` to index it")
         return
     if not settings.broker_url:
-        out.print(
+        say(
             "marked as watched, but nothing watches it: VITRIEVE_BROKER_URL is not set. Watching "
             "needs a broker, `vitrieve worker` and `vitrieve beat` (docs/WORKERS.md); until then "
-            f"run `vitrieve ingest {shown}` after adding photos",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
+            f"run `vitrieve ingest {root}` after adding photos"
         )
         return
     job_id = queue_scan(settings, lib, [root], "watch")
-    out.print(f"watched: queued job {job_id} to scan it now", highlight=False)
-    out.print(_watch_needs(settings), highlight=False, markup=False, soft_wrap=True)
+    say(f"watched: queued job {job_id} to scan it now")
+    say(_watch_needs(settings))
 
 
 def _watch_needs(settings: Settings) -> str:
@@ -217,11 +213,7 @@ def roots_remove(
     from vitrieve.worker.roots import remove_root
 
     path, removed = remove_root(open_library(_settings()), root)
-    out.print(
-        f"removed root {display_path(path)}: {removed} images left the catalog (files untouched)",
-        highlight=False,
-        markup=False,
-    )
+    say(f"removed root {path}: {removed} images left the catalog (files untouched)")
 
 
 # -- processes ---------------------------------------------------------------------------------
@@ -248,18 +240,18 @@ def worker(
         resumed = resume_active(_celery(settings), lib)
     except (OperationalError, OSError) as exc:
         resumed = []
-        err.print(f"[yellow]could not resume unfinished jobs[/] (broker: {exc})", highlight=False)
+        say(("could not resume unfinished jobs", "yellow"), f" (broker: {exc})", console=err)
     lib.close()
     if resumed:
-        err.print(f"resuming job(s) {', '.join(map(str, resumed))}", highlight=False)
+        say(f"resuming job(s) {', '.join(map(str, resumed))}", console=err)
     specs = plan(
         settings, [q.strip() for q in queues.split(",") if q.strip()], concurrency=concurrency
     )
     for spec in specs:
-        err.print(
+        say(
             f"worker {spec.name}: queues {','.join(spec.queues)}, {spec.pool} pool x"
             f"{spec.concurrency}" + (f", {spec.env}" if spec.env else ""),
-            highlight=False,
+            console=err,
         )
     code = supervise(specs, loglevel)
     if code:

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from vitrieve.core.config import Settings
 from vitrieve.core.errors import MAX_ID, VitrieveError
-from vitrieve.tables.fsnames import display_path, display_streams
+from vitrieve.tables.fsnames import display_streams
 from vitrieve.ui.cli import demo as cli_demo
 from vitrieve.ui.cli import dups as cli_dups
 from vitrieve.ui.cli import errors
@@ -27,6 +26,7 @@ from vitrieve.ui.cli import jobs as cli_jobs
 from vitrieve.ui.cli import tags as cli_tags
 from vitrieve.ui.cli import thumbs as cli_thumbs
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.cli.text import LogFormatter, say, shown
 from vitrieve.ui.progress import RichIngestProgress
 
 app = typer.Typer(
@@ -95,16 +95,12 @@ def ingest(
         for k in ("new", "changed", "moved", "missing", "unchanged", "failed")
     )
     rate = summary.embedded / summary.seconds if summary.seconds else 0.0
-    out.print(f"[bold]done[/] in {summary.seconds:.1f}s: {counts}")
-    out.print(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
+    say(("done", "bold"), f" in {summary.seconds:.1f}s: {counts}")
+    say(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
     if summary.skipped:
-        out.print(skipped_line(summary.skipped), markup=False, highlight=False, soft_wrap=True)
-    for failure in summary.failures:
-        out.print(  # escaped: '[draft] a.jpg' or a reason's brackets are not markup
-            f"[red]failed[/] {escape(display_path(failure.path))}: {escape(failure.reason)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        say(skipped_line(summary.skipped))
+    for failure in summary.failures:  # '[draft] a.jpg' or a reason's brackets are not markup
+        say(("failed", "red"), " ", failure.path, ": ", failure.reason)
 
 
 @app.command()
@@ -170,7 +166,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     for key, value in info.items():
         hint = " (listed by `vitrieve failures`)" if key == "failed" and value else ""
-        out.print(f"[bold]{key}[/]: {escape(str(value))}{hint}", highlight=False)
+        say((key, "bold"), f": {value}{hint}")
 
 
 @app.command()
@@ -189,7 +185,7 @@ def embed(
         for r in rows:
             if r.vector is not None:  # failures are the one error line below
                 vector = " ".join(f"{x:.6f}" for x in r.vector)
-                sys.stdout.write(f"{display_path(r.path)}\t{vector}\n")
+                sys.stdout.write(f"{shown(r.path)}\t{vector}\n")
         sys.stdout.flush()
     if any(r.error for r in rows):
         raise VitrieveError("; ".join(f"{r.path}: {r.error}" for r in rows if r.error))
@@ -237,7 +233,7 @@ def ui_command(
         "--client.showErrorDetails", "none",
         "--server.enableXsrfProtection", "true",  # its cookie ties download links to a browser
     ]  # fmt: skip
-    err.print(f"vitrieve UI on http://{host}:{port}", highlight=False)
+    say(f"vitrieve UI on http://{host}:{port}", console=err)
     sys.stderr.flush()
     # Only ui/client_address.py reads forwarded headers, from the proxies the user named.
     env = os.environ | UVICORN_TRUSTS_NOBODY
@@ -248,7 +244,7 @@ def ui_command(
 def index_rebuild() -> None:
     """Rebuild the FAISS index from the vectors in the catalog."""
     index = open_library().rebuild_index()
-    out.print(f"rebuilt {index.path} with {len(index)} vectors")
+    say(f"rebuilt {index.path} with {len(index)} vectors")
 
 
 @db_app.command("upgrade")
@@ -278,17 +274,19 @@ def model_fetch() -> None:
 
     settings = Settings()
     location = locate_model(settings.model, offline=False, cache_dir=settings.hub_cache)
-    out.print(f"{location.name}: {location.path} (from {location.source})")
+    say(f"{location.name}: {location.path} (from {location.source})")
 
 
 def skipped_line(skipped: dict[str, int]) -> str:
     """'skipped 12 files by extension: .txt 9, .mov 3' (not images vitrieve reads)."""
-    kinds = ", ".join(f"{display_path(ext) or '(none)'} {n}" for ext, n in skipped.items())
+    kinds = ", ".join(f"{shown(ext) or '(none)'} {n}" for ext, n in skipped.items())
     return f"skipped {sum(skipped.values())} files by extension: {kinds}"
 
 
 def _quiet_libraries() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()  # a file name in a message cannot drive the terminal
+    handler.setFormatter(LogFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     warnings.filterwarnings("ignore", module="transformers")
 

@@ -14,15 +14,15 @@ the same two rules.
   a title says, such as a duplicate group's number, is a field of each record), so stdout holds
   records only.
 
-In both forms every path goes through ``display_path`` and control characters in any field
-(a newline or an escape sequence in a file name) are shown as ``\\xNN``: one record is one
-line, and a file name cannot drive the terminal.
+In both forms every field, the path and the title go through ``text.shown``: control characters
+(a newline, a TAB or an escape sequence in a file name) and undecodable bytes are shown as
+``\\xNN``, so one record is one line and a file name cannot drive the terminal; and no cell
+is ever read as rich markup (a name ``a[/red]x.jpg`` is shown as it is).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -32,8 +32,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import err, out
+from vitrieve.ui.cli.text import shown
 
 __all__ = ["Col", "Records", "is_plain", "note"]
 
@@ -47,12 +47,6 @@ NAME_MIN = 30
 GAP = 2
 EMPTY = "-"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _clean(value: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
-
 
 def is_plain(console: Console | None = None) -> bool:
     """True when `console` (stdout by default) is not a terminal: print one record per line."""
@@ -64,7 +58,7 @@ def note(text: str, console: Console | None = None) -> None:
     a pipe, so that what a script reads from stdout is records only."""
     console = console or out
     target = err if is_plain(console) else console
-    target.print(_clean(text), markup=False, highlight=False, soft_wrap=True)
+    target.print(Text(shown(text)), highlight=False, soft_wrap=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +92,8 @@ class Records:
     def add(self, *values: object, path: str | os.PathLike[str] | None = None, style=None) -> None:
         if len(values) != len(self.cols):
             raise ValueError(f"{len(values)} values for {len(self.cols)} columns")
-        shown = None if path is None else _clean(display_path(path))
-        self.rows.append(_Row(tuple(_clean(str(v)) for v in values), shown, style))
+        where = None if path is None else shown(path)
+        self.rows.append(_Row(tuple(shown(v) for v in values), where, style))
 
     def print(self, console: Console | None = None) -> None:
         console = console or out
@@ -109,7 +103,7 @@ class Records:
             console.print(self.table(console.width))
 
     def _print_plain(self, console: Console) -> None:
-        lead = [_clean(f) for f in self.lead]
+        lead = [shown(f) for f in self.lead]
         for row in self.rows:
             fields = [*lead, *row.values, *([] if self.path is None else [row.path or ""])]
             console.file.write("\t".join(f or EMPTY for f in fields) + "\n")
@@ -151,7 +145,7 @@ class Records:
             padding=(0, GAP // 2),
             pad_edge=False,
             collapse_padding=False,
-            title=self.title,
+            title=None if self.title is None else Text(shown(self.title)),
             title_justify="left",
             title_style="bold",
         )

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from vitrieve.core.errors import MAX_ID, ModelUnavailableError, VitrieveError
-from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.cli.common import emit_json, err, open_library
 from vitrieve.ui.cli.table import Col, Records
+from vitrieve.ui.cli.text import say
 
 app = typer.Typer(help="Auto-tagging with linear probes.", no_args_is_help=True)
 
@@ -58,11 +59,11 @@ def train(
         emit_json(result.to_dict())
         return
     m = result.metrics
-    out.print(
-        f"[bold]{result.name} v{result.version}[/]: {m['images']} images, "
-        f"{len(result.classes)} labels ({m['mode']}), {m['folds']}-fold cross-validation: "
+    say(
+        (f"{result.name} v{result.version}", "bold"),
+        f": {m['images']} images, {len(result.classes)} labels ({m['mode']}), "
+        f"{m['folds']}-fold cross-validation: "
         f"accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}",
-        highlight=False,
     )
     # Piped, one line per label: label, images, precision, recall, f1.
     table = Records(["label", *(Col(h, "right") for h in ("images", "precision", "recall", "f1"))])
@@ -75,7 +76,7 @@ def train(
             f"{row['f1']:.3f}",
         )
     table.print()
-    out.print(f"tag the collection with: vitrieve tag apply {result.name}", highlight=False)
+    say(f"tag the collection with: vitrieve tag apply {result.name}")
 
 
 @app.command()
@@ -98,10 +99,9 @@ def apply(
     if as_json:
         emit_json(summary.to_dict())
         return
-    out.print(
+    say(
         f"{summary.name} v{summary.version}: tagged {summary.images} images "
-        f"({summary.tags} tags stored) in {summary.seconds:.1f}s",
-        highlight=False,
+        f"({summary.tags} tags stored) in {summary.seconds:.1f}s"
     )
 
 
@@ -149,7 +149,7 @@ def list_probes(
         emit_json(probes)
         return
     if not probes:
-        out.print("no probes yet: vitrieve tag train NAME --folders ROOT")
+        say("no probes yet: vitrieve tag train NAME --folders ROOT")
         return
     # Piped, one line per probe: name, version, labels, images, accuracy, macro-F1, active, model.
     table = Records(
@@ -203,7 +203,7 @@ def show(
         emit_json({"image_id": image_id, "tags": [t.to_dict() for t in tags]})
         return
     if not tags:
-        out.print(f"image {image_id} has no tags")
+        say(f"image {image_id} has no tags")
         return
     # Piped, one line per tag: label, score, source, counts.
     table = Records(["label", Col("score", "right"), "source", Col("counts", fold=True)])
@@ -224,7 +224,7 @@ def export(
     from vitrieve.search.tagging.export import export_tags
 
     rows = export_tags(open_library(), name, csv_file, min_score=min_score)
-    out.print(f"wrote {rows} tags to {csv_file}", highlight=False)
+    say(f"wrote {rows} tags to {csv_file}")
 
 
 def _set_active(name: str, active: bool) -> None:
@@ -235,7 +235,7 @@ def _set_active(name: str, active: bool) -> None:
         row = set_active(session, name, active)
         version = row.version
     state = "auto-tags new images" if active else "no longer auto-tags new images"
-    out.print(f"{name} v{version} {state}", highlight=False)
+    say(f"{name} v{version} {state}")
 
 
 @app.command()
@@ -258,4 +258,4 @@ def delete(name: Annotated[str, typer.Argument()]) -> None:
     lib = open_library()
     with lib.sessions.begin() as session:
         versions = delete_probe(session, name)
-    out.print(f"deleted {name} ({versions} version(s)) and its tags", highlight=False)
+    say(f"deleted {name} ({versions} version(s)) and its tags")

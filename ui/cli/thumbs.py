@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.cli.common import emit_json, err, open_library
+from vitrieve.ui.cli.text import say
 
 
 def thumbs(
@@ -51,13 +52,13 @@ def thumbs(
     what = "selected" if everything else "missing or damaged"
     line = f"checked {report.contents} thumbnails in {report.seconds:.1f}s: {report.missing} {what}"
     if dry_run:
-        out.print(f"{line}; dry run, nothing written", highlight=False)
+        say(f"{line}; dry run, nothing written")
         return
-    out.print(f"{line}, {report.remade} remade, {report.failed} could not be", highlight=False)
+    say(f"{line}, {report.remade} remade, {report.failed} could not be")
     for path, reason in report.failures:
-        out.print(f"[red]failed[/] {path}: {reason}", highlight=False, soft_wrap=True)
+        say(("failed", "red"), " ", path, ": ", reason)
     if report.failed > len(report.failures):
-        out.print(f"... and {report.failed - len(report.failures)} more (--json lists the first)")
+        say(f"... and {report.failed - len(report.failures)} more (--json lists the first)")
 
 
 def register(app: typer.Typer) -> None:

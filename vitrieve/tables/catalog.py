@@ -118,6 +118,9 @@ class Image(Base):
     sharpness: Mapped[float | None] = mapped_column(Float)  # Laplacian variance at 512 px
     exposure: Mapped[float | None] = mapped_column(Float)  # 0..1, 1 = well exposed
     blockiness: Mapped[float | None] = mapped_column(Float)  # 8x8 JPEG grid in lossless files
+    # Bytes of encoded image data, metadata (EXIF, XMP, ICC, thumbnails) not counted: the
+    # keeper's size rule (indexer/image_data.py). NULL before migration 0008 until `dups`.
+    data_size: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[ImageStatus] = mapped_column(
         str_enum(ImageStatus, "image_status"),
         default=ImageStatus.PENDING,
