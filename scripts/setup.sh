@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds .venv from nothing: torch's CPU build first (so no dependency pulls a CUDA
-# build), then the project with its dev extras. Idempotent: a second run is quick.
+# build), then every other dependency at the version pinned in requirements.lock (the lock the
+# Docker image installs from too; scripts/lock.sh makes it), then the project itself.
+# Idempotent: a second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +45,15 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 .venv/bin/python -c "import torch; print('setup.sh: torch', torch.__version__, \
 '(CUDA ' + torch.version.cuda + ' build)' if torch.version.cuda else '(CPU build)')" >&2
+# The lock pins every runtime, postgres, modelscope and dev dependency (torch aside). The default,
+# the dev extra, is exactly the lock; any other extras (gpu: torchvision, which is not in the
+# lock) are resolved with the lock's pins as constraints and the installed torch kept.
+lock=requirements.lock
 extras=${VITRIEVE_EXTRAS:-dev}
-"${PIP[@]}" install -e ".[${extras}]"
+if [ "$extras" = dev ]; then
+    "${PIP[@]}" install -r "$lock"
+    "${PIP[@]}" install --no-deps -e .
+else
+    "${PIP[@]}" install -c "$lock" "torch==$torch_version" -e ".[${extras}]"
+fi
 echo "vitrieve installed in .venv ($(.venv/bin/vitrieve --version 2>/dev/null || echo 'cli pending'))"
