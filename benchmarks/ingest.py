@@ -9,7 +9,14 @@ The model (random full-size ViT-B/16) is loaded, and with precision auto calibra
 before the timed ingest; every child reuses that calibration (copied precision cache), as a
 real library would after its first run. img_s = images embedded / wall time of ingest().
 
+With `--runtimes`, one n is ingested once per CPU runtime (torch fp32 and bf16, OpenVINO fp32,
+bf16, int8 weights, and `auto`, vitrieve's own measured choice), each reported as a ratio to
+torch fp32 in the same run, with the least cosine between its stored vectors and torch fp32's
+for the same files. Each runtime is loaded (and an OpenVINO model converted) once before its
+timed ingest, as a real library would after its first run.
+
 Usage: python -m benchmarks.ingest [--n 1000 5000] [--batch-size 0] [--precision auto] [--quick]
+       python -m benchmarks.ingest --runtimes [--n 200]
 Progress goes to stderr; the result is one JSON object on the last line of stdout.
 """
 
@@ -122,6 +129,7 @@ def child(args: argparse.Namespace) -> None:
         model=str(args.model),
         device="cpu",
         precision=args.precision,
+        runtime=args.runtime,
         batch_size=args.batch_size,
     )
     lib = Library(settings)
@@ -131,11 +139,20 @@ def child(args: argparse.Namespace) -> None:
     rss_loaded = _peak_rss_mb()
     reset = _reset_peak_rss()  # from here on VmHWM is the peak of the ingest alone
     if args.folder is None:  # calibration only
-        emit({"precision": embedder.precision, "load_s": round(load_s, 2)})
+        emit(
+            {
+                "precision": embedder.precision,
+                "runtime": embedder.runtime.name,
+                "batch_size": embedder.batch_size,
+                "load_s": round(load_s, 2),
+            }
+        )
         return
     t0 = time.perf_counter()
     summary = ingest(lib, [args.folder], progress=_Progress())
     wall = time.perf_counter() - t0
+    if args.vectors is not None:
+        _save_vectors(lib, args.vectors)
     lib.close()
     ingest_peak = _peak_rss_mb()  # since the reset, or the whole life where it failed
     emit(
@@ -146,6 +163,7 @@ def child(args: argparse.Namespace) -> None:
             "seconds": round(wall, 3),
             "stages": summary.stages,
             "precision": embedder.precision,
+            "runtime": embedder.runtime.name,
             "batch_size": embedder.batch_size,
             "load_s": round(load_s, 2),
             "load_peak_rss_mb": round(rss_loaded, 1),
@@ -155,6 +173,24 @@ def child(args: argparse.Namespace) -> None:
             "ru_maxrss_mb": round(_maxrss_mb(), 1),
         }
     )
+
+
+def _save_vectors(lib, out: Path) -> None:
+    """The stored vectors of this ingest, by file name, for the cross-runtime cosine."""
+    import numpy as np
+    from sqlalchemy import select
+
+    from vitrieve.indexer.catalog import decode_vectors
+    from vitrieve.tables.catalog import Embedding, Image
+
+    with lib.sessions() as session:
+        rows = session.execute(
+            select(Image.rel_path, Embedding.vector)
+            .join(Embedding, Embedding.image_id == Image.id)
+            .order_by(Image.rel_path)
+        ).all()
+    np.save(out, decode_vectors([r[1] for r in rows], lib.model_info.dim))
+    out.with_suffix(".json").write_text(json.dumps([r[0] for r in rows]))
 
 
 def _vm_kib(field: str) -> float:
@@ -204,19 +240,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, nargs="+", default=None, help="default: 1000 5000")
     ap.add_argument("--quick", action="store_true", help="smoke run: --n 200 400")
     ap.add_argument("--batch-size", type=int, default=0, help="0: vitrieve's default per device")
-    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    ap.add_argument("--precision", default="auto")
+    ap.add_argument("--runtime", default="auto", help=argparse.SUPPRESS)
+    ap.add_argument("--runtimes", action="store_true", help="compare every CPU runtime")
     ap.add_argument("--workdir", type=Path, default=None, help="keep images here (default: temp)")
     # child mode (internal)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--vectors", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         child(args)
         return
 
-    ns = sorted(args.n or ([200, 400] if args.quick else [1000, 5000]))
+    default = [200] if args.runtimes else [200, 400] if args.quick else [1000, 5000]
+    ns = sorted(args.n or default)
     tmp = None
     if args.workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="vitrieve-bench-ingest-")
@@ -225,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         work = args.workdir.resolve()
         work.mkdir(parents=True, exist_ok=True)
     try:
-        result = _run(args, ns, work)
+        result = _compare_runtimes(args, ns[0], work) if args.runtimes else _run(args, ns, work)
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -255,9 +295,9 @@ def _run(args: argparse.Namespace, ns: list[int], work: Path) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
         link_subset(work / "images", folder, n)
         (home / "cache").mkdir(parents=True)
-        cache = calib_home / "cache" / "precision.json"
+        cache = calib_home / "cache" / "runtime.json"
         if cache.is_file():
-            shutil.copy2(cache, home / "cache" / "precision.json")
+            shutil.copy2(cache, home / "cache" / "runtime.json")
         log(f"ingesting {n} images in a fresh process")
         where = ["--home", str(home), "--model", str(model), "--folder", str(folder)]
         r = run_child([*where, *common])
@@ -290,6 +330,97 @@ def _run(args: argparse.Namespace, ns: list[int], work: Path) -> dict:
         "cores": os.cpu_count(),
         **machine(),
     }
+
+
+RUNTIMES = (
+    ("torch", "fp32"),
+    ("torch", "bf16"),
+    ("openvino", "fp32"),
+    ("openvino", "bf16"),
+    ("openvino", "int8-fp32"),
+    ("openvino", "int8-bf16"),
+    ("auto", "auto"),
+)
+
+
+def _compare_runtimes(args: argparse.Namespace, n: int, work: Path) -> dict:
+    import numpy as np
+
+    from vitrieve.indexer.runtimes.abilities import detect
+
+    model = work / "vit-b16"
+    if not (model / "config.json").is_file():
+        log("building a random full-size ViT-B/16")
+        make_vit_b16(model)
+    log(f"generating {n} JPEGs {WIDTH}x{HEIGHT} q{QUALITY}")
+    gen_s = generate(work / "images", n, workers=os.cpu_count() or 1)
+    folder = work / f"set-{n}"
+    shutil.rmtree(folder, ignore_errors=True)
+    link_subset(work / "images", folder, n)
+    can = detect()
+    results: dict[str, dict] = {}
+    reference: np.ndarray | None = None
+    for engine, precision in RUNTIMES:
+        name = f"{engine} {precision}"
+        if engine == "openvino" and (
+            can.openvino is not None or (precision.endswith("bf16") and not can.openvino_bf16)
+        ):
+            results[name] = {"skipped": can.openvino or "no bf16 in OpenVINO on this CPU"}
+            continue
+        home = work / f"home-{engine}-{precision}"
+        shutil.rmtree(home, ignore_errors=True)
+        common = [
+            "--model",
+            str(model),
+            "--batch-size",
+            str(args.batch_size),
+            "--runtime",
+            engine,
+            "--precision",
+            precision,
+        ]
+        loaded = run_child(["--home", str(home), *common])  # converts / measures once
+        log(
+            f"{name}: runs as {loaded['runtime']}, batch {loaded['batch_size']} "
+            f"(load {loaded['load_s']} s)"
+        )
+        vectors = work / f"vectors-{engine}-{precision}.npy"
+        r = run_child(
+            ["--home", str(home), "--folder", str(folder), "--vectors", str(vectors), *common]
+        )
+        got = np.load(vectors)
+        if reference is None:
+            reference = got  # torch fp32 comes first
+        r = {"img_s": round(n / r["seconds"], 2), "first_load_s": loaded["load_s"], **r}
+        r["min_cos"] = round(float(np.min(np.sum(got * reference, axis=1))), 6)
+        results[name] = r
+        log(f"{name}: {r['img_s']} img/s, min cos {r['min_cos']}, stages {r['stages']}")
+        shutil.rmtree(home, ignore_errors=True)
+    base = results["torch fp32"]["img_s"]
+    for r in results.values():
+        if "img_s" in r:
+            r["ratio_vs_torch_fp32"] = round(r["img_s"] / base, 2)
+    return {
+        "benchmark": "ingest_runtimes",
+        "n": n,
+        "results": results,
+        "auto_choice": results["auto auto"].get("runtime"),
+        "auto_ratio": results["auto auto"].get("ratio_vs_torch_fp32"),
+        "image_size": [WIDTH, HEIGHT],
+        "generate_s": round(gen_s, 1),
+        "cores": os.cpu_count(),
+        "isa_cap": {k: os.environ[k] for k in ISA_CAPS if k in os.environ},
+        **machine(),
+    }
+
+
+#: The variables that cap the instruction set, for an AVX2-only stand-in on an AVX-512 CPU.
+ISA_CAPS = (
+    "ONEDNN_MAX_CPU_ISA",
+    "OV_CPU_MAX_ISA",
+    "ATEN_CPU_CAPABILITY",
+    "MKL_ENABLE_INSTRUCTIONS",
+)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,16 @@ from vitrieve.indexer.runtimes.openvino_ir import ensure_ir
 log = logging.getLogger(__name__)
 
 
+#: Variables that cap the instruction set torch, oneDNN, MKL and OpenVINO use: a cap changes
+#: which runtime is fastest, so it is part of the decision's key.
+ISA_CAPS = (
+    "ONEDNN_MAX_CPU_ISA",
+    "OV_CPU_MAX_ISA",
+    "ATEN_CPU_CAPABILITY",
+    "MKL_ENABLE_INSTRUCTIONS",
+)
+
+
 @dataclass
 class Request:
     """What the settings ask for, and what the chooser needs to build candidates."""
@@ -83,7 +93,7 @@ def decision_key(req: Request) -> str:
             f"torch={torch.__version__}",
             f"openvino={abilities.version('openvino')}",
             f"nncf={abilities.version('nncf')}",
-            f"isa={os.environ.get('ONEDNN_MAX_CPU_ISA', '')}",
+            "isa=" + ",".join(os.environ.get(v, "") for v in ISA_CAPS),
             f"ask={req.engine}/{req.precision}/{req.batch_size}",
         ]
     )
