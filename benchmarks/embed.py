@@ -8,14 +8,18 @@ vitrieve goes through its real path: `locate_model(dir)` + `Embedder(precision=.
 Also reports the least cosine between vitrieve's vectors and the baseline's normalised pooler
 outputs, over real photos (skimage.data) and synthetic images.
 
+With `--runtimes`: every CPU runtime vitrieve can choose (torch fp32/bf16, OpenVINO fp32/bf16/
+int8 weights) and the auto choice, each timed interleaved with torch fp32 at each batch size and
+reported as a ratio to it, with the least cosine to torch fp32 over the same photos.
+
 Usage: python -m benchmarks.embed [--batch-size 16] [--batches 5] [--precision auto]
+       python -m benchmarks.embed --runtimes [--sizes 1 8 32] [--batches 3]
 Progress goes to stderr; the result is one JSON object on the last line of stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -94,8 +98,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--batches", type=int, default=5, help="timed repetitions per side")
-    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    ap.add_argument("--precision", default="auto")
+    ap.add_argument("--runtimes", action="store_true", help="compare every CPU runtime")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[8, 32], help="with --runtimes")
     args = ap.parse_args(argv)
+    if args.runtimes:
+        from benchmarks.embed_runtimes import compare
+
+        result = compare(args.sizes, args.batches)
+        emit(result)
+        return result
 
     from transformers import AutoImageProcessor, ViTModel
     from transformers.utils import logging as hf_logging
@@ -125,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
             cache_dir=tmp_path / "cache",
         )
         load_s = time.perf_counter() - t0
-        calibration = _calibration_report(tmp_path / "cache" / "precision.json")
+        calibration = emb.decision.to_dict() if emb.decision else None
         log(f"vitrieve picked {emb.precision} in {load_s:.1f}s (calibration: {calibration})")
 
         log("loading baseline ViTModel fp32")
@@ -192,7 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
         "precision": emb.precision,
         "precision_requested": args.precision,
         "calibration": calibration,
-        "vitrieve_attn": emb._model.config._attn_implementation,
+        "runtime": emb.runtime.name,
+        "vitrieve_attn": emb._model.config._attn_implementation if emb._model else None,
         "baseline_attn": base.config._attn_implementation,
         "batch_size": bs,
         "batches": args.batches,
@@ -221,18 +234,6 @@ def _time(fn) -> tuple[float, float]:
 def _cpu_s() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
-
-
-def _calibration_report(path: Path) -> dict | None:
-    """What Embedder measured when it chose the precision (None if it was not asked to)."""
-    try:
-        known = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    entry = next(iter(known.values()), None)
-    if not entry:
-        return None
-    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in entry.items()}
 
 
 if __name__ == "__main__":

@@ -347,6 +347,7 @@ def _compare_runtimes(args: argparse.Namespace, n: int, work: Path) -> dict:
     import numpy as np
 
     from vitrieve.indexer.runtimes.abilities import detect
+    from vitrieve.indexer.runtimes.select import ISA_CAPS
 
     model = work / "vit-b16"
     if not (model / "config.json").is_file():
@@ -412,15 +413,6 @@ def _compare_runtimes(args: argparse.Namespace, n: int, work: Path) -> dict:
         "isa_cap": {k: os.environ[k] for k in ISA_CAPS if k in os.environ},
         **machine(),
     }
-
-
-#: The variables that cap the instruction set, for an AVX2-only stand-in on an AVX-512 CPU.
-ISA_CAPS = (
-    "ONEDNN_MAX_CPU_ISA",
-    "OV_CPU_MAX_ISA",
-    "ATEN_CPU_CAPABILITY",
-    "MKL_ENABLE_INSTRUCTIONS",
-)
 
 
 if __name__ == "__main__":
