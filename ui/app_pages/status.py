@@ -49,6 +49,15 @@ def main() -> None:
         st.subheader("Compute")
         device = info.get("device") or f"unavailable: {info.get('device_error')}"
         rows = {"device": device, "device setting": info["device_setting"]}
+        if info.get("runtime"):  # the CPU runtime measured here (indexer/runtimes)
+            rows["runtime"] = info["runtime"]
+            for name, m in (info.get("runtime_measured") or {}).items():
+                verdict = "kept" if m.get("kept") else (m.get("error") or "below the floor")
+                speed = f"{m['img_s']} img/s, " if m.get("img_s") else ""
+                cos = f"cos {m['min_cos']}, " if m.get("min_cos") is not None else ""
+                rows[f"  {name}"] = f"{speed}{cos}{verdict}"
+            if info.get("runtime_note"):
+                rows["runtime note"] = info["runtime_note"]
         if info.get("model_loaded"):
             rows |= {"precision": info["precision"], "batch size": str(info["batch_size"])}
         else:
