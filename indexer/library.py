@@ -88,6 +88,7 @@ class Library:
             precision=self.settings.precision,
             batch_size=self.settings.batch_size,
             cache_dir=self.settings.cache_dir,
+            runtime=self.settings.runtime,
         )
 
     @property
