@@ -223,3 +223,15 @@ def test_a_calibration_killed_midway_is_completed_by_the_next_run(tmp_path):
     assert entry["runtime"] == " ".join(out.split()[:2])
     leftovers = list(tmp_path.rglob(".build-*")) + list(tmp_path.glob(f".{DECISIONS}.*"))
     assert leftovers == []
+
+
+def test_the_library_runs_the_runtime_its_settings_name(tmp_path):
+    from vitrieve.core.config import Settings
+    from vitrieve.indexer.library import Library
+
+    settings = Settings(
+        home=tmp_path / "home", model=str(TINY_VIT), runtime="torch", precision="bf16"
+    )
+    with Library(settings) as lib:
+        assert lib.embedder.runtime == Runtime("torch", "bf16")
+    assert not (settings.cache_dir / DECISIONS).exists()  # forced: nothing measured
