@@ -1,7 +1,7 @@
 """The model converted for OpenVINO (an IR: model.xml + model.bin), built once per weights and
 kept under `VITRIEVE_HOME/cache/openvino`.
 
-Converting a ViT-B/16 takes about a minute on two cores, so it is paid once and reused; a
+Converting a ViT-B/16 takes seconds to a minute on two cores, so it is paid once and reused; a
 damaged or half-written IR must never be loaded, so each one is built in a temporary folder,
 recorded with the size and xxh3 hash of every file, fsynced and renamed into place in one step.
 Opening checks the record against the files and rebuilds on any doubt. The name carries the
@@ -137,7 +137,7 @@ def _convert(model: Any, input_size: tuple[int, int]) -> Any:
     import torch
 
     log.warning(
-        "converting the model for OpenVINO (once for these weights; about a minute on two cores)"
+        "converting the model for OpenVINO (once for these weights; up to a minute on two cores)"
     )
 
     class Pooled(torch.nn.Module):

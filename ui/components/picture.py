@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from vitrieve.ui.views.dups import human_size
 from vitrieve.ui.views.grid import GridItem
 
 
@@ -38,13 +39,5 @@ def describe(item: GridItem) -> str:
         parts.append(f"{item.width}×{item.height}")
     if item.format:
         parts.append(item.format)
-    parts.append(_size(item.size))
+    parts.append(human_size(item.size))
     return " · ".join(parts)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
