@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -168,27 +168,3 @@ def batched(stream: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]:
             batch = []
     if batch:
         yield batch
-
-
-def embed_unique(
-    batch: list[Prepared],
-    known: dict[str, bytes],
-    embed_pixels: Callable[[np.ndarray], np.ndarray],
-    encode: Callable[[np.ndarray], bytes],
-) -> tuple[dict[str, bytes], int]:
-    """Stored vectors for every decodable item's hash, and how many forward passes that took.
-
-    Known hashes reuse their stored bytes; each new hash is embedded once, so byte-identical
-    files cost one forward pass however many copies exist.
-    """
-    todo: dict[str, np.ndarray] = {}
-    for p in batch:
-        if p.error is None and p.content_hash not in known and p.content_hash not in todo:
-            # without an error it was read (hashed) and decoded (pixels): see prepare()
-            assert p.content_hash is not None and p.pixels is not None
-            todo[p.content_hash] = p.pixels
-    vectors = dict(known)
-    if todo:
-        computed = embed_pixels(np.stack(list(todo.values())))
-        vectors.update((h, encode(v)) for h, v in zip(todo.keys(), computed, strict=True))
-    return vectors, len(todo)
