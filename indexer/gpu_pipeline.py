@@ -59,6 +59,7 @@ from vitrieve.indexer.gpu_transforms import (
 from vitrieve.indexer.limits import DEFAULT_MAX_PIXELS, LARGE_PIXELS, InputLimits, admit_in_pillow
 from vitrieve.indexer.photo_facts import (
     ExifFacts,
+    PhotoFacts,
     exif_facts,
     score_reduction,
     score_size,
@@ -380,9 +381,9 @@ class _Run:
                 height=h.height,
                 format=h.format,
                 captured_at=h.captured_at,
+                # JPEGs only here: no block-grid check, as on the CPU path
+                facts=PhotoFacts.of(h.exif, scores_of_gray(gray)),
             )
-            # JPEGs only here: no block-grid check, as on the CPU path
-            prepared.set_facts(h.exif, scores_of_gray(gray))
             if want:
                 assert self.pool is not None  # set before any thread of the run starts
                 self.pool.submit(self._guard, self._thumb, prepared, next(thumbs_cpu))

@@ -20,7 +20,7 @@ import numpy as np
 
 from vitrieve.indexer.decode import DecodeError, decode_image
 from vitrieve.indexer.limits import InputLimits
-from vitrieve.indexer.photo_facts import ExifFacts, ShotScores
+from vitrieve.indexer.photo_facts import UNKNOWN_FACTS, PhotoFacts
 from vitrieve.indexer.preprocess import PreprocessSpec
 from vitrieve.indexer.reader import ReadError, content_hash, pixel_hash, read_file
 from vitrieve.indexer.thumbnails import write_thumbnail
@@ -44,33 +44,7 @@ class Prepared:
     format: str | None = None
     captured_at: datetime | None = None
     error: str | None = None
-    # What keeper choice needs (indexer.photo_facts); None: unknown.
-    camera: str | None = None
-    has_gps: bool | None = None
-    software: str | None = None
-    jpeg_quality: int | None = None
-    sharpness: float | None = None
-    exposure: float | None = None
-    blockiness: float | None = None
-
-    def set_facts(self, exif: ExifFacts, scores: ShotScores | None) -> None:
-        self.camera, self.has_gps = exif.camera, exif.has_gps
-        self.software, self.jpeg_quality = exif.software, exif.jpeg_quality
-        if scores is not None:
-            self.sharpness, self.exposure = scores.sharpness, scores.exposure
-            self.blockiness = scores.blockiness
-
-    def facts_row(self) -> dict:
-        """The catalog columns these facts are stored in (writer, backfill)."""
-        return {
-            "camera": self.camera,
-            "has_gps": self.has_gps,
-            "software": self.software,
-            "jpeg_quality": self.jpeg_quality,
-            "sharpness": self.sharpness,
-            "exposure": self.exposure,
-            "blockiness": self.blockiness,
-        }
+    facts: PhotoFacts = UNKNOWN_FACTS  # what keeper choice needs (indexer.photo_facts)
 
 
 @dataclass
@@ -125,7 +99,7 @@ def prepare(
             write_thumbnail(decoded.image, thumb_dir, out.content_hash)
         out.width, out.height = decoded.width, decoded.height
         out.format, out.captured_at = decoded.format, decoded.captured_at
-        out.set_facts(decoded.exif, decoded.scores)
+        out.facts = PhotoFacts.of(decoded.exif, decoded.scores)
     except DecodeError as exc:
         out.error = exc.reason
     except MemoryError:

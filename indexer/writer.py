@@ -142,7 +142,7 @@ def write_batch(
                     "status": ImageStatus.EMBEDDED,
                     "error": None,
                 }
-                | p.facts_row()
+                | p.facts.row()
                 for p in ok
             ],
         )
