@@ -1,9 +1,10 @@
-"""Catalog queries shared by ingest, search and the CLI: roots, models, vectors, counts."""
+"""Catalog queries shared by ingest, search, the CLI and the UI: roots, models, vectors, counts,
+and the one image summary (`ImageSummary`, `describe_images`, `image_id_of_path`)."""
 
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.model_source import ModelInfo
+from vitrieve.indexer.photo_facts import FACT_NAMES, PhotoFacts
 from vitrieve.tables.catalog import Embedding, EmbeddingModel, Image, ImageStatus, Root
 
 VECTOR_DTYPE = np.float16  # half the bytes of float32; cosine error ~1e-4, far below any threshold
@@ -243,3 +245,138 @@ def list_roots(factory: sessionmaker[Session]) -> list[RootRow]:
         ),
         key=lambda row: row.path,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSummary:
+    """One catalog image as every reader shows it: search results, duplicate members, grid
+    items and keeper facts hold one of these (composition) and add only what they measure."""
+
+    image_id: int
+    root: str
+    rel_path: str
+    size: int
+    mtime_ns: int
+    width: int | None
+    height: int | None
+    format: str | None
+    captured_at: datetime | None
+    status: ImageStatus
+    content_hash: str | None
+    pixel_hash: str | None
+
+    @property
+    def path(self) -> str:
+        return str(Path(self.root) / self.rel_path)
+
+    @property
+    def taken(self) -> datetime:
+        """The date a grid shows and a date filter tests: EXIF capture time, else file time."""
+        return photo_date(self.captured_at, self.mtime_ns)
+
+    @property
+    def pixels(self) -> int:
+        return (self.width or 0) * (self.height or 0)
+
+
+def photo_date(captured_at: datetime | None, mtime_ns: int) -> datetime:
+    return captured_at or datetime.fromtimestamp(mtime_ns / 1e9)
+
+
+class ShowsImage:
+    """Read-only access to the `image` a value type composes (`result.path` is
+    `result.image.path`): the one place these names are spelled for SearchResult, GridItem,
+    DupMember and ImageFacts."""
+
+    __slots__ = ()
+    image: ImageSummary
+
+    @property
+    def image_id(self) -> int:
+        return self.image.image_id
+
+    @property
+    def path(self) -> str:
+        return self.image.path
+
+    @property
+    def size(self) -> int:
+        return self.image.size
+
+    @property
+    def width(self) -> int | None:
+        return self.image.width
+
+    @property
+    def height(self) -> int | None:
+        return self.image.height
+
+    @property
+    def format(self) -> str | None:
+        return self.image.format
+
+    @property
+    def captured_at(self) -> datetime | None:
+        return self.image.captured_at
+
+
+_SUMMARY_COLUMNS = (
+    Image.id,
+    Root.path,
+    Image.rel_path,
+    Image.size,
+    Image.mtime_ns,
+    Image.width,
+    Image.height,
+    Image.format,
+    Image.captured_at,
+    Image.status,
+    Image.content_hash,
+    Image.pixel_hash,
+)
+
+
+def describe_images(session: Session, ids: Iterable[int]) -> dict[int, ImageSummary]:
+    """The one "describe these image ids" read (search, duplicates, the UI's grids): ids no
+    longer in the catalog are simply absent (SQL wins over a stale index)."""
+    wanted = sorted({int(i) for i in ids})
+    out: dict[int, ImageSummary] = {}
+    for i in range(0, len(wanted), _BY_IDS_CHUNK):
+        rows = session.execute(
+            select(*_SUMMARY_COLUMNS).join(Root).where(Image.id.in_(wanted[i : i + _BY_IDS_CHUNK]))
+        )
+        for r in rows:
+            out[r[0]] = ImageSummary(*tuple(r))
+    return out
+
+
+def photo_facts_of(session: Session, ids: Iterable[int]) -> dict[int, PhotoFacts]:
+    """The stored keeper facts of `ids` (unknown ones None), for the duplicate finder."""
+    wanted = sorted({int(i) for i in ids})
+    columns = [getattr(Image, name) for name in FACT_NAMES]
+    out: dict[int, PhotoFacts] = {}
+    for i in range(0, len(wanted), _BY_IDS_CHUNK):
+        for image_id, *values in session.execute(
+            select(Image.id, *columns).where(Image.id.in_(wanted[i : i + _BY_IDS_CHUNK]))
+        ):
+            out[image_id] = PhotoFacts(*values)
+    return out
+
+
+def image_id_of_path(session: Session, path: Path) -> int | None:
+    """The catalog image at `path` now, or None. The one path-to-id lookup (search by file,
+    `vitrieve tag show FILE`, the UI). An image marked missing is not "at" its old path: the
+    last scan did not find it there; if the file is back, the next scan restores that row (so
+    search embeds the file itself meanwhile, and `tag show` asks for an ingest)."""
+    path = path.expanduser().resolve()
+    for root_id, root_path in session.execute(select(Root.id, Root.path)):
+        root = Path(root_path)
+        if root in path.parents:
+            return session.scalar(
+                select(Image.id).where(
+                    Image.root_id == root_id,
+                    Image.rel_path == path.relative_to(root).as_posix(),
+                    Image.status != ImageStatus.MISSING,
+                )
+            )
+    return None

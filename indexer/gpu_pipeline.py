@@ -16,8 +16,9 @@ flight), so `write_batch` and the catalog see identical statuses, failures and m
   antialiased interpolation (batched per source size), a pixel hash on the GPU, a grayscale
   copy at `photo_facts.SCORE_SIDE` for the sharpness/exposure scores; one download per batch.
   A batch that runs out of GPU memory is split in half and retried, never lost.
-- thumbnails: WebP encoded by the pool from the GPU-downscaled copy (the full image never
-  leaves the GPU); each item is emitted once its thumbnail is written.
+- thumbnails: written by the pool with `thumbnails.write_thumbnail` (WebP method 0) from the
+  GPU-downscaled copy (the full image never leaves the GPU); each item is emitted once its
+  thumbnail is written.
 
 Differences from the CPU path, by design: `pixel_hash` is computed from the full decode on the
 GPU (`tensor_pixel_hash`, prefixed into its own namespace), so exact-pixel duplicates are found
@@ -29,7 +30,6 @@ tensors with a Pillow decoder.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -46,6 +46,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from vitrieve.core.config import Settings
 from vitrieve.indexer.decode import exif_captured_at, exif_orientation
 from vitrieve.indexer.decode_messages import captured
 from vitrieve.indexer.gpu_transforms import (
@@ -58,6 +59,7 @@ from vitrieve.indexer.gpu_transforms import (
 from vitrieve.indexer.limits import DEFAULT_MAX_PIXELS, LARGE_PIXELS, InputLimits, admit_in_pillow
 from vitrieve.indexer.photo_facts import (
     ExifFacts,
+    PhotoFacts,
     exif_facts,
     score_reduction,
     score_size,
@@ -73,7 +75,7 @@ from vitrieve.indexer.pipeline import (
 )
 from vitrieve.indexer.preprocess import PreprocessSpec
 from vitrieve.indexer.reader import ReadError, content_hash
-from vitrieve.indexer.thumbnails import thumbnail_path
+from vitrieve.indexer.thumbnails import thumbnail_path, write_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +107,10 @@ def torchvision_decoder(device: torch.device) -> Decoder | None:
     return decode
 
 
-def stream_for(device: torch.device, settings: Any) -> Callable[..., Iterator[Prepared]]:
-    """The prepared-stream function ingest should use: the GPU front end on CUDA when enabled
-    and torchvision imports, else the CPU pipeline."""
-    if device.type == "cuda" and getattr(settings, "gpu_decode", True):
+def stream_for(device: torch.device, settings: Settings) -> Callable[..., Iterator[Prepared]]:
+    """The prepared-stream function ingest should use: the GPU front end on CUDA when
+    `settings.gpu_decode` and torchvision imports, else the CPU pipeline."""
+    if device.type == "cuda" and settings.gpu_decode:
         decoder = torchvision_decoder(device)
         if decoder is not None:
             return partial(gpu_prepared_stream, device=device, decoder=decoder)
@@ -386,9 +388,9 @@ class _Run:
                 height=h.height,
                 format=h.format,
                 captured_at=h.captured_at,
+                # JPEGs only here: no block-grid check, as on the CPU path
+                facts=PhotoFacts.of(h.exif, scores_of_gray(gray)),
             )
-            # JPEGs only here: no block-grid check, as on the CPU path
-            prepared.set_facts(h.exif, scores_of_gray(gray))
             if want:
                 assert self.pool is not None  # set before any thread of the run starts
                 self.pool.submit(self._guard, self._thumb, prepared, next(thumbs_cpu))
@@ -429,7 +431,12 @@ class _Run:
         t0 = time.perf_counter()
         assert prepared.content_hash is not None  # GPU-path items are hashed when read
         try:
-            _write_webp(Image.fromarray(thumb), self.thumb_dir, prepared.content_hash)
+            write_thumbnail(
+                Image.fromarray(thumb),
+                self.thumb_dir,
+                prepared.content_hash,
+                method=THUMB_WEBP_METHOD,
+            )
         except OSError as exc:  # as the CPU path: our problem, reported on the item
             prepared.error = f"cannot write thumbnail: {exc}"
         self.stats.add("thumbs", time.perf_counter() - t0)
@@ -463,15 +470,3 @@ def _draft_factor(width: int, height: int, target_size: int) -> int:
         return 1
     fit = min(width // (2 * target_size), height // (2 * target_size))
     return max(f for f in (1, 2, 4, 8) if f <= fit)
-
-
-def _write_webp(image: Image.Image, thumb_dir: Path, digest: str) -> Path:
-    """`thumbnails.write_thumbnail` for an image already at thumbnail size, fastest method."""
-    path = thumbnail_path(thumb_dir, digest)
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    image.save(tmp, format="WEBP", quality=80, method=THUMB_WEBP_METHOD)
-    os.replace(tmp, path)
-    return path

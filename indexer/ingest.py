@@ -202,9 +202,7 @@ def embed_items(
     for batch in batched(stream, embedder.batch_size):
         t0 = time.perf_counter()
         with lib.sessions.begin() as session:
-            outcome = write_batch(
-                session, batch, model.id, model.dim, _timed_embed(embedder, times)
-            )
+            outcome = write_batch(session, batch, model.id, model.dim, embedder, times)
             if on_embedded is not None and len(outcome.embedded_ids):
                 on_embedded(session, outcome)
         times.add("write", time.perf_counter() - t0)
@@ -267,17 +265,6 @@ def _ingest_locked(
     summary.stages = times.as_dict()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
-
-
-def _timed_embed(embedder, times: StageTimes):
-    def run(pixels):
-        t0 = time.perf_counter()
-        try:
-            return embedder.embed_pixels(pixels)
-        finally:
-            times.add("embed", time.perf_counter() - t0)
-
-    return run
 
 
 def _counted(files: Iterator[ScannedFile], progress: IngestProgress, start: int):

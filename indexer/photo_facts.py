@@ -15,7 +15,7 @@ same resolution, same decode path): that is all the keeper rule uses it for. The
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from PIL import Image
@@ -118,6 +118,41 @@ class ShotScores:
 
 
 NO_EXIF = ExifFacts(None, False, None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoFacts:
+    """The keeper facts of one image, each stored in the catalog column of the same name; None:
+    unknown (an image ingested before the facts existed). The one spelling of the list: the
+    writer, the backfill and the duplicate finder read it from `FACT_NAMES`, so a new fact is a
+    field here, a column in tables/catalog.py and where `of` measures it."""
+
+    camera: str | None = None
+    has_gps: bool | None = None
+    software: str | None = None
+    jpeg_quality: int | None = None
+    sharpness: float | None = None
+    exposure: float | None = None
+    blockiness: float | None = None
+    data_size: int | None = None  # bytes of image data without metadata (indexer.image_data)
+
+    @classmethod
+    def of(cls, exif: ExifFacts, scores: ShotScores | None) -> PhotoFacts:
+        """What a decode measured (both paths: `decode` and `gpu_pipeline`)."""
+        measured = {} if scores is None else _values(scores)
+        return cls(**(_values(exif) | measured))
+
+    def row(self) -> dict[str, object]:
+        """The catalog columns these facts are stored in (writer, backfill)."""
+        return _values(self)
+
+
+def _values(value: ExifFacts | ShotScores | PhotoFacts) -> dict:
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
+FACT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(PhotoFacts))
+UNKNOWN_FACTS = PhotoFacts()
 
 
 def exif_facts(im: Image.Image, exif: Image.Exif, data: bytes | None = None) -> ExifFacts:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +20,7 @@ import numpy as np
 
 from vitrieve.indexer.decode import DecodeError, decode_image
 from vitrieve.indexer.limits import InputLimits
-from vitrieve.indexer.photo_facts import ExifFacts, ShotScores
+from vitrieve.indexer.photo_facts import UNKNOWN_FACTS, PhotoFacts
 from vitrieve.indexer.preprocess import PreprocessSpec
 from vitrieve.indexer.reader import ReadError, content_hash, pixel_hash, read_file
 from vitrieve.indexer.thumbnails import write_thumbnail
@@ -58,36 +58,7 @@ class Prepared:
     format: str | None = None
     captured_at: datetime | None = None
     error: str | None = None
-    # What keeper choice needs (indexer.photo_facts); None: unknown.
-    camera: str | None = None
-    has_gps: bool | None = None
-    software: str | None = None
-    jpeg_quality: int | None = None
-    sharpness: float | None = None
-    exposure: float | None = None
-    blockiness: float | None = None
-    data_size: int | None = None  # image data without metadata (indexer.image_data)
-
-    def set_facts(self, exif: ExifFacts, scores: ShotScores | None) -> None:
-        self.camera, self.has_gps = exif.camera, exif.has_gps
-        self.software, self.jpeg_quality = exif.software, exif.jpeg_quality
-        self.data_size = exif.data_size
-        if scores is not None:
-            self.sharpness, self.exposure = scores.sharpness, scores.exposure
-            self.blockiness = scores.blockiness
-
-    def facts_row(self) -> dict:
-        """The catalog columns these facts are stored in (writer, backfill)."""
-        return {
-            "camera": self.camera,
-            "has_gps": self.has_gps,
-            "software": self.software,
-            "jpeg_quality": self.jpeg_quality,
-            "sharpness": self.sharpness,
-            "exposure": self.exposure,
-            "blockiness": self.blockiness,
-            "data_size": self.data_size,
-        }
+    facts: PhotoFacts = UNKNOWN_FACTS  # what keeper choice needs (indexer.photo_facts)
 
 
 @dataclass
@@ -142,7 +113,7 @@ def prepare(
             write_thumbnail(decoded.image, thumb_dir, out.content_hash)
         out.width, out.height = decoded.width, decoded.height
         out.format, out.captured_at = decoded.format, decoded.captured_at
-        out.set_facts(decoded.exif, decoded.scores)
+        out.facts = PhotoFacts.of(decoded.exif, decoded.scores)
     except DecodeError as exc:
         out.error = exc.reason
     except MemoryError:
@@ -185,27 +156,3 @@ def batched(stream: Iterable[Prepared], size: int) -> Iterator[list[Prepared]]:
             batch = []
     if batch:
         yield batch
-
-
-def embed_unique(
-    batch: list[Prepared],
-    known: dict[str, bytes],
-    embed_pixels: Callable[[np.ndarray], np.ndarray],
-    encode: Callable[[np.ndarray], bytes],
-) -> tuple[dict[str, bytes], int]:
-    """Stored vectors for every decodable item's hash, and how many forward passes that took.
-
-    Known hashes reuse their stored bytes; each new hash is embedded once, so byte-identical
-    files cost one forward pass however many copies exist.
-    """
-    todo: dict[str, np.ndarray] = {}
-    for p in batch:
-        if p.error is None and p.content_hash not in known and p.content_hash not in todo:
-            # without an error it was read (hashed) and decoded (pixels): see prepare()
-            assert p.content_hash is not None and p.pixels is not None
-            todo[p.content_hash] = p.pixels
-    vectors = dict(known)
-    if todo:
-        computed = embed_pixels(np.stack(list(todo.values())))
-        vectors.update((h, encode(v)) for h, v in zip(todo.keys(), computed, strict=True))
-    return vectors, len(todo)

@@ -49,10 +49,17 @@ def _decodes(path: str, size: int, mtime_ns: int) -> bool:
 
 
 def write_thumbnail(
-    image: Image.Image, thumb_dir: Path, content_hash: str, *, replace: bool = False
+    image: Image.Image,
+    thumb_dir: Path,
+    content_hash: str,
+    *,
+    replace: bool = False,
+    method: int = WEBP_METHOD,
 ) -> Path:
-    """Writes once (temp file + rename, so a reader never sees half a file); a damaged file in
-    the way is replaced, and `replace` remakes even a good one."""
+    """Writes once (temp file + rename, so a reader never sees half a file, and the temp file
+    is removed on any error); a damaged file in the way is replaced, and `replace` remakes even
+    a good one. The one thumbnail writer: the GPU path hands it an image already at thumbnail
+    size (so it is not resized again) and asks for WebP `method` 0, the fastest encoding."""
     path = thumbnail_path(thumb_dir, content_hash)
     if not replace and thumbnail_ok(path):
         return path
@@ -63,7 +70,7 @@ def write_thumbnail(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            thumb.save(fh, format="WEBP", quality=80, method=WEBP_METHOD)
+            thumb.save(fh, format="WEBP", quality=80, method=method)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -1,21 +1,25 @@
-"""Writes one embedded batch to the catalog in a single transaction.
+"""Embeds one prepared batch and writes it to the catalog in a single transaction.
 
 The transaction is the unit of progress: a crash loses at most the batch in flight, which is
 still pending in SQL and is simply embedded again next time. Writing is idempotent: an image's
-vector for a model is replaced, never duplicated.
+vector for a model is replaced, never duplicated. The writer owns "embed each new content hash
+once": it looks up the vectors already stored, runs the model on the rest and times it, so the
+pipeline only prepares pixels and ingest only drives batches (one direction, no callbacks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vitrieve.indexer.catalog import decode_vectors, encode_vector
-from vitrieve.indexer.pipeline import Prepared, embed_unique
+from vitrieve.indexer.pipeline import Prepared, StageTimes
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus
 
 _CHUNK = 500
@@ -32,6 +36,13 @@ class BatchOutcome:
     @property
     def size(self) -> int:
         return len(self.embedded_ids) + len(self.failures)
+
+
+class PixelEmbedder(Protocol):
+    """What the writer needs of a model (indexer.embedder.Embedder): uint8 [N, H, W, 3] at the
+    model's input size -> float32 [N, dim] unit vectors."""
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray: ...
 
 
 def known_vectors(session: Session, model_id: int, hashes: Iterable[str]) -> dict[str, bytes]:
@@ -52,17 +63,48 @@ def _hash(p: Prepared) -> str:
     return p.content_hash
 
 
+def embed_new_hashes(
+    ok: list[Prepared],
+    known: dict[str, bytes],
+    embedder: PixelEmbedder,
+    times: StageTimes | None = None,
+) -> tuple[dict[str, bytes], int]:
+    """Stored vectors for every item's hash, and how many forward passes that took.
+
+    Known hashes reuse their stored bytes; each new hash is embedded once, so byte-identical
+    files cost one forward pass however many copies exist."""
+    todo: dict[str, np.ndarray] = {}
+    for p in ok:
+        if p.content_hash not in known and p.content_hash not in todo:
+            # without an error it was read (hashed) and decoded (pixels): see pipeline.prepare
+            assert p.content_hash is not None and p.pixels is not None
+            todo[p.content_hash] = p.pixels
+    vectors = dict(known)
+    if todo:
+        t0 = time.perf_counter()
+        try:
+            computed = embedder.embed_pixels(np.stack(list(todo.values())))
+        finally:
+            if times is not None:
+                times.add("embed", time.perf_counter() - t0)
+        vectors.update((h, encode_vector(v)) for h, v in zip(todo.keys(), computed, strict=True))
+    return vectors, len(todo)
+
+
 def write_batch(
     session: Session,
     batch: list[Prepared],
     model_id: int,
     dim: int,
-    embed_pixels: Callable[[np.ndarray], np.ndarray],
+    embedder: PixelEmbedder,
+    times: StageTimes | None = None,
 ) -> BatchOutcome:
+    """Embeds what the catalog has no vector for and writes the batch; the model's time goes to
+    `times.embed`."""
     ok = [p for p in batch if p.error is None]
     failed = [p for p in batch if p.error is not None]
     known = known_vectors(session, model_id, (_hash(p) for p in ok))
-    vectors, computed = embed_unique(batch, known, embed_pixels, encode_vector)
+    vectors, computed = embed_new_hashes(ok, known, embedder, times)
 
     # Replace, never add: re-running a batch (a retried task, a crash) cannot duplicate a vector.
     # Other models' vectors stay: they carry their own content hash and are checked against it.
@@ -100,7 +142,7 @@ def write_batch(
                     "status": ImageStatus.EMBEDDED,
                     "error": None,
                 }
-                | p.facts_row()
+                | p.facts.row()
                 for p in ok
             ],
         )

@@ -44,10 +44,15 @@ class FailureList:
 
 
 def failed_images(
-    lib: Library, *, folder: Path | None = None, limit: int | None = None
+    lib: Library,
+    *,
+    folder: Path | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
 ) -> FailureList:
-    """Failed images by path (root, then relative path), under `folder` (resolved, checked by
-    `search.query.check_folder`) when given."""
+    """Failed images by path (root, then relative path), or the newest failures first (the UI's
+    library page), under `folder` (resolved, checked by `search.query.check_folder`) when
+    given."""
     where = [Image.status == ImageStatus.FAILED]
     if folder is not None:
         where.append(_in_folder(lib, folder))
@@ -57,7 +62,13 @@ def failed_images(
             select(Image.id, Root.path, Image.rel_path, Image.error, Image.size, Image.updated_at)
             .join(Root)
             .where(*where)
-            .order_by(Root.path, Image.rel_path)
+            .order_by(
+                *(
+                    (Image.updated_at.desc(), Image.id.desc())
+                    if newest_first
+                    else (Root.path, Image.rel_path)
+                )
+            )
             .limit(limit)
         ).all()
     return FailureList(

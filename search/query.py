@@ -6,37 +6,48 @@ results; byte-identical copies at other paths still show, with score 1.0.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from vitrieve.core.errors import MAX_ID, NotIndexedError, VitrieveError
-from vitrieve.indexer.catalog import decode_vectors, encode_vector
+from vitrieve.indexer.catalog import (
+    ImageSummary,
+    ShowsImage,
+    decode_vectors,
+    describe_images,
+    encode_vector,
+    image_id_of_path,
+    photo_date,
+)
 from vitrieve.indexer.decode import DecodeError
 from vitrieve.indexer.library import Library
-from vitrieve.indexer.reader import ReadError, read_file
+from vitrieve.indexer.reader import ReadError, content_hash, read_file
+from vitrieve.indexer.writer import known_vectors
 from vitrieve.search.embed_files import decode_for_model
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResult:
-    image_id: int
-    path: str
+class SearchResult(ShowsImage):
+    image: ImageSummary
     score: float
-    width: int | None
-    height: int | None
-    format: str | None
-    size: int
-    captured_at: datetime | None
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["captured_at"] = self.captured_at.isoformat() if self.captured_at else None
-        return d
+        """The `vitrieve search --json` record."""
+        return {
+            "image_id": self.image_id,
+            "path": self.path,
+            "score": self.score,
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            "size": self.size,
+            "captured_at": self.captured_at.isoformat() if self.captured_at else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +78,8 @@ def query_from_id(lib: Library, image_id: int) -> Query:
 
 def query_from_file(lib: Library, path: Path) -> Query:
     path = path.expanduser().resolve()
-    catalog_id = _catalog_id(lib, path)
+    with lib.sessions() as session:
+        catalog_id = image_id_of_path(session, path)
     if catalog_id is not None:
         try:
             return query_from_id(lib, catalog_id)
@@ -89,19 +101,20 @@ def query_from_file(lib: Library, path: Path) -> Query:
     return Query(decode_vectors([stored], embedder.info.dim)[0], catalog_id)
 
 
-def _catalog_id(lib: Library, path: Path) -> int | None:
+def query_from_bytes(lib: Library, data: bytes, name: str) -> Query:
+    """The query vector of a file's bytes (an upload), rounded through storage precision like
+    an index vector; bytes identical to a catalogued file reuse its stored vector (no model)."""
+    model = lib.model_row
     with lib.sessions() as session:
-        for root_id, root_path in session.execute(select(Root.id, Root.path)):
-            root = Path(root_path)
-            if root in path.parents:
-                return session.scalar(
-                    select(Image.id).where(
-                        Image.root_id == root_id,
-                        Image.rel_path == path.relative_to(root).as_posix(),
-                        Image.status != ImageStatus.MISSING,
-                    )
-                )
-    return None
+        known = known_vectors(session, model.id, [content_hash(data)]) if data else {}
+    if known:
+        return Query(decode_vectors(list(known.values()), model.dim)[0], None)
+    try:
+        decoded = decode_for_model(lib, data, name)
+    except DecodeError as exc:
+        raise VitrieveError(f"{name}: {exc.reason}") from None
+    stored = encode_vector(lib.embedder.embed_images([decoded.image])[0])
+    return Query(decode_vectors([stored], model.dim)[0], None)
 
 
 def check_folder(lib: Library, folder: Path | None) -> Path | None:
@@ -186,41 +199,42 @@ def describe(
 ) -> list[SearchResult]:
     """Results for scored ids, best first as given; ids gone from SQL are dropped (SQL wins)."""
     with lib.sessions() as session:
-        rows = {
-            r.id: r
-            for r in session.execute(
-                select(
-                    Image.id,
-                    Root.path.label("root"),
-                    Image.rel_path,
-                    Image.width,
-                    Image.height,
-                    Image.format,
-                    Image.size,
-                    Image.captured_at,
-                )
-                .join(Root)
-                .where(Image.id.in_(ids))
-            )
-        }
+        images = describe_images(session, ids)
     out = []
     for image_id, score in zip(ids, scores, strict=True):
-        r = rows.get(image_id)
-        if r is None:
+        image = images.get(image_id)
+        if image is None:
             continue  # removed since the index was saved
-        path = Path(r.root) / r.rel_path
-        if folder is not None and folder not in path.parents:
+        if folder is not None and folder not in Path(image.path).parents:
             continue
-        out.append(
-            SearchResult(
-                image_id,
-                str(path),
-                min(1.0, float(score)),
-                r.width,
-                r.height,
-                r.format,
-                r.size,
-                r.captured_at,
-            )
-        )
+        out.append(SearchResult(image, min(1.0, float(score))))
     return out
+
+
+def dated_ids(lib: Library, lo: datetime, hi: datetime) -> np.ndarray:
+    """Sorted ids of the embedded images whose photo date (`ImageSummary.taken`: EXIF capture
+    time, else file time) lies in [lo, hi], for a search to keep to. SQL narrows by file time
+    with a day's margin (local time vs the epoch, DST), then `photo_date` decides, so the set is
+    exactly what the grid's dates show."""
+    by_file: list[ColumnElement[bool]] = [Image.captured_at.is_(None)]
+    low, high = _epoch_ns(lo, -1), _epoch_ns(hi, 1)
+    if lo > datetime.min and low is not None:
+        by_file.append(Image.mtime_ns >= low)
+    if hi < datetime.max and high is not None:
+        by_file.append(Image.mtime_ns <= high)
+    with lib.sessions() as session:
+        rows = session.execute(
+            select(Image.id, Image.captured_at, Image.mtime_ns).where(
+                Image.status == ImageStatus.EMBEDDED,
+                or_(Image.captured_at.between(lo, hi), and_(*by_file)),
+            )
+        ).all()
+    ids = [i for i, captured, mtime in rows if lo <= photo_date(captured, mtime) <= hi]
+    return np.asarray(sorted(ids), dtype=np.int64)
+
+
+def _epoch_ns(moment: datetime, margin_days: int) -> int | None:
+    try:
+        return int((moment + timedelta(days=margin_days)).timestamp() * 1e9)
+    except (OverflowError, OSError, ValueError):  # near datetime.min/max: no bound
+        return None

@@ -79,7 +79,7 @@ def fill_missing_facts(lib: Library, ids: Sequence[int] | np.ndarray) -> int:
                 p.error or "file changed since it was indexed",
             )
             continue
-        rows.append({"id": p.image_id} | p.facts_row())
+        rows.append({"id": p.image_id} | p.facts.row())
     try:
         with lib.sessions.begin() as session:
             for i in range(0, len(rows), _CHUNK):

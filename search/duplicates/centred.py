@@ -183,4 +183,4 @@ def keeper_order(
 
 def copy_keys_of(facts: dict[int, ImageFacts]) -> CopyKeys:
     """Exact copies of a keeper: same file bytes or same decoded pixels."""
-    return lambda i: (facts[i].content_hash, facts[i].pixel_hash)
+    return lambda i: (facts[i].image.content_hash, facts[i].image.pixel_hash)

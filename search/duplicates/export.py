@@ -53,9 +53,9 @@ def write_csv(groups: Iterable[DupGroup], out: TextIO) -> int:
                     "" if m.similarity is None else f"{m.similarity:.6f}",
                     "true" if m.keeper else "false",
                     m.match,
-                    _blank(m.camera),
-                    "true" if m.has_gps else "false",
-                    "" if m.sharpness is None else f"{m.sharpness:.4f}",
+                    _blank(m.photo.camera),
+                    "true" if m.photo.has_gps else "false",
+                    "" if m.photo.sharpness is None else f"{m.photo.sharpness:.4f}",
                 ]
             )
             rows += 1

@@ -8,14 +8,13 @@ keepers whatever the rules say.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vitrieve.indexer.catalog import ImageSummary, ShowsImage, describe_images, photo_facts_of
+from vitrieve.indexer.photo_facts import UNKNOWN_FACTS, PhotoFacts
 from vitrieve.search.duplicates.keeper import (
     FORMAT_PREFERENCE,
     ImageFacts,
@@ -23,34 +22,38 @@ from vitrieve.search.duplicates.keeper import (
     keeper_reason,
 )
 from vitrieve.search.duplicates.vectors import VectorSet
-from vitrieve.tables.catalog import Image, Root
 
-_CHUNK = 500
 __all__ = ["FORMAT_PREFERENCE", "ImageFacts", "keeper_rank", "keeper_reason"]  # keeper.py's
 
 
 @dataclass(frozen=True, slots=True)
-class DupMember:
-    image_id: int
-    path: str
-    size: int
-    width: int | None
-    height: int | None
-    format: str | None
-    captured_at: datetime | None
+class DupMember(ShowsImage):
+    image: ImageSummary
     similarity: float | None  # cosine to the group's keeper; 1.0 for identical pixels
     keeper: bool
     # How it matches the keeper: "keeper" (it is one), "bytes" (same file content), "pixels"
     # (same decoded pixels), "near" (similar vectors).
     match: str = "near"
-    camera: str | None = None  # EXIF make and model, when the file has them
-    has_gps: bool = False
-    sharpness: float | None = None  # higher is sharper; compares shots of one series only
+    # camera: EXIF make and model; sharpness: higher is sharper, compares shots of one series
+    photo: PhotoFacts = UNKNOWN_FACTS
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["captured_at"] = self.captured_at.isoformat() if self.captured_at else None
-        return d
+        """The `vitrieve dups --json` record of a member."""
+        return {
+            "image_id": self.image_id,
+            "path": self.path,
+            "size": self.size,
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            "captured_at": self.captured_at.isoformat() if self.captured_at else None,
+            "similarity": self.similarity,
+            "keeper": self.keeper,
+            "match": self.match,
+            "camera": self.photo.camera,
+            "has_gps": bool(self.photo.has_gps),
+            "sharpness": self.photo.sharpness,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,54 +91,13 @@ class DupGroup:
         }
 
 
-_FACT_COLUMNS = (
-    Image.camera,
-    Image.has_gps,
-    Image.software,
-    Image.jpeg_quality,
-    Image.sharpness,
-    Image.exposure,
-    Image.blockiness,
-    Image.data_size,
-)
-
-
 def image_facts(session: Session, ids: Iterable[int]) -> dict[int, ImageFacts]:
-    wanted = sorted({int(i) for i in ids})
-    out: dict[int, ImageFacts] = {}
-    for i in range(0, len(wanted), _CHUNK):
-        for r in session.execute(
-            select(
-                Image.id,
-                Root.path.label("root"),
-                Image.rel_path,
-                Image.size,
-                Image.width,
-                Image.height,
-                Image.format,
-                Image.captured_at,
-                Image.mtime_ns,
-                Image.content_hash,
-                Image.pixel_hash,
-                *_FACT_COLUMNS,
-            )
-            .join(Root)
-            .where(Image.id.in_(wanted[i : i + _CHUNK]))
-        ):
-            out[r.id] = ImageFacts(
-                r.id,
-                str(Path(r.root) / r.rel_path),
-                r.size,
-                r.width,
-                r.height,
-                r.format,
-                r.captured_at,
-                r.mtime_ns,
-                r.content_hash,
-                r.pixel_hash,
-                *(getattr(r, c.key) for c in _FACT_COLUMNS),
-            )
-    return out
+    """Keeper facts of `ids` still in the catalog: the catalog's summary and photo facts."""
+    images = describe_images(session, ids)
+    photos = photo_facts_of(session, images)
+    # both reads see the same rows but on PostgreSQL (read committed): a row deleted between
+    # them is left out, as one gone before the first
+    return {i: ImageFacts(image, photos[i]) for i, image in images.items() if i in photos}
 
 
 def describe_group(
@@ -170,19 +132,11 @@ def describe_group(
         keeper_reason=why,
         members=tuple(
             DupMember(
-                m.image_id,
-                m.path,
-                m.size,
-                m.width,
-                m.height,
-                m.format,
-                m.captured_at,
+                m.image,
                 s,
                 m.image_id in keep_ids,
                 _match(m, best, m.image_id in keep_ids),
-                camera=m.camera,
-                has_gps=bool(m.has_gps),
-                sharpness=m.sharpness,
+                m.photo,
             )
             for m, s in zip(ordered, sims, strict=True)
         ),
@@ -192,9 +146,9 @@ def describe_group(
 def _match(m: ImageFacts, best: ImageFacts, is_keeper: bool) -> str:
     if is_keeper:
         return "keeper"
-    if m.content_hash and m.content_hash == best.content_hash:
+    if m.image.content_hash and m.image.content_hash == best.image.content_hash:
         return "bytes"
-    if m.pixel_hash and m.pixel_hash == best.pixel_hash:
+    if m.image.pixel_hash and m.image.pixel_hash == best.image.pixel_hash:
         return "pixels"
     return "near"
 

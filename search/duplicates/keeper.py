@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from vitrieve.indexer.catalog import ImageSummary, ShowsImage
+from vitrieve.indexer.photo_facts import UNKNOWN_FACTS, PhotoFacts
+
 # Loss of an encoding when nothing better is known; lower is less lossy. JPEGs with an
 # estimated quality use 100 - quality instead. Lossless formats hold what the source had.
 FORMAT_PREFERENCE: dict[str, int] = {
@@ -68,75 +71,63 @@ EDITORS = (
 
 
 @dataclass(frozen=True, slots=True)
-class ImageFacts:
-    image_id: int
-    path: str
-    size: int
-    width: int | None
-    height: int | None
-    format: str | None
-    captured_at: datetime | None
-    mtime_ns: int
-    content_hash: str | None
-    pixel_hash: str | None
-    camera: str | None = None
-    has_gps: bool | None = None
-    software: str | None = None
-    jpeg_quality: int | None = None
-    sharpness: float | None = None
-    exposure: float | None = None
-    blockiness: float | None = None
-    data_size: int | None = None  # encoded image data without metadata; None: unknown
+class ImageFacts(ShowsImage):
+    """What the keeper rule compares: the image (catalog summary) and its photo facts."""
+
+    image: ImageSummary
+    photo: PhotoFacts = UNKNOWN_FACTS
 
     def same_pixels(self, other: ImageFacts) -> bool:
+        a, b = self.image, other.image
         return bool(
-            (self.content_hash and self.content_hash == other.content_hash)
-            or (self.pixel_hash and self.pixel_hash == other.pixel_hash)
+            (a.content_hash and a.content_hash == b.content_hash)
+            or (a.pixel_hash and a.pixel_hash == b.pixel_hash)
         )
 
     @property
     def pixels(self) -> int:
-        return (self.width or 0) * (self.height or 0)
+        return self.image.pixels
 
 
 def image_bytes(f: ImageFacts) -> int:
     """What the size rule compares: the image data, or the whole file while that is unknown."""
-    return f.size if f.data_size is None else f.data_size
+    return f.size if f.photo.data_size is None else f.photo.data_size
 
 
 def _bigger(k: ImageFacts, r: ImageFacts) -> str:
-    if k.data_size is None or r.data_size is None:
+    kd, rd = k.photo.data_size, r.photo.data_size
+    if kd is None or rd is None:
         return f"largest file ({k.size:,} vs {r.size:,} bytes)"
-    return f"larger image data ({k.data_size:,} vs {r.data_size:,} bytes)"
+    return f"larger image data ({kd:,} vs {rd:,} bytes)"
 
 
 def camera_exif(f: ImageFacts) -> int:
     """How much of the camera's EXIF the file carries: camera (make/model), capture time."""
-    return int(f.camera is not None) + int(f.captured_at is not None)
+    return int(f.photo.camera is not None) + int(f.captured_at is not None)
 
 
 def reencode_sign(f: ImageFacts) -> str | None:
     """Why the file looks re-encoded, or None when nothing says so."""
-    software = (f.software or "").lower()
+    software = (f.photo.software or "").lower()
     editor = next((e for e in EDITORS if e in software), None)
     if editor is not None:
-        return f"saved by {f.software}"
-    if f.blockiness is not None and f.blockiness >= REENCODE_BLOCKINESS:
+        return f"saved by {f.photo.software}"
+    if f.photo.blockiness is not None and f.photo.blockiness >= REENCODE_BLOCKINESS:
         return f"a {f.format or 'lossless file'} showing a JPEG's 8x8 blocks"
     return None
 
 
 def loss(f: ImageFacts) -> int:
     fmt = (f.format or "").upper()
-    if fmt in ("JPEG", "MPO") and f.jpeg_quality is not None:
-        return 100 - f.jpeg_quality
+    if fmt in ("JPEG", "MPO") and f.photo.jpeg_quality is not None:
+        return 100 - f.photo.jpeg_quality
     return FORMAT_PREFERENCE.get(fmt, _UNKNOWN_FORMAT)
 
 
 def _encoding(f: ImageFacts) -> str:
     fmt = f.format or "unknown format"
-    if fmt in ("JPEG", "MPO") and f.jpeg_quality is not None:
-        return f"{fmt} q{f.jpeg_quality}"
+    if fmt in ("JPEG", "MPO") and f.photo.jpeg_quality is not None:
+        return f"{fmt} q{f.photo.jpeg_quality}"
     return fmt
 
 
@@ -145,7 +136,7 @@ def _size(f: ImageFacts) -> str:
 
 
 def _metadata(f: ImageFacts) -> str:
-    parts = [p for p in (f.camera, f.captured_at and f"taken {f.captured_at}") if p]
+    parts = [p for p in (f.photo.camera, f.captured_at and f"taken {f.captured_at}") if p]
     return ", ".join(str(p) for p in parts)
 
 
@@ -179,7 +170,7 @@ KEEPER_RULES: tuple[Rule, ...] = (
         lambda f: f.captured_at or datetime.min,
         lambda k, r: f"oldest capture ({k.captured_at} vs {r.captured_at})",
     ),
-    (lambda f: f.mtime_ns, lambda k, r: "oldest file (modification time)"),
+    (lambda f: f.image.mtime_ns, lambda k, r: "oldest file (modification time)"),
     (lambda f: f.image_id, lambda k, r: "lowest id (nothing else told them apart)"),
 )
 

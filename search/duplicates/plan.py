@@ -266,9 +266,9 @@ def metadata_keeper_lacks(
     lacks = []
     if copy.captured_at is not None and keeper.captured_at is None:
         lacks.append("captured_at")
-    if copy.camera and not keeper.camera:
+    if copy.photo.camera and not keeper.photo.camera:
         lacks.append("camera")
-    if copy.has_gps and not keeper.has_gps:
+    if copy.photo.has_gps and not keeper.photo.has_gps:
         lacks.append("gps")
     labels = tuple(sorted(set(tags.get(copy.image_id, {})) - set(tags.get(keeper.image_id, {}))))
     if labels:

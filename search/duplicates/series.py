@@ -98,7 +98,7 @@ def _exact_sets(
 ) -> list[DupGroup]:
     copies: dict[str, list[int]] = {}
     for i in ids:
-        key = facts[i].pixel_hash or facts[i].content_hash
+        key = facts[i].image.pixel_hash or facts[i].image.content_hash
         if key:
             copies.setdefault(key, []).append(i)
     out = []
@@ -115,8 +115,8 @@ def burst_clusters(members: Sequence[ImageFacts], seconds: float) -> list[list[I
     """Members in bursts of two or more different shots, each burst sorted by capture time."""
     by_camera: dict[tuple, list[ImageFacts]] = {}
     for m in members:
-        if m.camera and m.captured_at and reencode_sign(m) is None:
-            by_camera.setdefault((m.camera, m.width, m.height), []).append(m)
+        if m.photo.camera and m.captured_at and reencode_sign(m) is None:
+            by_camera.setdefault((m.photo.camera, m.width, m.height), []).append(m)
     bursts: list[list[ImageFacts]] = []
     for shots in by_camera.values():
         shots.sort(key=lambda m: (m.captured_at, m.image_id))
@@ -142,10 +142,10 @@ def _distinct_shots(burst: Sequence[ImageFacts]) -> int:
 
 def shot_score(f: ImageFacts, sharpest: float) -> float:
     """0..1: sharpness relative to the series' sharpest, times exposure (1 when unknown)."""
-    if f.sharpness is None or sharpest <= 0:
+    if f.photo.sharpness is None or sharpest <= 0:
         return 0.0
-    exposure = 1.0 if f.exposure is None else f.exposure
-    return f.sharpness / sharpest * exposure
+    exposure = 1.0 if f.photo.exposure is None else f.photo.exposure
+    return f.photo.sharpness / sharpest * exposure
 
 
 def _describe_series(
@@ -156,25 +156,25 @@ def _describe_series(
     vectors: VectorSet | None,
 ) -> DupGroup:
     shots = {m.image_id for m in burst}
-    sharpest = max((m.sharpness or 0.0 for m in burst), default=0.0)
+    sharpest = max((m.photo.sharpness or 0.0 for m in burst), default=0.0)
 
     def rank(f: ImageFacts) -> tuple:
         return (f.image_id not in shots, -shot_score(f, sharpest), keeper_rank(f))
 
     def reason(best: ImageFacts, ordered: Sequence[ImageFacts]) -> str:
         rivals = [m for m in ordered if m.image_id in shots and not m.same_pixels(best)]
-        if sharpest <= 0 or best.sharpness is None or not rivals:
+        if sharpest <= 0 or best.photo.sharpness is None or not rivals:
             return "series without shot scores: " + keeper_reason(best, ordered, chosen=False)
         runner = max(rivals, key=lambda m: shot_score(m, sharpest))
-        if best.sharpness >= sharpest:
+        if best.photo.sharpness >= sharpest:
             return (
-                f"sharpest shot of the series (sharpness {best.sharpness:.0f}"
-                f" vs {runner.sharpness or 0:.0f})"
+                f"sharpest shot of the series (sharpness {best.photo.sharpness:.0f}"
+                f" vs {runner.photo.sharpness or 0:.0f})"
             )
         return (
-            f"best exposed shot of the series (exposure {best.exposure or 0:.2f}"
-            f" vs {runner.exposure or 0:.2f}, sharpness {best.sharpness:.0f}"
-            f" vs {runner.sharpness or 0:.0f})"
+            f"best exposed shot of the series (exposure {best.photo.exposure or 0:.2f}"
+            f" vs {runner.photo.exposure or 0:.2f}, sharpness {best.photo.sharpness:.0f}"
+            f" vs {runner.photo.sharpness or 0:.0f})"
         )
 
     ids = [m.image_id for m in burst + extra]

@@ -9,11 +9,12 @@ Effective tags (what every query here means by "the image has tag L"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from vitrieve.core.errors import VitrieveError
@@ -22,8 +23,10 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.query import Query, SearchResult, describe, search
 from vitrieve.search.tagging.errors import listing
 from vitrieve.search.tagging.store import label_owner, latest_probes
-from vitrieve.tables.catalog import Image, ImageStatus, Root
+from vitrieve.tables.catalog import Image, ImageStatus
 from vitrieve.tables.tagging import Probe, Tag, TagSource
+
+_CHUNK = 500  # ids per IN (...)
 
 DEFAULT_MIN_SCORE = 0.5
 EXACT_MAX = 20_000  # tagged sets up to this size are scored exactly from SQL, not by the index
@@ -177,14 +180,14 @@ def image_tags(
     return sorted(out, key=lambda t: (t.source != "manual", -t.score, t.label))
 
 
-def image_id_of_path(session: Session, path: Path) -> int | None:
-    path = path.expanduser().resolve()
-    for root_id, root_path in session.execute(select(Root.id, Root.path)):
-        root = Path(root_path)
-        if root in path.parents:
-            return session.scalar(
-                select(Image.id).where(
-                    Image.root_id == root_id, Image.rel_path == path.relative_to(root).as_posix()
-                )
-            )
-    return None
+def best_tag_scores(session: Session, label: str, ids: Sequence[int]) -> dict[int, float]:
+    """The highest score of `label` on each of `ids` (manual tags score 1.0), for ranking."""
+    scores: dict[int, float] = {}
+    for i in range(0, len(ids), _CHUNK):
+        for image_id, score in session.execute(
+            select(Tag.image_id, func.max(Tag.score))
+            .where(Tag.label == label, Tag.image_id.in_(ids[i : i + _CHUNK]))
+            .group_by(Tag.image_id)
+        ):
+            scores[image_id] = float(score)
+    return scores

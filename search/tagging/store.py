@@ -131,6 +131,18 @@ def latest_probes(session: Session) -> list[Probe]:
     )
 
 
+def probe_listing(session: Session, *, all_versions: bool) -> list[tuple[Probe, str | None]]:
+    """Probes (the newest version of each, or every version) with the name of the model they
+    were trained on (None: a model no longer registered), for `vitrieve tag list`."""
+    rows = (
+        session.scalars(select(Probe).order_by(Probe.name, Probe.version)).all()
+        if all_versions
+        else latest_probes(session)
+    )
+    models = {m.id: m.name for m in session.scalars(select(EmbeddingModel))}
+    return [(r, models.get(r.model_id)) for r in rows]
+
+
 def latest_probe(session: Session, name: str) -> Probe:
     row = session.scalar(
         select(Probe).where(Probe.name == name).order_by(Probe.version.desc()).limit(1)

@@ -315,3 +315,32 @@ def test_iter_vectors_streams_only_embedded_images_of_this_model_in_chunks(
     streamed = np.concatenate([vecs for _, vecs in chunks])
     expected = np.stack([wanted[i] for i in ids.tolist()])
     assert np.sum(streamed * expected, axis=1).min() >= 0.9999
+
+
+# -- the one image summary and the one path lookup ---------------------------------------------
+
+
+def test_a_path_names_the_image_there_now_and_a_missing_image_is_not_there(factory, tmp_path):
+    root_dir = tmp_path / "photos"
+    with factory.begin() as session:
+        root = add_root(session, str(root_dir))
+        here = add_image(session, root, "trip/a.jpg").id
+        add_image(session, root, "trip/gone.jpg", ImageStatus.MISSING)
+        failed = add_image(session, root, "bad.jpg", ImageStatus.FAILED).id
+    with factory() as session:
+        assert catalog.image_id_of_path(session, root_dir / "trip" / "a.jpg") == here
+        assert catalog.image_id_of_path(session, root_dir / "trip" / ".." / "bad.jpg") == failed
+        assert catalog.image_id_of_path(session, root_dir / "trip" / "gone.jpg") is None
+        assert catalog.image_id_of_path(session, tmp_path / "elsewhere.jpg") is None
+
+
+def test_describe_images_summarises_the_ids_still_in_the_catalog(factory, tmp_path):
+    with factory.begin() as session:
+        root = add_root(session, str(tmp_path))
+        ids = [add_image(session, root, f"{i}.jpg").id for i in range(3)]
+    with factory() as session:
+        got = catalog.describe_images(session, [*ids, 10_000])
+    assert sorted(got) == ids  # an id gone from SQL is simply absent
+    first = got[ids[0]]
+    assert (first.path, first.size, first.status) == (str(tmp_path / "0.jpg"), 1000, "embedded")
+    assert first.taken == datetime.fromtimestamp(1e-9)  # no EXIF date: the file's time

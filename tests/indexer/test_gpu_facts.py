@@ -41,16 +41,22 @@ def test_gpu_and_cpu_paths_record_the_same_facts(tmp_path: Path) -> None:
     assert stats.gpu_images == 3  # all took the GPU path
     for name in ("sharp.jpg", "blurred.jpg", "big.jpg"):
         c, g = cpu[name], gpu[name]
-        assert (g.camera, g.has_gps, g.software, g.jpeg_quality, g.blockiness) == (
-            c.camera,
-            c.has_gps,
-            c.software,
-            c.jpeg_quality,
-            c.blockiness,
+        assert (
+            g.facts.camera,
+            g.facts.has_gps,
+            g.facts.software,
+            g.facts.jpeg_quality,
+            g.facts.blockiness,
+        ) == (
+            c.facts.camera,
+            c.facts.has_gps,
+            c.facts.software,
+            c.facts.jpeg_quality,
+            c.facts.blockiness,
         )
-        assert g.sharpness == pytest.approx(c.sharpness, rel=0.03)
-        assert g.exposure == pytest.approx(c.exposure, abs=0.02)
-    assert gpu["sharp.jpg"].camera == "FUJIFILM X-T4" and gpu["sharp.jpg"].has_gps
-    assert gpu["sharp.jpg"].jpeg_quality == 88
-    assert gpu["blurred.jpg"].software == "GIMP 2.10"
-    assert gpu["blurred.jpg"].sharpness < gpu["sharp.jpg"].sharpness / 4
+        assert g.facts.sharpness == pytest.approx(c.facts.sharpness, rel=0.03)
+        assert g.facts.exposure == pytest.approx(c.facts.exposure, abs=0.02)
+    assert gpu["sharp.jpg"].facts.camera == "FUJIFILM X-T4" and gpu["sharp.jpg"].facts.has_gps
+    assert gpu["sharp.jpg"].facts.jpeg_quality == 88
+    assert gpu["blurred.jpg"].facts.software == "GIMP 2.10"
+    assert gpu["blurred.jpg"].facts.sharpness < gpu["sharp.jpg"].facts.sharpness / 4

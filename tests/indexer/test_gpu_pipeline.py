@@ -287,6 +287,28 @@ def test_decoder_out_of_memory_is_split_not_lost(folder: Path, tmp_path: Path) -
     assert sum(p.error is None for p in got.values()) == 6
 
 
+def test_a_thumbnail_that_cannot_be_written_fails_the_item_and_leaves_no_temp_file(
+    folder: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The GPU path writes thumbnails with the CPU path's writer: a rename that fails (disk
+    full, a read-only data directory) is reported on the item and its temp file removed."""
+    real_replace = os.replace
+
+    def no_space(src, dst):
+        if str(dst).endswith(".webp"):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", no_space)
+    jpegs = [it for it in items_of(folder) if it.path.name in ("astronaut.jpg", "grey.jpg")]
+    stats = GpuStats()
+    got = run_gpu(jpegs, tmp_path, stats=stats)
+    assert stats.gpu_images == 2
+    for p in got.values():
+        assert p.error == "cannot write thumbnail: [Errno 28] No space left on device"
+    assert [f.name for f in (tmp_path / "thumbs-gpu").rglob("*") if f.is_file()] == []
+
+
 def test_at_most_window_items_are_in_flight(tmp_path: Path) -> None:
     root = tmp_path / "many"
     root.mkdir()

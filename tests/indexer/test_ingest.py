@@ -16,7 +16,7 @@ from PIL import Image as PILImage
 from sqlalchemy import func, select
 
 from tests.conftest import noise_image, other_vit
-from vitrieve.indexer import pipeline
+from vitrieve.indexer import pipeline, writer
 from vitrieve.indexer.catalog import iter_vectors, searchable_ids
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
@@ -178,7 +178,7 @@ def test_moves_changes_and_deletions_together_give_the_right_counts(lib, photos)
 def test_interrupted_ingest_resumes_without_duplicates(lib, photos, monkeypatch):
     for i in range(10):
         noise_image(i).save(photos / f"gen{i}.jpg", quality=90)
-    real = pipeline.embed_unique
+    real = writer.embed_new_hashes
     calls = {"n": 0}
 
     def crash_on_third_batch(*args, **kwargs):
@@ -187,13 +187,13 @@ def test_interrupted_ingest_resumes_without_duplicates(lib, photos, monkeypatch)
             raise KeyboardInterrupt("simulated kill")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("vitrieve.indexer.writer.embed_unique", crash_on_third_batch)
+    monkeypatch.setattr(writer, "embed_new_hashes", crash_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
         ingest(lib, [photos])
     with lib.sessions() as session:
         done = session.scalar(select(func.count()).select_from(Embedding))
     assert done == 8  # two committed batches of 4
-    monkeypatch.setattr("vitrieve.indexer.writer.embed_unique", real)
+    monkeypatch.setattr(writer, "embed_new_hashes", real)
     summary = ingest(lib, [photos])
     assert summary.embedded == 8
     with lib.sessions() as session:

@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy import select, update
 
 from tests.search.test_dup_find import clone_library, dup_settings, dup_template  # noqa: F401
-from vitrieve.indexer.catalog import VECTOR_DTYPE
+from vitrieve.indexer.catalog import VECTOR_DTYPE, ImageSummary
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.centred import Centring, keeper_centred, keeper_order
 from vitrieve.search.duplicates.decisions import ignore_pairs, set_keepers
@@ -21,7 +21,7 @@ from vitrieve.search.duplicates.find import find_duplicates
 from vitrieve.search.duplicates.graph import Edges, components, pair_keys
 from vitrieve.search.duplicates.groups import ImageFacts, image_facts, keeper_rank
 from vitrieve.search.duplicates.plan import plan_quarantine
-from vitrieve.tables.catalog import Embedding, Image
+from vitrieve.tables.catalog import Embedding, Image, ImageStatus
 
 T = 0.90
 STEP = float(np.arccos(0.95))  # neighbours on the chain: cos 0.95; two steps: cos 0.805
@@ -88,7 +88,22 @@ def test_ignored_pairs_never_join_even_through_a_byte_copy():
 
 def test_user_keepers_come_first_then_the_keeper_rule():
     def facts(i: int, w: int) -> ImageFacts:
-        return ImageFacts(i, f"/{i}", 1000, w, w, "JPEG", datetime(2020, 1, 1), 0, None, None)
+        return ImageFacts(
+            ImageSummary(
+                i,
+                "/",
+                str(i),
+                1000,
+                0,
+                w,
+                w,
+                "JPEG",
+                datetime(2020, 1, 1),
+                ImageStatus.EMBEDDED,
+                None,
+                None,
+            )
+        )
 
     info = {1: facts(1, 100), 2: facts(2, 400), 3: facts(3, 200)}
     assert keeper_order([1, 2, 3, 99], info, set()) == [2, 3, 1]  # 99: no facts, left out
@@ -141,12 +156,12 @@ def unique_images(lib: Library) -> list[ImageFacts]:
     """Images with no exact copy, best keeper first."""
     with lib.sessions() as session:
         facts = image_facts(session, session.scalars(select(Image.id)).all())
-    content = [f.content_hash for f in facts.values()]
-    pixels = [f.pixel_hash for f in facts.values()]
+    content = [f.image.content_hash for f in facts.values()]
+    pixels = [f.image.pixel_hash for f in facts.values()]
     alone = [
         f
         for f in facts.values()
-        if content.count(f.content_hash) == 1 and pixels.count(f.pixel_hash) == 1
+        if content.count(f.image.content_hash) == 1 and pixels.count(f.image.pixel_hash) == 1
     ]
     return sorted(alone, key=keeper_rank)
 

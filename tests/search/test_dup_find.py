@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import TINY_VIT, real_photo, write_photos
 from vitrieve.core.config import Settings
+from vitrieve.indexer.catalog import ImageSummary
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import ignore_pairs, set_keepers
@@ -169,7 +170,21 @@ def test_keepers_follow_resolution_then_format_then_size_then_age(dup_library):
 
 
 def facts(image_id=1, w=100, h=100, fmt="JPEG", size=1000, captured=None, mtime=0):
-    return ImageFacts(image_id, f"/{image_id}", size, w, h, fmt, captured, mtime, None, None)
+    image = ImageSummary(
+        image_id,
+        "/",
+        str(image_id),
+        size,
+        mtime,
+        w,
+        h,
+        fmt,
+        captured,
+        ImageStatus.EMBEDDED,
+        None,
+        None,
+    )
+    return ImageFacts(image)
 
 
 def test_keeper_rules_apply_in_their_documented_order():

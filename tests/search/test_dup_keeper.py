@@ -15,12 +15,14 @@ from sqlalchemy import select, update
 from tests.conftest import TINY_VIT, real_photo
 from tests.exif_files import camera_exif, save_camera_jpeg
 from vitrieve.core.config import Settings
+from vitrieve.indexer.catalog import ImageSummary
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
+from vitrieve.indexer.photo_facts import PhotoFacts
 from vitrieve.search.duplicates.find import DupReport, find_duplicates
 from vitrieve.search.duplicates.groups import DupGroup
 from vitrieve.search.duplicates.keeper import ImageFacts, keeper_rank, keeper_reason
-from vitrieve.tables.catalog import Image, Root
+from vitrieve.tables.catalog import Image, ImageStatus, Root
 
 NEAR = 0.99  # the tiny ViT puts true near-duplicates above 0.996 (see test_dup_find)
 TAKEN = datetime(2024, 5, 1, 10, 0, 0)
@@ -87,14 +89,14 @@ def test_a_camera_jpeg_is_kept_over_a_larger_png_made_from_it(lib, shots):
     assert group.kind == "copies"
     assert group.keeper_reason.startswith("has the camera's EXIF (Canon EOS R5, taken 2024-05-01")
     jpeg, png = group.members
-    assert (jpeg.camera, jpeg.has_gps, png.camera, png.has_gps) == (
+    assert (jpeg.photo.camera, jpeg.photo.has_gps, png.photo.camera, png.photo.has_gps) == (
         "Canon EOS R5",
         True,
         None,
         False,
     )
     assert png.match == "pixels"
-    assert jpeg.sharpness is not None and jpeg.sharpness > 0
+    assert jpeg.photo.sharpness is not None and jpeg.photo.sharpness > 0
 
 
 def test_ingest_stores_the_facts_in_the_catalog(lib):
@@ -156,7 +158,7 @@ def test_images_indexed_before_the_facts_existed_get_them_when_grouped(lib, shot
         session.execute(update(Image).values(camera=None, has_gps=None, sharpness=None))
     group = group_of(find_duplicates(lib, threshold=NEAR), "IMG_1001.jpg")
     assert keeper_name(group) == "IMG_1001.jpg"
-    assert group.members[0].camera == "Canon EOS R5"
+    assert group.members[0].photo.camera == "Canon EOS R5"
     with lib.sessions() as session:
         stored = dict(session.execute(select(Image.rel_path, Image.camera)).all())
     assert stored["IMG_1001.jpg"] == "Canon EOS R5"
@@ -173,7 +175,11 @@ def test_facts_that_cannot_be_measured_stay_unknown_and_count_as_absent(lib, tmp
     rocket = group_of(report, "DSC_0042.jpg")
     assert keeper_name(rocket) == "DSC_0042-edit.jpg"
     assert rocket.keeper_reason == "least lossy encoding (JPEG q97 vs JPEG q92)"
-    assert all(m.camera is None and m.sharpness is None for g in report.groups for m in g.members)
+    assert all(
+        m.photo.camera is None and m.photo.sharpness is None
+        for g in report.groups
+        for m in g.members
+    )
 
 
 # -- the rule on facts alone ---------------------------------------------------------------
@@ -181,9 +187,11 @@ def test_facts_that_cannot_be_measured_stay_unknown_and_count_as_absent(lib, tmp
 
 def facts(image_id=1, w=100, h=100, fmt="JPEG", size=1000, mtime=0, **more) -> ImageFacts:
     captured = more.pop("captured", None)
-    return ImageFacts(
-        image_id, f"/{image_id}", size, w, h, fmt, captured, mtime, None, None, **more
-    )
+    image = ImageSummary(
+        image_id, "/", str(image_id), size, mtime, w, h, fmt, captured, ImageStatus.EMBEDDED,
+        None, None,
+    )  # fmt: skip
+    return ImageFacts(image, PhotoFacts(**more))
 
 
 def best(*candidates: ImageFacts) -> int:

@@ -24,14 +24,16 @@ from tests.search.test_dup_find import (  # noqa: F401
     dup_template,
 )
 from vitrieve.core.errors import VitrieveError
+from vitrieve.indexer.catalog import ImageSummary
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
+from vitrieve.indexer.photo_facts import PhotoFacts
 from vitrieve.search.duplicates.find import find_duplicates
 from vitrieve.search.duplicates.groups import DupMember
 from vitrieve.search.duplicates.plan import metadata_keeper_lacks, plan_quarantine
 from vitrieve.search.duplicates.quarantine import apply_quarantine, reconcile_moves
 from vitrieve.search.duplicates.undo import undo_quarantine
-from vitrieve.tables.catalog import Image
+from vitrieve.tables.catalog import Image, ImageStatus
 from vitrieve.tables.duplicates import QuarantineMove
 from vitrieve.tables.tagging import Tag, TagSource
 
@@ -187,11 +189,12 @@ def test_a_member_below_the_threshold_to_its_keeper_is_never_planned(library, tm
 
 
 def member(i: int, **kw) -> DupMember:
-    base = dict(
-        image_id=i, path=f"/p/{i}.jpg", size=1, width=1, height=1, format="JPEG",
-        captured_at=None, similarity=1.0, keeper=False,
+    image = ImageSummary(
+        i, "/p", f"{i}.jpg", 1, 0, 1, 1, "JPEG", kw.pop("captured_at", None),
+        ImageStatus.EMBEDDED, None, None,
     )  # fmt: skip
-    return DupMember(**(base | kw))  # type: ignore[arg-type]
+    photo = PhotoFacts(**{k: kw.pop(k) for k in ("camera", "has_gps") if k in kw})
+    return DupMember(image, **({"similarity": 1.0, "keeper": False, "photo": photo} | kw))
 
 
 def test_metadata_the_keeper_lacks_is_each_of_time_camera_gps_and_tags():

@@ -5,6 +5,7 @@ files through the real pipeline (tiny ViT); `dup_series_seconds` 0 turns series 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,13 +17,16 @@ from PIL import ImageFilter
 from tests.conftest import TINY_VIT, real_photo
 from tests.exif_files import camera_exif, save_camera_jpeg
 from vitrieve.core.config import Settings
+from vitrieve.indexer.catalog import ImageSummary
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
+from vitrieve.indexer.photo_facts import PhotoFacts
 from vitrieve.search.duplicates.find import DupReport, find_duplicates
 from vitrieve.search.duplicates.groups import DupGroup
 from vitrieve.search.duplicates.keeper import ImageFacts
 from vitrieve.search.duplicates.series import burst_clusters, split_series
 from vitrieve.search.duplicates.vectors import VectorSet
+from vitrieve.tables.catalog import ImageStatus
 
 NEAR = 0.99
 T0 = datetime(2024, 7, 14, 18, 30, 0)
@@ -80,9 +84,9 @@ def test_shots_a_second_apart_are_one_series_kept_by_its_sharpest_shot(lib):
     assert names(series)[0] == "IMG_0001.jpg"  # the sharp frame, not the finest-saved one
     assert series.keeper_reason.startswith("sharpest shot of the series (sharpness ")
     assert sorted(names(series)) == ["IMG_0000.jpg", "IMG_0001.jpg", "IMG_0002.jpg"]
-    sharp = [m.sharpness for m in series.members]
+    sharp = [m.photo.sharpness for m in series.members]
     assert all(s is not None for s in sharp) and sharp[0] == max(sharp)
-    assert all(m.camera == "Canon EOS R6" for m in series.members)
+    assert all(m.photo.camera == "Canon EOS R6" for m in series.members)
 
 
 def test_the_same_shots_an_hour_apart_are_copies_kept_by_the_copy_rule(lib):
@@ -111,10 +115,23 @@ def test_the_window_is_the_setting(lib, settings):
 
 def shot(i, seconds, *, camera="Canon EOS R6", sharp=100.0, w=600, h=400, **more) -> ImageFacts:
     taken = T0 + timedelta(seconds=seconds) if seconds is not None else None
+    image = ImageSummary(
+        i,
+        "/p",
+        f"{i}.jpg",
+        1000 + i,
+        0,
+        w,
+        h,
+        "JPEG",
+        taken,
+        ImageStatus.EMBEDDED,
+        f"c{i}",
+        f"p{i}",
+    )
     return ImageFacts(
-        i, f"/p/{i}.jpg", 1000 + i, w, h, "JPEG", taken, 0, f"c{i}", f"p{i}",
-        camera=camera, sharpness=sharp, **({"exposure": 1.0} | more),
-    )  # fmt: skip
+        image, PhotoFacts(camera=camera, sharpness=sharp, **({"exposure": 1.0} | more))
+    )
 
 
 def split(*members: ImageFacts, seconds: float = 3.0, keepers=frozenset()) -> list[DupGroup]:
@@ -128,14 +145,16 @@ def test_a_burst_needs_two_different_shots_of_one_camera_and_resolution():
     assert burst_clusters([shot(1, 0), shot(2, 1, w=300, h=200)], 3.0) == []
     assert burst_clusters([shot(1, 0), shot(2, 1, camera=None)], 3.0) == []
     assert burst_clusters([shot(1, 0), shot(2, None)], 3.0) == []
-    byte_copy = ImageFacts(**{**_fields(shot(1, 0)), "image_id": 2, "path": "/b/1.jpg"})
+    byte_copy = copy_of(shot(1, 0), 2, "/b", "1.jpg")
     assert burst_clusters([shot(1, 0), byte_copy], 3.0) == []  # one shot, twice
     edited = shot(2, 0, software="Adobe Photoshop 25.0")
     assert burst_clusters([shot(1, 0), edited], 3.0) == []  # an edit, not a second shot
 
 
-def _fields(f: ImageFacts) -> dict:
-    return {name: getattr(f, name) for name in ImageFacts.__slots__}
+def copy_of(f: ImageFacts, image_id: int, root: str, rel_path: str) -> ImageFacts:
+    """The same file's facts under another id and path (a byte-identical copy)."""
+    image = replace(f.image, image_id=image_id, root=root, rel_path=rel_path)
+    return replace(f, image=image)
 
 
 def test_capture_times_chain_within_the_window():
@@ -224,7 +243,7 @@ def test_a_shot_far_from_the_best_shot_leaves_its_series():
 
 
 def test_exact_copies_of_a_far_shot_stay_grouped_with_each_other_unless_ignored():
-    copy = ImageFacts(**{**_fields(shot(3, 2, sharp=40)), "image_id": 4, "path": "/backup/3.jpg"})
+    copy = copy_of(shot(3, 2, sharp=40), 4, "/backup", "3.jpg")
     shots = [shot(1, 0, sharp=100), shot(2, 1, sharp=50), shot(3, 2, sharp=40), copy]
     vectors = vectors_at({1: 0.0, 2: 16.0, 3: 32.0, 4: 32.0})
     groups = centred_split(shots, vectors, threshold=0.9)

@@ -16,11 +16,11 @@ from tests.conftest import real_photo
 from tests.exif_files import camera_exif, save_camera_jpeg
 from tests.search.test_dup_series import burst
 from tests.ui.conftest import texts, write_copies_of_astronaut
+from vitrieve.indexer.catalog import image_id_of_path
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.find import find_duplicates
 from vitrieve.search.duplicates.groups import DupGroup
-from vitrieve.search.tagging.query import image_id_of_path
 from vitrieve.tables.duplicates import DupIgnore
 from vitrieve.ui.views.dups import human_size, totals
 
@@ -344,7 +344,7 @@ def test_the_dry_run_says_when_a_copy_has_metadata_its_keeper_lacks(
         ingest(lib, [photos])
         groups = find_duplicates(lib, threshold=THRESHOLD).groups
     group = next(g for g in groups if str(phone) in {m.path for m in g.members})
-    assert not group.keepers[0].camera
+    assert not group.keepers[0].photo.camera
     at = open_dups(open_page)
     at.text_input(key="dup_dest").set_value(str(tmp_path / "q")).run()
     at = click(at, f"plan-group-{group.group}")

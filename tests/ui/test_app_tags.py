@@ -9,8 +9,8 @@ from pathlib import Path
 from tests.ui.conftest import jpeg_bytes, texts
 from tests.ui.test_app_search import result_paths
 from vitrieve.core.config import Settings
+from vitrieve.indexer.catalog import image_id_of_path
 from vitrieve.indexer.library import Library
-from vitrieve.search.tagging.query import image_id_of_path
 
 NOISE = [f"generated-{i}.jpg" for i in range(4)]
 PHOTOS = ["astronaut.jpg", "coffee.jpg", "immunohistochemistry.jpg"]

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vitrieve.indexer.catalog import ImageSummary
 from vitrieve.search.duplicates.groups import DupGroup, DupMember
+from vitrieve.tables.catalog import ImageStatus
 from vitrieve.ui.views.dups import (
     exact_part,
     member_page,
@@ -18,7 +20,10 @@ from vitrieve.ui.views.dups import (
 
 
 def member(i: int, sim: float | None, match: str, size: int = 100) -> DupMember:
-    return DupMember(i, f"/p/{i}.jpg", size, 10, 10, "JPEG", None, sim, match == "keeper", match)
+    image = ImageSummary(
+        i, "/p", f"{i}.jpg", size, 0, 10, 10, "JPEG", None, ImageStatus.EMBEDDED, None, None
+    )  # fmt: skip
+    return DupMember(image, sim, match == "keeper", match)
 
 
 GROUP = DupGroup(

@@ -113,20 +113,11 @@ def list_probes(
     ] = False,
 ) -> None:
     """Probes with their labels and cross-validated metrics."""
-    from sqlalchemy import select
-
-    from vitrieve.search.tagging.store import latest_probes
-    from vitrieve.tables.catalog import EmbeddingModel
-    from vitrieve.tables.tagging import Probe
+    from vitrieve.search.tagging.store import probe_listing
 
     lib = open_library()
     with lib.sessions() as session:
-        rows = (
-            session.scalars(select(Probe).order_by(Probe.name, Probe.version)).all()
-            if all_versions
-            else latest_probes(session)
-        )
-        models = {m.id: m for m in session.scalars(select(EmbeddingModel))}
+        rows = probe_listing(session, all_versions=all_versions)
     try:
         current = lib.model_row.id
     except ModelUnavailableError:
@@ -138,12 +129,12 @@ def list_probes(
             "active": r.active,
             "labels": list(r.classes),
             "multilabel": r.multilabel,
-            "model": models[r.model_id].name if r.model_id in models else None,
+            "model": model,
             "current_model": r.model_id == current,
             "created_at": r.created_at,
             "metrics": r.metrics,
         }
-        for r in rows
+        for r, model in rows
     ]
     if as_json:
         emit_json(probes)
@@ -187,7 +178,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """One image's tags: manual ones, and each probe's scores."""
-    from vitrieve.search.tagging.query import image_id_of_path, image_tags
+    from vitrieve.indexer.catalog import image_id_of_path
+    from vitrieve.search.tagging.query import image_tags
 
     if (image is None) == (image_id is None):
         raise typer.BadParameter("give an IMAGE file or --id (one of them)")

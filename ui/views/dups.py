@@ -114,12 +114,12 @@ def facts_text(m: DupMember) -> str:
     parts.append(human_size(m.size))
     if m.captured_at is not None:
         parts.append(m.captured_at.strftime("%Y-%m-%d %H:%M:%S"))
-    if m.camera:
-        parts.append(m.camera)
-    if m.has_gps:
+    if m.photo.camera:
+        parts.append(m.photo.camera)
+    if m.photo.has_gps:
         parts.append("GPS")
-    if m.sharpness is not None:
-        parts.append(f"sharpness {m.sharpness:.1f}")
+    if m.photo.sharpness is not None:
+        parts.append(f"sharpness {m.photo.sharpness:.1f}")
     return " · ".join(parts)
 
 

@@ -14,15 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from vitrieve.core.errors import VitrieveError
-from vitrieve.indexer.catalog import decode_vectors, encode_vector
-from vitrieve.indexer.decode import DecodeError
 from vitrieve.indexer.library import Library
-from vitrieve.indexer.reader import content_hash
-from vitrieve.indexer.writer import known_vectors
-from vitrieve.search.embed_files import decode_for_model
-from vitrieve.search.query import Query, search
+from vitrieve.search.query import Query, dated_ids, query_from_bytes, search
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
-from vitrieve.ui.views.grid import GridItem, dated_ids, day_bounds, grid_items
+from vitrieve.ui.views.grid import GridItem, day_bounds, grid_items
 from vitrieve.ui.views.tags import tagged_ids
 
 MAX_UPLOAD_MB = 50
@@ -37,17 +32,7 @@ def query_from_upload(lib: Library, data: bytes, name: str) -> Query:
         raise VitrieveError(
             f"{name}: {len(data) / 2**20:.1f} MB is over the {MAX_UPLOAD_MB} MB upload limit"
         )
-    model = lib.model_row
-    with lib.sessions() as session:
-        known = known_vectors(session, model.id, [content_hash(data)]) if data else {}
-    if known:
-        return Query(decode_vectors(list(known.values()), model.dim)[0], None)
-    try:
-        decoded = decode_for_model(lib, data, name)
-    except DecodeError as exc:
-        raise VitrieveError(f"{name}: {exc.reason}") from None
-    stored = encode_vector(lib.embedder.embed_images([decoded.image])[0])
-    return Query(decode_vectors([stored], model.dim)[0], None)
+    return query_from_bytes(lib, data, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-
 from vitrieve.indexer.library import Library
-from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE, filter_ids_by_tag, known_labels
+from vitrieve.search.tagging.query import (
+    DEFAULT_MIN_SCORE,
+    best_tag_scores,
+    filter_ids_by_tag,
+    known_labels,
+)
 from vitrieve.search.tagging.store import latest_probes
-from vitrieve.tables.tagging import Tag
 from vitrieve.ui.views.grid import GridItem, grid_items
-
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +70,7 @@ def tagged_grid(
     """One page of the images tagged `label`, highest score first (manual tags score 1.0)."""
     with lib.sessions() as session:
         ids = filter_ids_by_tag(session, label, min_score).tolist()
-        scores: dict[int, float] = {}
-        for i in range(0, len(ids), _CHUNK):
-            scores.update(
-                session.execute(
-                    select(Tag.image_id, func.max(Tag.score))
-                    .where(Tag.label == label, Tag.image_id.in_(ids[i : i + _CHUNK]))
-                    .group_by(Tag.image_id)
-                ).all()
-            )
+        scores = best_tag_scores(session, label, ids)
     ranked = sorted(ids, key=lambda i: (-scores.get(i, 0.0), i))
     page = ranked[offset : offset + limit]
     return grid_items(lib, page, {i: float(scores.get(i, 0.0)) for i in page}), len(ranked)
