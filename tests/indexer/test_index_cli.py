@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VITRIEVE_CLI, cli_env, run_cli, run_cli_json
+from tests.support import VITRIEVE_CLI, cli_env, run_cli, run_cli_json
 
 REPO = Path(__file__).resolve().parents[2]
 _DROP_DAC = "-dac_override,-dac_read_search,-fowner"
@@ -71,7 +71,7 @@ def library(tmp_path_factory: pytest.TempPathFactory, photos_module: Path) -> Pa
 
 @pytest.fixture(scope="module")
 def photos_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import noise_image
+    from tests.support import noise_image
 
     root = tmp_path_factory.mktemp("photos")
     for i in range(8):

@@ -22,12 +22,15 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from tests.conftest import TINY_VIT, cli_env, real_photo, run_cli
-from tests.indexer.hostile import (
+from tests.support import (
+    TINY_VIT,
+    cli_env,
     deflate_tiff,
     gif,
     invalid_apng,
     png_bomb,
+    real_photo,
+    run_cli,
     tiff_cut_in_its_directory,
 )
 from vitrieve.core.config import Settings

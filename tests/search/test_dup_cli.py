@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_env, run_cli
-from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+from tests.support import NEAR, cli_env, clone_library, run_cli
 from vitrieve.search.duplicates.export import CSV_COLUMNS
 from vitrieve.ui.cli.dup_plan import PLAN_COLUMNS
 
 
 @pytest.fixture
-def cli(dup_template, tmp_path):  # noqa: F811
+def cli(dup_template, tmp_path):
     photos, settings = clone_library(dup_template, tmp_path / "lib")
     env = cli_env(settings.home, settings.model) | {"TTY_COMPATIBLE": "0"}
     # rich takes these for a terminal of 80 columns, without colours

@@ -6,8 +6,7 @@ import csv
 
 import pytest
 
-from tests.conftest import cli_env, run_cli, run_cli_json
-from tests.search.test_tag_apply import write_scenes
+from tests.support import cli_env, run_cli, run_cli_json, write_scenes
 
 
 @pytest.fixture

@@ -12,10 +12,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import real_photo
-from tests.exif_files import camera_exif, save_camera_jpeg
-from tests.search.test_dup_series import burst
-from tests.ui.conftest import texts, write_copies_of_astronaut
+from tests.support import DUP_THRESHOLD as THRESHOLD
+from tests.support import (
+    burst,
+    camera_exif,
+    click,
+    real_photo,
+    save_camera_jpeg,
+    texts,
+    write_copies_of_astronaut,
+)
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.find import find_duplicates
@@ -23,8 +29,6 @@ from vitrieve.search.duplicates.groups import DupGroup
 from vitrieve.search.tagging.query import image_id_of_path
 from vitrieve.tables.duplicates import DupIgnore
 from vitrieve.ui.views.dups import human_size, totals
-
-THRESHOLD = 0.99  # the tiny random ViT puts different photos closer than the real model does
 
 
 @pytest.fixture
@@ -59,11 +63,6 @@ def summary(at) -> str:
 
 def badges(at) -> list[str]:
     return [m for m in texts(at.markdown) if "keeper (" in m]
-
-
-def click(at, key: str):
-    next(b for b in at.button if b.key == key).click()
-    return at.run()
 
 
 def test_without_roots_the_page_says_to_add_a_folder(app_env, open_page):

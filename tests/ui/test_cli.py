@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT, cli_env, noise_image, real_photo, run_cli, run_cli_json
+from tests.support import TINY_VIT, cli_env, noise_image, real_photo, run_cli, run_cli_json
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import cli_env, run_cli
+from tests.support import cli_env, run_cli
 
 
 def test_demo_ingests_and_searches_in_its_own_library_and_warns(tmp_path: Path, photos: Path):

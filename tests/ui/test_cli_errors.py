@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import cli_env, noise_image, run_cli, run_cli_json
+from tests.support import cli_env, noise_image, run_cli, run_cli_json
 
 SECRET = "hunter2-Sup3r"
 HUGE = str(2**70)

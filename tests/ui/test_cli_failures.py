@@ -14,8 +14,7 @@ import re
 import pytest
 from rich.console import Console
 
-from tests.conftest import cli_env, real_photo, run_cli, run_cli_json
-from tests.ui.conftest import cli_invoker
+from tests.support import cli_env, cli_invoker, real_photo, run_cli, run_cli_json
 from vitrieve.ui.cli import table
 
 REASONS = {"zero.jpg": "empty file (0 bytes)", "text.png": "not an image (unrecognised format)"}

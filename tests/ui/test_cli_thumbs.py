@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import VITRIEVE_CLI, cli_env, run_cli, run_cli_json
+from tests.support import VITRIEVE_CLI, cli_env, run_cli, run_cli_json
 
 
 @pytest.fixture
