@@ -1,4 +1,5 @@
-"""`vitrieve dups ...` and `vitrieve eval dups`, run as a user runs them: a subprocess each."""
+"""`vitrieve dups ...` and `vitrieve eval dups`, run as a user runs them, in-process
+(tests/support/cli.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import NEAR, cli_env, clone_library, run_cli
+from tests.support import NEAR, cli_env, clone_library, invoke_cli
 from vitrieve.search.duplicates.export import CSV_COLUMNS
 from vitrieve.ui.cli.dup_plan import PLAN_COLUMNS
 
@@ -24,7 +25,7 @@ def cli(dup_template, tmp_path):
     terminal = env | {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "80"}
 
     def run(*args: str, code: int = 0, terminal: bool = False) -> subprocess.CompletedProcess:
-        return run_cli(terminal_env if terminal else env, *args, code=code)
+        return invoke_cli(terminal_env if terminal else env, *args, code=code)
 
     terminal_env = terminal
 

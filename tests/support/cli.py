@@ -9,11 +9,14 @@ that are not terminals, the rich consoles rebuilt for that environment (they rea
 NO_COLOR, FORCE_COLOR... when made), root logging and Python's default warning filters as a
 new interpreter has them, and everything restored afterwards. What it cannot give back is a
 new interpreter: modules stay imported and per-process caches keyed by file identity (the
-thumbnail check, keyed by path, size and mtime) stay warm, which never changes an answer.
+thumbnail check, keyed by path, size and mtime) stay warm, which never changes an answer. What
+a process's end does to files it leaves behind is done too: the libraries the command opened are
+closed (SQLite's -wal/-shm files go, as after a real run).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -90,7 +93,7 @@ def invoke_cli(
 
     overrides = {key: None for key in os.environ if key not in env} | dict(env)
     with CliRunner().isolation(input=stdin, env=overrides) as (out, err, _):
-        with _as_a_new_process(["vitrieve", *args]):
+        with _as_a_new_process(["vitrieve", *args]), _closing_what_it_opens():
             try:
                 main.main()
                 returncode: Any = 0
@@ -148,6 +151,24 @@ def _as_a_new_process(argv: list[str]) -> Iterator[None]:
         os.chdir(saved_cwd)
         os.environ.clear()  # the CLI sets some (TRANSFORMERS_VERBOSITY) for its process only
         os.environ.update(saved_env)
+
+
+@contextmanager
+def _closing_what_it_opens() -> Iterator[None]:
+    """Closes the libraries the command opened, as the end of its process would: their engines
+    disposed, so SQLite checkpoints its WAL and removes -wal/-shm as after a real run (a
+    read-only home later must look as a real command leaves it). Libraries the test itself
+    holds are left alone."""
+    from vitrieve.indexer.library import Library
+
+    before = {id(o) for o in gc.get_objects() if isinstance(o, Library)}
+    try:
+        yield
+    finally:
+        gc.collect()
+        for library in [o for o in gc.get_objects() if isinstance(o, Library)]:
+            if id(library) not in before:
+                library.close()
 
 
 def _show_on_stderr(message, category, filename, lineno, file=None, line=None) -> None:
