@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import VITRIEVE_CLI, cli_env, invoke_cli, invoke_cli_json
+from tests.support import VITRIEVE_CLI, cli_env, invoke_cli, invoke_cli_json, need_setpriv
 
 REPO = Path(__file__).resolve().parents[2]
 _DROP_DAC = "-dac_override,-dac_read_search,-fowner"
@@ -22,14 +22,14 @@ def _read_only_prefix(mode: str, home: Path) -> list[str]:
     """A command prefix under which `home` is really read-only for the vitrieve process.
 
     "permissions": the tree is chmod a-w; root ignores modes, so as root the process also
-    drops the capabilities that let it (EACCES). "read-only mount": a read-only bind mount of
-    the home in a private mount namespace (EROFS). Skips where the machine offers neither.
+    drops the capabilities that let it (EACCES; without setpriv the test fails). "read-only
+    mount": a read-only bind mount of the home in a private mount namespace (EROFS), skipped
+    where the machine offers none.
     """
     if mode == "permissions":
         if os.geteuid() != 0:
             return []
-        if not shutil.which("setpriv"):
-            pytest.skip("running as root without setpriv: chmod cannot stop root")
+        need_setpriv()  # fails, never skips: CI runs as root
         return ["setpriv", f"--bounding-set={_DROP_DAC}", f"--inh-caps={_DROP_DAC}", "--"]
     probe = subprocess.run(
         ["unshare", "-m", "sh", "-c", f"mount --bind -o ro '{home}' '{home}'"],
