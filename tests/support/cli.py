@@ -93,7 +93,7 @@ def invoke_cli(
 
     overrides = {key: None for key in os.environ if key not in env} | dict(env)
     with CliRunner().isolation(input=stdin, env=overrides) as (out, err, _):
-        with _as_a_new_process(["vitrieve", *args]), _closing_what_it_opens():
+        with _closing_what_it_opens(), _as_a_new_process(["vitrieve", *args]):
             try:
                 main.main()
                 returncode: Any = 0
@@ -161,12 +161,13 @@ def _closing_what_it_opens() -> Iterator[None]:
     holds are left alone."""
     from vitrieve.indexer.library import Library
 
-    before = {id(o) for o in gc.get_objects() if isinstance(o, Library)}
+    # `type(o) is`, not isinstance: that would wake lazy module attributes (torch warns)
+    before = {id(o) for o in gc.get_objects() if type(o) is Library}
     try:
         yield
     finally:
         gc.collect()
-        for library in [o for o in gc.get_objects() if isinstance(o, Library)]:
+        for library in [o for o in gc.get_objects() if type(o) is Library]:
             if id(library) not in before:
                 library.close()
 
