@@ -31,7 +31,7 @@ def files() -> dict[str, bytes]:
     import skimage.data
     from PIL import Image
 
-    from tests.exif_files import camera_exif
+    from tests.support import camera_exif
 
     out = {}
     for name in ("astronaut", "coffee", "chelsea", "rocket"):

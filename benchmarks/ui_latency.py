@@ -1,6 +1,6 @@
 """UI interaction time in a real browser: a 10k-image library against a 10-image one.
 
-Each library is served by a real `vitrieve ui` (tests/ui/live.py) and driven by headless
+Each library is served by a real `vitrieve ui` (tests/support/live.py) and driven by headless
 Chromium (/usr/bin/chromium via Playwright). An interaction is timed from the click to the
 element it should bring being visible (Playwright's expect): what a user waits for, Streamlit's
 websocket round trip and the page's redraw included.
@@ -38,7 +38,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 
 def build_small(work: Path) -> tuple[Path, Path]:
     """The test suite's photo tree (six real photos, four generated), ingested."""
-    from tests.conftest import TINY_VIT, noise_image, write_photos
+    from tests.support import TINY_VIT, noise_image, write_photos
     from vitrieve.core.config import Settings
     from vitrieve.indexer.ingest import ingest
     from vitrieve.indexer.library import Library
@@ -56,7 +56,7 @@ def add_synthetic(home: Path, work: Path, n: int) -> None:
     """N catalog rows + vectors in a second root, copying the real rows' thumbnails."""
     from sqlalchemy import insert, select
 
-    from tests.conftest import TINY_VIT
+    from tests.support import TINY_VIT
     from vitrieve.core.config import Settings
     from vitrieve.indexer.catalog import decode_vectors, encode_vector
     from vitrieve.indexer.library import Library
@@ -117,7 +117,7 @@ def add_synthetic(home: Path, work: Path, n: int) -> None:
 def measure(home: Path, photos: Path, work: Path, repeats: int) -> dict[str, float]:
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.ui.live import run_server
+    from tests.support import run_server
 
     times: dict[str, list[float]] = {}
 

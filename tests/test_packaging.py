@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT, real_photo
+from tests.support import TINY_VIT, real_photo
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT
+from tests.support import TINY_VIT
 from vitrieve.core.config import Settings
 
 REPO = Path(__file__).parents[1]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VITRIEVE_CLI, cli_env, noise_image, run_cli, run_cli_together
+from tests.support import VITRIEVE_CLI, cli_env, noise_image, run_cli, run_cli_together
 
 TRIALS = 3
 

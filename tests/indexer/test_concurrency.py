@@ -9,8 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.conftest import TINY_VIT, cli_env, noise_image, run_cli, run_cli_together
-from tests.worker.stack import index_file_ids
+from tests.support import TINY_VIT, cli_env, index_file_ids, noise_image, run_cli, run_cli_together
 from vitrieve.core import migrate
 from vitrieve.core.config import Settings
 from vitrieve.core.db import make_engine

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.indexer.hostile import gif, png_bomb
+from tests.support import gif, png_bomb
 from vitrieve.core.config import Settings
 from vitrieve.indexer.decode import DecodeError, decode_image
 from vitrieve.indexer.limits import LARGE_PIXELS
@@ -118,7 +118,7 @@ def test_png_bomb_is_refused_before_decoding() -> None:
 def test_png_bomb_costs_no_memory() -> None:
     out = peak_rss_mb(
         "from indexer.decode import DecodeError\n"
-        "from tests.indexer.hostile import png_bomb\n"
+        "from tests.support.hostile import png_bomb\n"
         "try:\n    decode_image(png_bomb())\nexcept DecodeError as e:\n    out = {'r': e.reason}\n"
     )
     assert out["r"].startswith("decompression bomb or oversized image: 20000x20000")

@@ -15,7 +15,7 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from tests.indexer.hostile import deflate_tiff, good_png, invalid_apng, tiff_cut_in_its_directory
+from tests.support import deflate_tiff, good_png, invalid_apng, tiff_cut_in_its_directory
 from vitrieve.indexer.decode import DecodeError, decode_image
 from vitrieve.indexer.decode_messages import LIBTIFF_CAPTURED, captured
 

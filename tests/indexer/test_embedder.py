@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from transformers import ViTImageProcessor, ViTModel
 
-from tests.conftest import PHOTO_NAMES, TINY_VIT, real_photo
+from tests.support import PHOTO_NAMES, TINY_VIT, real_photo
 from vitrieve.indexer.embedder import Embedder
 from vitrieve.indexer.model_source import locate_model, read_model_info
 from vitrieve.indexer.preprocess import PreprocessSpec

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import ImageFilter
 
-from tests.conftest import real_photo
-from tests.exif_files import camera_exif, save_camera_jpeg
-from tests.indexer.test_gpu_pipeline import SPEC, pil_decoder
+from tests.support import PREPROCESS_SPEC as SPEC
+from tests.support import camera_exif, pil_decoder, real_photo, save_camera_jpeg
 from vitrieve.indexer.gpu_pipeline import GpuStats, gpu_prepared_stream
 from vitrieve.indexer.pipeline import WorkItem, prepared_stream
 

@@ -19,7 +19,8 @@ import torch
 from PIL import Image
 from sqlalchemy import select
 
-from tests.conftest import noise_image, real_photo
+from tests.support import PREPROCESS_SPEC as SPEC
+from tests.support import noise_image, pil_decoder, real_photo
 from vitrieve.indexer import gpu_pipeline
 from vitrieve.indexer.catalog import iter_vectors
 from vitrieve.indexer.decode import _TRANSPOSE_FOR_ORIENTATION
@@ -35,20 +36,8 @@ from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.limits import InputLimits
 from vitrieve.indexer.pipeline import WorkItem, prepare, prepared_stream
-from vitrieve.indexer.preprocess import PreprocessSpec
 from vitrieve.indexer.thumbnails import thumbnail_path
 from vitrieve.tables.catalog import Image as ImageRow
-
-SPEC = PreprocessSpec()
-
-
-def pil_decoder(files: list[torch.Tensor]) -> list[torch.Tensor]:
-    """nvJPEG's stand-in: full decode to RGB [3, H, W], EXIF orientation NOT applied."""
-    out = []
-    for f in files:
-        im = Image.open(BytesIO(f.numpy().tobytes())).convert("RGB")
-        out.append(torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).contiguous())
-    return out
 
 
 def as_chw(image: Image.Image) -> torch.Tensor:

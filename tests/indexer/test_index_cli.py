@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VITRIEVE_CLI, cli_env, run_cli, run_cli_json
+from tests.support import VITRIEVE_CLI, cli_env, invoke_cli, invoke_cli_json, need_setpriv
 
 REPO = Path(__file__).resolve().parents[2]
 _DROP_DAC = "-dac_override,-dac_read_search,-fowner"
@@ -22,14 +22,14 @@ def _read_only_prefix(mode: str, home: Path) -> list[str]:
     """A command prefix under which `home` is really read-only for the vitrieve process.
 
     "permissions": the tree is chmod a-w; root ignores modes, so as root the process also
-    drops the capabilities that let it (EACCES). "read-only mount": a read-only bind mount of
-    the home in a private mount namespace (EROFS). Skips where the machine offers neither.
+    drops the capabilities that let it (EACCES; without setpriv the test fails). "read-only
+    mount": a read-only bind mount of the home in a private mount namespace (EROFS), skipped
+    where the machine offers none.
     """
     if mode == "permissions":
         if os.geteuid() != 0:
             return []
-        if not shutil.which("setpriv"):
-            pytest.skip("running as root without setpriv: chmod cannot stop root")
+        need_setpriv()  # fails, never skips: CI runs as root
         return ["setpriv", f"--bounding-set={_DROP_DAC}", f"--inh-caps={_DROP_DAC}", "--"]
     probe = subprocess.run(
         ["unshare", "-m", "sh", "-c", f"mount --bind -o ro '{home}' '{home}'"],
@@ -65,13 +65,13 @@ def _tree_state(root: Path) -> dict[str, tuple[int, int, bytes]]:
 def library(tmp_path_factory: pytest.TempPathFactory, photos_module: Path) -> Path:
     """One ingested library home for the module; tests work on copies of it."""
     home = tmp_path_factory.mktemp("lib") / "home"
-    run_cli(cli_env(home), "ingest", str(photos_module))
+    invoke_cli(cli_env(home), "ingest", str(photos_module))
     return home
 
 
 @pytest.fixture(scope="module")
 def photos_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import noise_image
+    from tests.support import noise_image
 
     root = tmp_path_factory.mktemp("photos")
     for i in range(8):
@@ -106,7 +106,7 @@ def _run(prefix: list[str], env: dict, *args: str) -> subprocess.CompletedProces
 @pytest.mark.parametrize("damage", ["generation 1e400", "garbage", "missing"])
 def test_commands_work_with_a_damaged_sidecar_and_repair_it(fresh, damage: str) -> None:
     home, env = fresh
-    expected = run_cli_json(env, "search", "--id", "3")
+    expected = invoke_cli_json(env, "search", "--id", "3")
     _, meta = index_files(home)
     if damage == "generation 1e400":
         meta.write_text(meta.read_text().replace('"generation": ', '"generation": 1e400, "x": '))
@@ -114,10 +114,10 @@ def test_commands_work_with_a_damaged_sidecar_and_repair_it(fresh, damage: str) 
         meta.write_bytes(b"\x00\x01{not json")
     else:
         meta.unlink()
-    status = run_cli_json(env, "status")
+    status = invoke_cli_json(env, "status")
     assert status["index_size"] == status["embedded"] == 8
     assert json.loads(meta.read_text())["generation"] >= 1  # rewritten, valid
-    assert run_cli_json(env, "search", "--id", "3") == expected
+    assert invoke_cli_json(env, "search", "--id", "3") == expected
 
 
 @pytest.mark.parametrize("mode", ["permissions", "read-only mount"])
@@ -125,8 +125,8 @@ def test_a_read_only_home_serves_reads_and_refuses_writes_in_one_line(
     fresh, photos_module: Path, mode: str
 ) -> None:
     home, env = fresh
-    status = run_cli_json(env, "status")
-    hits = run_cli_json(env, "search", "--id", "2")
+    status = invoke_cli_json(env, "status")
+    hits = invoke_cli_json(env, "search", "--id", "2")
     prefix = _read_only_prefix(mode, home)
     before = _tree_state(home)
     _make_read_only(home, mode)
@@ -151,7 +151,7 @@ def test_a_read_only_home_serves_reads_and_refuses_writes_in_one_line(
 @pytest.mark.parametrize("mode", ["permissions", "read-only mount"])
 def test_a_read_only_home_with_a_damaged_index_is_served_from_memory(fresh, mode: str) -> None:
     home, env = fresh
-    hits = run_cli_json(env, "search", "--id", "5")
+    hits = invoke_cli_json(env, "search", "--id", "5")
     faiss_file, _ = index_files(home)
     data = bytearray(faiss_file.read_bytes())
     data[len(data) // 2] ^= 0xFF  # damaged in place, same size, sidecar unchanged
@@ -176,11 +176,11 @@ def test_commands_that_change_nothing_leave_the_index_file_alone(fresh, photos_m
     home, env = fresh
     files = index_files(home)
     before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes()) for p in files}
-    run_cli(env, "status")
-    run_cli(env, "search", "--id", "1")
-    summary = run_cli_json(env, "ingest", str(photos_module))  # nothing new on disk
+    invoke_cli(env, "status")
+    invoke_cli(env, "search", "--id", "1")
+    summary = invoke_cli_json(env, "ingest", str(photos_module))  # nothing new on disk
     assert summary["unchanged"] == 8 and summary["embedded"] == 0
-    run_cli(env, "dups")
-    run_cli(env, "dups", "quarantine", str(home.parent / "q"))  # a dry run
+    invoke_cli(env, "dups")
+    invoke_cli(env, "dups", "quarantine", str(home.parent / "q"))  # a dry run
     after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes()) for p in files}
     assert after == before

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import TINY_VIT, VITRIEVE_CLI, cli_env, noise_image, run_cli
+from tests.support import TINY_VIT, VITRIEVE_CLI, cli_env, noise_image, run_cli
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import searchable_ids
 from vitrieve.indexer.index import files as index_file

@@ -18,7 +18,7 @@ import faiss
 import numpy as np
 import pytest
 
-from tests.indexer.sqlfake import DIM, assert_serves, filled, unit_vectors
+from tests.support import DIM, assert_serves, filled, unit_vectors
 from vitrieve.indexer.index import files as index_file
 from vitrieve.indexer.index.lock import LOCK_NAME
 from vitrieve.indexer.index.memory import all_ids

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.indexer.sqlfake import assert_serves, filled, unit_vectors
+from tests.support import assert_serves, filled, unit_vectors
 from vitrieve.indexer.index import files as index_file
 from vitrieve.indexer.index import policy as index_factory
 from vitrieve.indexer.index.lock import index_lock

@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
-from tests.indexer.test_vector_index import DIM, Sql, clustered, unit_vectors
+from tests.support import DIM, Sql, clustered, unit_vectors
 from vitrieve.indexer.index import files as index_file
 from vitrieve.indexer.index.store import VectorIndex
 

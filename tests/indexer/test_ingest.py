@@ -15,7 +15,7 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 
-from tests.conftest import noise_image, other_vit
+from tests.support import noise_image, other_vit
 from vitrieve.indexer import pipeline, writer
 from vitrieve.indexer.catalog import iter_vectors, searchable_ids
 from vitrieve.indexer.ingest import ingest

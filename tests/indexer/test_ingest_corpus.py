@@ -22,12 +22,15 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from tests.conftest import TINY_VIT, cli_env, real_photo, run_cli
-from tests.indexer.hostile import (
+from tests.support import (
+    TINY_VIT,
+    cli_env,
     deflate_tiff,
     gif,
     invalid_apng,
+    invoke_cli,
     png_bomb,
+    real_photo,
     tiff_cut_in_its_directory,
 )
 from vitrieve.core.config import Settings
@@ -129,7 +132,7 @@ def corpus(tmp_path: Path):
 def test_hostile_collection_ingests_to_the_end_with_one_reason_per_bad_file(corpus, tmp_path):
     home = tmp_path / "home"
     entries = [*CORPUS, *EXTRA_FILES]
-    proc = run_cli(cli_env(home), "ingest", str(corpus), "--json")
+    proc = invoke_cli(cli_env(home), "ingest", str(corpus), "--json")
     # Nothing from Pillow or libtiff reaches the terminal: their words are in the reasons.
     assert proc.stderr == ""
     first = json.loads(proc.stdout)
@@ -170,7 +173,7 @@ def test_failure_lines_show_paths_and_reasons_verbatim(tmp_path):
     folder.mkdir()
     (folder / "page.tif").write_bytes(deflate_tiff("zeroed"))
     real_photo("camera").save(folder / "ok.png")
-    proc = run_cli(cli_env(tmp_path / "home"), "ingest", str(folder))
+    proc = invoke_cli(cli_env(tmp_path / "home"), "ingest", str(folder))
     assert proc.stderr == ""
     failed = [line for line in proc.stdout.splitlines() if line.startswith("failed ")]
     assert failed == [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT
+from tests.support import TINY_VIT
 from vitrieve.core.config import Settings
 from vitrieve.indexer import library as library_module
 from vitrieve.indexer.library import Library

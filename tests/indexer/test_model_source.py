@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import TINY_VIT
+from tests.support import TINY_VIT
 from vitrieve.core.errors import ModelUnavailableError
 from vitrieve.indexer.model_source import locate_model
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import noise_image
+from tests.support import noise_image
 from vitrieve.indexer.ingest import embed_items, ingest, pending_items, scan_roots
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.reader import (

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageFilter
 from skimage import data as skdata
 
-from tests.exif_files import camera_exif
+from tests.support import camera_exif
 from vitrieve.indexer.decode import decode_image
 from vitrieve.indexer.photo_facts import exif_facts, shot_scores
 

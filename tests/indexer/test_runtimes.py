@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import PHOTO_NAMES, TINY_VIT, real_photo
+from tests.support import PHOTO_NAMES, TINY_VIT, real_photo
 from vitrieve.indexer.embedder import Embedder
 from vitrieve.indexer.model_source import locate_model
 from vitrieve.indexer.runtimes.abilities import detect

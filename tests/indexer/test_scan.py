@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import REPO, as_unprivileged, reachable_tmp
 from vitrieve.indexer import scan as scan_mod
 from vitrieve.indexer.scan import JUNK_DIRS, ScannedFile, ScanProblem, scan_tree
 
@@ -248,14 +252,35 @@ def test_permission_denied_on_root_is_reported_not_raised(
     assert run(tree) == ([], [ScanProblem("", "permission denied")])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores mode 000")
+_SCAN_AS_A_USER = """
+import json, sys
+from pathlib import Path
+from vitrieve.indexer.scan import scan_tree
+problems, extensions = [], set(json.loads(sys.argv[2]))
+found = scan_tree(Path(sys.argv[1]), on_problem=problems.append, extensions=extensions)
+files = [f.rel_path for f in found]
+print(json.dumps([files, [[p.rel_path, p.reason] for p in problems]]))
+"""
+
+
+def run_unprivileged(root: Path) -> tuple[list[str], list[ScanProblem]]:
+    """`run(root)` in a child process of an unprivileged user, for whom modes count."""
+    argv = [sys.executable, "-c", _SCAN_AS_A_USER, str(root), json.dumps(sorted(EXTS))]
+    proc = subprocess.run(as_unprivileged(argv), capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    files, problems = json.loads(proc.stdout)
+    return files, [ScanProblem(*p) for p in problems]
+
+
 def test_permission_denied_real_chmod(tree: Path) -> None:
-    locked = tree / "2023" / "trip"
-    locked.chmod(0)
-    try:
-        files, problems = run(tree)
-    finally:
-        locked.chmod(0o755)
+    with reachable_tmp() as folder:
+        root = Path(shutil.copytree(tree, folder / "photos"))
+        locked = root / "2023" / "trip"
+        locked.chmod(0)
+        try:
+            files, problems = run_unprivileged(root)
+        finally:
+            locked.chmod(0o755)
     assert files == ["empty.png", "top.jpg", "2023/IMG_1.JPG", "2023/img_2.Png"]
     assert problems == [ScanProblem("2023/trip", "permission denied")]
 

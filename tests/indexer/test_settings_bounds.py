@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VITRIEVE_CLI, cli_env
+from tests.support import VITRIEVE_CLI, cli_env
 from vitrieve.core.config import InvalidSettingError, Settings
 
 

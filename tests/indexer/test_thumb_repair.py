@@ -15,7 +15,7 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from tests.conftest import noise_image
+from tests.support import noise_image
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.thumb_repair import ensure_thumbnails, iter_sources, repair_thumbnails

@@ -17,6 +17,7 @@ import faiss
 import numpy as np
 import pytest
 
+from tests.support import Sql, clustered
 from vitrieve.indexer.index.lock import IndexWriteError
 from vitrieve.indexer.index.policy import IndexPolicy, build_index
 from vitrieve.indexer.index.store import SearchHit, VectorIndex
@@ -28,25 +29,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def unit_vectors(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
     v = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-class Sql:
-    """Stands in for the SQL tables: the loaders the index is opened with, counting calls."""
-
-    def __init__(self, ids: np.ndarray, vectors: np.ndarray, chunk: int = 7) -> None:
-        self.ids_ = np.asarray(ids, dtype=np.int64)
-        self.vectors = vectors
-        self.chunk = chunk
-        self.vector_loads = 0
-
-    def expected_ids(self) -> np.ndarray:
-        return self.ids_.copy()
-
-    def load_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        self.vector_loads += 1
-        for start in range(0, len(self.ids_), self.chunk):
-            end = start + self.chunk
-            yield self.ids_[start:end], self.vectors[start:end]
 
 
 def make_sql(n: int = 50, seed: int = 0, dim: int = DIM) -> Sql:
@@ -369,13 +351,6 @@ def test_second_process_sees_parent_save(tmp_path: Path) -> None:
 
 
 # -- approximate (IVF) indexes behind the same interface ---------------------------------------
-
-
-def clustered(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centres = unit_vectors(30, dim, seed + 500)
-    x = centres[rng.integers(0, 30, n)] + rng.standard_normal((n, dim)).astype(np.float32) * 0.2
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
 def ivf_sql(n: int = 2000, seed: int = 0) -> Sql:

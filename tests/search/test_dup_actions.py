@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+from tests.support import NEAR, clone_library
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
@@ -27,7 +27,7 @@ from vitrieve.tables.duplicates import MoveState, QuarantineMove
 
 
 @pytest.fixture
-def library(dup_template, tmp_path):  # noqa: F811
+def library(dup_template, tmp_path):
     photos, settings = clone_library(dup_template, tmp_path / "lib")
     with Library(settings) as lib:
         yield lib, photos, settings

@@ -10,21 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from tests.search.test_dup_find import clone_library, dup_settings, dup_template  # noqa: F401
-from vitrieve.indexer.catalog import VECTOR_DTYPE, ImageSummary
+from tests.support import CHAIN_T as T
+from tests.support import chain_library, clone_library, on_arc, set_vectors, unique_images
+from vitrieve.indexer.catalog import ImageSummary
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.centred import Centring, keeper_centred, keeper_order
 from vitrieve.search.duplicates.decisions import ignore_pairs, set_keepers
 from vitrieve.search.duplicates.find import find_duplicates
 from vitrieve.search.duplicates.graph import Edges, components, pair_keys
-from vitrieve.search.duplicates.groups import ImageFacts, image_facts, keeper_rank
+from vitrieve.search.duplicates.groups import ImageFacts, keeper_rank
 from vitrieve.search.duplicates.plan import plan_quarantine
-from vitrieve.tables.catalog import Embedding, Image, ImageStatus
-
-T = 0.90
-STEP = float(np.arccos(0.95))  # neighbours on the chain: cos 0.95; two steps: cos 0.805
+from vitrieve.tables.catalog import Image, ImageStatus
 
 
 def edges(*pairs: tuple[int, int]) -> Edges:
@@ -152,56 +150,7 @@ def test_property_every_member_is_a_duplicate_of_its_keeper_and_keepers_are_not(
 # -- through an ingested library ---------------------------------------------------------------
 
 
-def unique_images(lib: Library) -> list[ImageFacts]:
-    """Images with no exact copy, best keeper first."""
-    with lib.sessions() as session:
-        facts = image_facts(session, session.scalars(select(Image.id)).all())
-    content = [f.image.content_hash for f in facts.values()]
-    pixels = [f.image.pixel_hash for f in facts.values()]
-    alone = [
-        f
-        for f in facts.values()
-        if content.count(f.image.content_hash) == 1 and pixels.count(f.image.pixel_hash) == 1
-    ]
-    return sorted(alone, key=keeper_rank)
-
-
-def set_vectors(lib: Library, chosen: dict[int, np.ndarray], seed: int = 0) -> None:
-    """Gives `chosen` images these vectors (first coordinates; the rest 0) and every other
-    content a random one (unrelated: cosines well below T); byte copies keep sharing one."""
-    rng = np.random.default_rng(seed)
-    dim = lib.model_row.dim
-    with lib.sessions.begin() as session:
-        rows = session.execute(select(Embedding.image_id, Embedding.content_hash)).all()
-        by_hash: dict[str, np.ndarray] = {}
-        for image_id, content_hash in sorted(rows):
-            v = chosen.get(image_id)
-            if v is None:
-                v = by_hash.setdefault(content_hash, rng.standard_normal(dim))
-            v = np.pad(np.asarray(v, np.float64), (0, dim - len(v)))
-            v /= np.linalg.norm(v)
-            session.execute(
-                update(Embedding)
-                .where(Embedding.image_id == image_id)
-                .values(vector=v.astype(VECTOR_DTYPE).tobytes())
-            )
-
-
-def on_arc(steps: float) -> np.ndarray:
-    v = np.zeros(2)
-    v[0], v[1] = np.cos(steps * STEP), np.sin(steps * STEP)
-    return v
-
-
-def chain_library(template, tmp_path) -> tuple[Library, list[int]]:
-    _, settings = clone_library(template, tmp_path / "lib")
-    lib = Library(settings)
-    a, b, c, d = (f.image_id for f in unique_images(lib)[:4])  # best keeper first
-    set_vectors(lib, {a: on_arc(0), b: on_arc(1), c: on_arc(2), d: on_arc(3)})
-    return lib, [a, b, c, d]
-
-
-def test_a_chain_never_puts_c_in_as_group_nor_in_its_quarantine_plan(dup_template, tmp_path):  # noqa: F811
+def test_a_chain_never_puts_c_in_as_group_nor_in_its_quarantine_plan(dup_template, tmp_path):
     lib, (a, b, c, d) = chain_library(dup_template, tmp_path)
     with lib:
         report = find_duplicates(lib, threshold=T)
@@ -225,7 +174,7 @@ def test_a_chain_never_puts_c_in_as_group_nor_in_its_quarantine_plan(dup_templat
     assert abs(sims[b] - 0.95) < 2e-3 and abs(sims[d] - 0.95) < 2e-3
 
 
-def test_user_keepers_and_ignores_reshape_the_chain(dup_template, tmp_path):  # noqa: F811
+def test_user_keepers_and_ignores_reshape_the_chain(dup_template, tmp_path):
     lib, (a, b, c, d) = chain_library(dup_template, tmp_path)
     with lib:
         with lib.sessions.begin() as session:
@@ -242,7 +191,7 @@ def test_user_keepers_and_ignores_reshape_the_chain(dup_template, tmp_path):  # 
     assert sorted([a, b]) in members and sorted([c, d]) in members
 
 
-def test_a_byte_copy_joins_its_representatives_keeper(dup_template, tmp_path):  # noqa: F811
+def test_a_byte_copy_joins_its_representatives_keeper(dup_template, tmp_path):
     _, settings = clone_library(dup_template, tmp_path / "lib")
     with Library(settings) as lib:
         with lib.sessions() as session:

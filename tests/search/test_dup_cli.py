@@ -1,4 +1,5 @@
-"""`vitrieve dups ...` and `vitrieve eval dups`, run as a user runs them: a subprocess each."""
+"""`vitrieve dups ...` and `vitrieve eval dups`, run as a user runs them, in-process
+(tests/support/cli.py)."""
 
 from __future__ import annotations
 
@@ -11,21 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_env, run_cli
-from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+from tests.support import NEAR, cli_env, clone_library, invoke_cli
 from vitrieve.search.duplicates.export import CSV_COLUMNS
 from vitrieve.ui.cli.dup_plan import PLAN_COLUMNS
 
 
 @pytest.fixture
-def cli(dup_template, tmp_path):  # noqa: F811
+def cli(dup_template, tmp_path):
     photos, settings = clone_library(dup_template, tmp_path / "lib")
     env = cli_env(settings.home, settings.model) | {"TTY_COMPATIBLE": "0"}
     # rich takes these for a terminal of 80 columns, without colours
     terminal = env | {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "80"}
 
     def run(*args: str, code: int = 0, terminal: bool = False) -> subprocess.CompletedProcess:
-        return run_cli(terminal_env if terminal else env, *args, code=code)
+        return invoke_cli(terminal_env if terminal else env, *args, code=code)
 
     terminal_env = terminal
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_env, run_cli
-from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+from tests.support import NEAR, cli_env, clone_library, invoke_cli
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import (
@@ -24,7 +23,7 @@ from vitrieve.search.duplicates.find import find_duplicates
 
 
 @pytest.fixture
-def library(dup_template, tmp_path):  # noqa: F811
+def library(dup_template, tmp_path):
     photos, settings = clone_library(dup_template, tmp_path / "lib")
     with Library(settings) as lib:
         yield lib, photos, settings
@@ -88,35 +87,35 @@ def test_an_unknown_decision_id_is_a_clear_error_and_removes_nothing(library):
 def test_cli_lists_and_removes_decisions_including_a_dissolved_groups_ignore(library):
     _, _, settings = library
     env = cli_env(settings.home, settings.model)
-    groups = json.loads(run_cli(env, "dups", "-t", str(NEAR), "--json").stdout)["groups"]
+    groups = json.loads(invoke_cli(env, "dups", "-t", str(NEAR), "--json").stdout)["groups"]
     chelsea = next(g for g in groups if "chelsea" in g["members"][0]["path"])
     rocket = next(g for g in groups if "rocket" in g["members"][0]["path"])
     gid = str(chelsea["group"])
 
-    said = run_cli(env, "dups", "ignore", "--group", gid, "-t", str(NEAR)).stdout
+    said = invoke_cli(env, "dups", "ignore", "--group", gid, "-t", str(NEAR)).stdout
     assert f"group {gid}: 'not duplicates' recorded as group:" in said
-    run_cli(env, "dups", "keep", str(rocket["members"][1]["image_id"]))
-    after = json.loads(run_cli(env, "dups", "-t", str(NEAR), "--json").stdout)["groups"]
+    invoke_cli(env, "dups", "keep", str(rocket["members"][1]["image_id"]))
+    after = json.loads(invoke_cli(env, "dups", "-t", str(NEAR), "--json").stdout)["groups"]
     assert chelsea["group"] not in [g["group"] for g in after]  # the group has dissolved
 
-    listed = json.loads(run_cli(env, "dups", "decisions", "--json").stdout)
+    listed = json.loads(invoke_cli(env, "dups", "decisions", "--json").stdout)
     assert [d["kind"] for d in listed] == ["not_duplicates_group", "keeper"]
     assert listed[0]["group"] == chelsea["group"]
     assert listed[0]["images"] == sorted(m["image_id"] for m in chelsea["members"])
-    text = run_cli(env, "dups", "decisions").stdout.splitlines()
+    text = invoke_cli(env, "dups", "decisions").stdout.splitlines()
     assert [line.split("\t")[0] for line in text] == [d["id"] for d in listed]
 
-    gone = run_cli(env, "dups", "ignore", "--group", gid, "--remove", "-t", str(NEAR)).stdout
+    gone = invoke_cli(env, "dups", "ignore", "--group", gid, "--remove", "-t", str(NEAR)).stdout
     assert f"removed the 'not duplicates' decision on group {gid}" in gone
-    back = json.loads(run_cli(env, "dups", "-t", str(NEAR), "--json").stdout)["groups"]
+    back = json.loads(invoke_cli(env, "dups", "-t", str(NEAR), "--json").stdout)["groups"]
     assert chelsea["group"] in [g["group"] for g in back]
 
     assert (
         f"removed {listed[1]['id']}"
-        in run_cli(env, "dups", "decisions", "remove", listed[1]["id"]).stdout
+        in invoke_cli(env, "dups", "decisions", "remove", listed[1]["id"]).stdout
     )
-    assert json.loads(run_cli(env, "dups", "decisions", "--json").stdout) == []
-    missing = run_cli(env, "dups", "ignore", "--group", "999999", "--remove", code=1)
+    assert json.loads(invoke_cli(env, "dups", "decisions", "--json").stdout) == []
+    missing = invoke_cli(env, "dups", "ignore", "--group", "999999", "--remove", code=1)
     assert "no 'not duplicates' decision recorded for group 999999" in missing.stderr
-    unknown = run_cli(env, "dups", "decisions", "remove", "group:77", code=1)
+    unknown = invoke_cli(env, "dups", "decisions", "remove", "group:77", code=1)
     assert "no decision 'group:77'" in unknown.stderr

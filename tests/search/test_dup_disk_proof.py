@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+from tests.support import NEAR, clone_library
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.find import find_duplicates
@@ -20,7 +20,7 @@ CHANGED = "not moved: changed since it was indexed"
 
 
 @pytest.fixture
-def library(dup_template, tmp_path):  # noqa: F811
+def library(dup_template, tmp_path):
     photos, settings = clone_library(dup_template, tmp_path / "lib")
     with Library(settings) as lib:
         yield lib, photos, settings

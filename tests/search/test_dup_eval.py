@@ -9,8 +9,7 @@ import pytest
 from PIL import Image as PILImage
 
 from benchmarks.make_dup_set import VARIANTS, build_set, write_skimage_originals
-from tests.search.test_dup_centred import chain_library
-from tests.search.test_dup_find import clone_library, dup_settings, dup_template  # noqa: F401
+from tests.support import chain_library, clone_library
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
@@ -60,7 +59,7 @@ def test_keeper_centred_sweep_does_not_count_chained_pairs():
 
 
 def test_evaluate_scores_the_keeper_centred_groups_and_components_on_request(
-    dup_template,  # noqa: F811
+    dup_template,
     tmp_path,
 ):
     lib, (a, b, c, d) = chain_library(dup_template, tmp_path)
@@ -116,7 +115,7 @@ def test_truth_reads_csv_with_or_without_header_and_folder_per_group(tmp_path):
     }
 
 
-def test_evaluate_on_an_ingested_library(dup_template, tmp_path):  # noqa: F811
+def test_evaluate_on_an_ingested_library(dup_template, tmp_path):
     photos, settings = clone_library(dup_template, tmp_path / "lib")
     groups = {
         "coffee": ["coffee.jpg", "backup/coffee.jpg", "coffee-crop.jpg"],

@@ -8,55 +8,28 @@ namespaces; as root without them `unshare -m` is enough. Elsewhere these tests a
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import VITRIEVE_CLI, cli_env, run_cli
-from tests.search.test_dup_find import NEAR, clone_library, dup_template  # noqa: F401
+from tests.support import (
+    FULL,
+    NEAR,
+    READ_ONLY,
+    VITRIEVE_CLI,
+    cli_env,
+    clone_library,
+    in_namespace,
+    run_cli,
+)
 from vitrieve.indexer.library import Library
 from vitrieve.tables.duplicates import MoveState, QuarantineMove
 
 REPO = Path(__file__).parents[2]
-READ_ONLY = 'mount --bind "$RO" "$RO" && mount -o remount,ro,bind "$RO"'
-FULL = 'mount -t tmpfs -o size=4k tmpfs "$FULL"'
-
-
-@functools.cache
-def _unshare() -> list[str] | None:
-    if shutil.which("unshare") is None:
-        return None
-    for command in (["unshare", "-rm"], ["unshare", "-m"]):
-        probe = [*command, "sh", "-c", "mount -t tmpfs tmpfs /mnt || mount -t tmpfs tmpfs /tmp"]
-        if subprocess.run(probe, capture_output=True).returncode == 0:
-            return command
-    return None
-
-
-def in_namespace(
-    setup: str, command: list[str], env: dict[str, str], *, after: str = ""
-) -> subprocess.CompletedProcess:
-    """`command` in a mount namespace prepared by the shell line `setup`; `after` runs there
-    once it ends (a tmpfs vanishes with the namespace). Exit status: the command's."""
-    unshare = _unshare()
-    if unshare is None:
-        pytest.skip("no mount namespace available here (unshare -rm / unshare -m)")
-    script = f'set -e; {setup}; set +e; "$@"; rc=$?; {after or ":"}; exit $rc'
-    return subprocess.run(
-        [*unshare, "sh", "-c", script, "sh", *command],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -76,7 +49,7 @@ def everything_in(folder: Path) -> list[str]:
 
 
 @pytest.fixture
-def library(dup_template, tmp_path):  # noqa: F811
+def library(dup_template, tmp_path):
     photos, settings = clone_library(dup_template, tmp_path / "lib")
     return photos, settings, cli_env(settings.home, settings.model) | {"TTY_COMPATIBLE": "0"}
 

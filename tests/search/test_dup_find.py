@@ -9,27 +9,20 @@ as 0.95, and every true near-duplicate above 0.996, so near-duplicate tests use 
 
 from __future__ import annotations
 
-import os
 import shutil
-import sqlite3
 from pathlib import Path
 
-import pytest
-from PIL import Image as PILImage
 from sqlalchemy import func, select
 
-from tests.conftest import TINY_VIT, real_photo, write_photos
-from vitrieve.core.config import Settings
+from tests.support import NEAR
 from vitrieve.indexer.catalog import ImageSummary
 from vitrieve.indexer.ingest import ingest
-from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import ignore_pairs, set_keepers
 from vitrieve.search.duplicates.find import find_duplicates
 from vitrieve.search.duplicates.groups import FORMAT_PREFERENCE, ImageFacts, keeper_rank
 from vitrieve.tables.catalog import ImageStatus
 from vitrieve.tables.duplicates import DupIgnore
 
-NEAR = 0.99
 EXACT_GROUPS = {
     frozenset({"coffee.jpg", "backup/coffee.jpg"}),
     frozenset({"astronaut.jpg", "misc/IMG_0001.jpg"}),
@@ -42,74 +35,6 @@ NEAR_GROUPS = {
     frozenset({"trip/rocket.png", "rocket-q70.jpg"}),
     frozenset({"trip/camera.png", "camera-half.png"}),
 }
-
-
-def dup_settings(home: Path) -> Settings:
-    return Settings(
-        home=home,
-        model=str(TINY_VIT),
-        precision="fp32",
-        runtime="torch",
-        batch_size=4,
-        decode_workers=2,
-    )
-
-
-def _later(path: Path, seconds: int = 10) -> None:
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + seconds * 1_000_000_000))
-
-
-def add_duplicates(root: Path) -> Path:
-    for folder in ("backup", "misc", "archive"):
-        (root / folder).mkdir()
-    shutil.copy(root / "coffee.jpg", root / "backup" / "coffee.jpg")
-    shutil.copy(root / "astronaut.jpg", root / "misc" / "IMG_0001.jpg")
-    _later(root / "backup" / "coffee.jpg")
-    _later(root / "misc" / "IMG_0001.jpg")
-    with PILImage.open(root / "trip" / "chelsea.png") as im:
-        im.save(root / "chelsea-resaved.png", compress_level=1)
-        im.save(root / "archive" / "chelsea.tiff")
-    with PILImage.open(root / "trip" / "rocket.png") as im:
-        im.save(root / "rocket-q70.jpg", quality=70)
-    with PILImage.open(root / "trip" / "camera.png") as im:
-        im.resize((im.width // 2, im.height // 2)).save(root / "camera-half.png")
-    real_photo("coffee").crop((30, 20, 560, 380)).save(root / "coffee-crop.jpg", quality=90)
-    return root
-
-
-_TEMPLATE: dict[str, Path] = {}
-
-
-@pytest.fixture(scope="session")
-def dup_template(tmp_path_factory) -> Path:
-    """Ingested once per session, even when other test modules import this fixture."""
-    if "base" not in _TEMPLATE:
-        base = tmp_path_factory.mktemp("dup-template")
-        photos = write_photos(base / "photos")
-        with Library(dup_settings(base / "home")) as lib:
-            # Originals first: byte copies decoded side by side would race on their shared
-            # thumbnail (indexer/thumbnails.py names its temp file by process only).
-            ingest(lib, [photos])
-            ingest(lib, [add_duplicates(photos)])
-        _TEMPLATE["base"] = base
-    return _TEMPLATE["base"]
-
-
-def clone_library(template: Path, dest: Path) -> tuple[Path, Settings]:
-    """A copy of the ingested template at ``dest`` (same mtimes, root re-pointed)."""
-    shutil.copytree(template / "photos", dest / "photos")  # copy2: keeps modification times
-    shutil.copytree(template / "home", dest / "home")
-    with sqlite3.connect(dest / "home" / "catalog.db") as db:
-        db.execute("UPDATE roots SET path = ?", (str(dest / "photos"),))
-    return dest / "photos", dup_settings(dest / "home")
-
-
-@pytest.fixture
-def dup_library(dup_template, tmp_path):
-    photos, settings = clone_library(dup_template, tmp_path / "lib")
-    with Library(settings) as lib:
-        yield lib, photos
 
 
 def rel_groups(report, photos: Path) -> set[frozenset[str]]:

@@ -12,8 +12,7 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select, update
 
-from tests.conftest import TINY_VIT, real_photo
-from tests.exif_files import camera_exif, save_camera_jpeg
+from tests.support import TINY_VIT, camera_exif, real_photo, save_camera_jpeg
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import ImageSummary
 from vitrieve.indexer.ingest import ingest

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select, update
 
-from tests.conftest import TINY_VIT, real_photo
+from tests.support import TINY_VIT, real_photo
 from vitrieve.core.config import Settings
 from vitrieve.indexer.image_data import image_data_size
 from vitrieve.indexer.ingest import ingest
@@ -59,7 +59,9 @@ def shots(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ingested_home(shots, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("padding-home") / "home"
-    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32", batch_size=4)
+    settings = Settings(
+        home=home, model=str(TINY_VIT), precision="fp32", runtime="torch", batch_size=4
+    )
     with Library(settings) as lib:
         assert ingest(lib, [shots]).embedded == 5
     return home

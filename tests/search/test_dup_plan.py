@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import real_photo
-from tests.exif_files import camera_exif, save_camera_jpeg
-from tests.search.test_dup_centred import T as CHAIN_T
-from tests.search.test_dup_centred import chain_library
-from tests.search.test_dup_find import (  # noqa: F401
+from tests.support import (
+    CHAIN_T,
     NEAR,
+    camera_exif,
+    chain_library,
     clone_library,
     dup_settings,
-    dup_template,
+    real_photo,
+    save_camera_jpeg,
 )
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.catalog import ImageSummary
@@ -58,7 +58,7 @@ KEEPERS = {
 
 
 @pytest.fixture
-def library(dup_template, tmp_path):  # noqa: F811
+def library(dup_template, tmp_path):
     photos, settings = clone_library(dup_template, tmp_path / "lib")
     with Library(settings) as lib:
         yield lib, photos
@@ -327,7 +327,7 @@ def test_a_camera_copy_of_a_larger_png_says_the_keeper_lacks_its_exif(tmp_path):
 
 
 def test_on_a_chain_the_threshold_guard_plans_exactly_the_keeper_centred_moves(
-    dup_template,  # noqa: F811
+    dup_template,
     tmp_path,
 ):
     """A~B~C~D at 0.95 a step, threshold 0.90 (tests/search/test_dup_centred.py): C is never

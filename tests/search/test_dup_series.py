@@ -6,16 +6,13 @@ files through the real pipeline (tiny ViT); `dup_series_seconds` 0 turns series 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image as PILImage
-from PIL import ImageFilter
 
-from tests.conftest import TINY_VIT, real_photo
-from tests.exif_files import camera_exif, save_camera_jpeg
+from tests.support import T0, TINY_VIT, burst, real_photo
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import ImageSummary
 from vitrieve.indexer.ingest import ingest
@@ -29,26 +26,6 @@ from vitrieve.search.duplicates.vectors import VectorSet
 from vitrieve.tables.catalog import ImageStatus
 
 NEAR = 0.99
-T0 = datetime(2024, 7, 14, 18, 30, 0)
-
-
-def nudged(img: PILImage.Image, dx: int) -> PILImage.Image:
-    """The next frame of a burst: the camera moved a few pixels."""
-    w, h = img.size
-    return img.crop((dx, 0, w, h - dx)).resize((w, h), PILImage.Resampling.BICUBIC)
-
-
-def burst(root: Path, base: PILImage.Image, step: timedelta, camera=("Canon", "EOS R6")) -> None:
-    """Three frames: the first blurred (camera shake) but saved finest, so the copy rule alone
-    would keep it; the second is the sharp one."""
-    frames = [
-        (base.filter(ImageFilter.GaussianBlur(2.5)), 98),
-        (base, 80),
-        (nudged(base, 4).filter(ImageFilter.GaussianBlur(1)), 85),
-    ]
-    for i, (img, quality) in enumerate(frames):
-        exif = camera_exif(*camera, T0 + i * step)
-        save_camera_jpeg(img, root / f"IMG_{i:04d}.jpg", exif, quality=quality)
 
 
 @pytest.fixture(scope="module")

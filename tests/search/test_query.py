@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import real_photo
+from tests.support import real_photo
 from vitrieve.core.errors import NotIndexedError, VitrieveError
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT, cli_env, real_photo, run_cli
+from tests.support import TINY_VIT, cli_env, real_photo, run_cli
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
 from vitrieve.search.embed_files import embed_files

@@ -1,4 +1,4 @@
-"""`vitrieve tag ...` as a user runs it: a real subprocess per command."""
+"""`vitrieve tag ...` as a user runs it, in-process (tests/support/cli.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import csv
 
 import pytest
 
-from tests.conftest import cli_env, run_cli, run_cli_json
-from tests.search.test_tag_apply import write_scenes
+from tests.support import cli_env, invoke_cli, invoke_cli_json, write_scenes
 
 
 @pytest.fixture
@@ -15,8 +14,8 @@ def env(tmp_path) -> dict[str, str]:
     return cli_env(tmp_path / "home")
 
 
-run = run_cli
-run_json = run_cli_json
+run = invoke_cli
+run_json = invoke_cli_json
 
 
 def test_train_apply_list_show_and_export(env, tmp_path):

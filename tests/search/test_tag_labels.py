@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import TINY_VIT
-from tests.search.test_tag_apply import colour_scene, write_scenes
+from tests.support import TINY_VIT, colour_scene, write_scenes
 from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library

@@ -8,7 +8,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import APP, TIMEOUT, texts
+from tests.support import APP, TIMEOUT, texts
 from vitrieve.ui import auth
 from vitrieve.ui.throttle import LOCAL, Backoff, LoginThrottle, describe_wait
 

@@ -9,9 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.search.test_dup_failed_moves import READ_ONLY, in_namespace
-from tests.ui.conftest import APP, texts
-from tests.ui.test_app_duplicates import THRESHOLD, click, dup_catalog, open_dups  # noqa: F401
+from tests.support import APP, READ_ONLY, click, in_namespace, open_dups, texts
+from tests.support import DUP_THRESHOLD as THRESHOLD
 
 SHOW_PAGE = """
 import json, sys
@@ -25,7 +24,7 @@ print(json.dumps({"warnings": [str(w.value) for w in at.warning],
 """
 
 
-def test_a_read_only_library_is_said_before_any_plan(dup_catalog, app_env):  # noqa: F811
+def test_a_read_only_library_is_said_before_any_plan(dup_catalog, app_env):
     import os
 
     env = dict(os.environ) | {"RO": str(dup_catalog)}
@@ -46,7 +45,7 @@ def test_a_read_only_library_is_said_before_any_plan(dup_catalog, app_env):  # n
 
 
 def test_a_keeper_deleted_after_planning_keeps_its_copy_and_the_page_says_why(
-    dup_catalog,  # noqa: F811
+    dup_catalog,
     open_page,
     tmp_path,
 ):

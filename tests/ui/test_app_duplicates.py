@@ -12,10 +12,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import real_photo
-from tests.exif_files import camera_exif, save_camera_jpeg
-from tests.search.test_dup_series import burst
-from tests.ui.conftest import texts, write_copies_of_astronaut
+from tests.support import DUP_THRESHOLD as THRESHOLD
+from tests.support import (
+    burst,
+    camera_exif,
+    click,
+    open_dups,
+    real_photo,
+    save_camera_jpeg,
+    texts,
+    write_copies_of_astronaut,
+)
 from vitrieve.indexer.catalog import image_id_of_path
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
@@ -23,18 +30,6 @@ from vitrieve.search.duplicates.find import find_duplicates
 from vitrieve.search.duplicates.groups import DupGroup
 from vitrieve.tables.duplicates import DupIgnore
 from vitrieve.ui.views.dups import human_size, totals
-
-THRESHOLD = 0.99  # the tiny random ViT puts different photos closer than the real model does
-
-
-@pytest.fixture
-def dup_catalog(app_env, photos):
-    """The six photos plus a byte copy of one and a re-encoded copy of another."""
-    shutil.copy(photos / "coffee.jpg", photos / "trip" / "coffee-copy.jpg")
-    real_photo("chelsea").save(photos / "chelsea-small.jpg", quality=80)
-    with Library(app_env) as lib:
-        ingest(lib, [photos])
-    return photos
 
 
 @pytest.fixture
@@ -46,24 +41,12 @@ def image_id(app_env):
     return lookup
 
 
-def open_dups(open_page):
-    at = open_page("duplicates")
-    at.slider(key="dup_threshold").set_value(THRESHOLD).run()
-    assert not at.exception and not at.error, texts(at.error)
-    return at
-
-
 def summary(at) -> str:
     return next(m for m in texts(at.markdown) if " groups** (" in m)
 
 
 def badges(at) -> list[str]:
     return [m for m in texts(at.markdown) if "keeper (" in m]
-
-
-def click(at, key: str):
-    next(b for b in at.button if b.key == key).click()
-    return at.run()
 
 
 def test_without_roots_the_page_says_to_add_a_folder(app_env, open_page):

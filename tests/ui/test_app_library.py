@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.conftest import texts
+from tests.support import texts
 
 
 def ingest_form(at, folder, button: str = "Ingest now"):
@@ -136,7 +136,7 @@ def test_watching_without_a_broker_is_stored_and_says_that_nothing_watches(catal
 
 
 def test_rescanning_a_root_in_process_finds_what_changed(catalog, open_page):
-    from tests.conftest import noise_image
+    from tests.support import noise_image
 
     root_id = only_root_id()
     noise_image(42).save(catalog / "new-one.jpg", quality=90)

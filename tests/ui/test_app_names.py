@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import real_photo
-from tests.ui.conftest import texts
-from tests.ui.test_app_duplicates import THRESHOLD, click
+from tests.support import DUP_THRESHOLD as THRESHOLD
+from tests.support import click, real_photo, texts
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 

@@ -8,20 +8,7 @@ from pathlib import Path
 import pytest
 
 import vitrieve.ui.views.search
-from tests.ui.conftest import jpeg_bytes, texts
-
-SIMILAR = "Similar to "
-
-
-def result_paths(at) -> list[str]:
-    """Paths of the result cards in order: the path captions after the "Similar to" line,
-    leaving out the query sources' tabs (the library picker), which draw below the results."""
-    in_tabs = {id(c) for tab in at.tabs for c in tab.caption}
-    captions = [c.value for c in at.caption if id(c) not in in_tabs]
-    starts = [i for i, c in enumerate(captions) if c.startswith(SIMILAR)]
-    if not starts:
-        return []
-    return [c for c in captions[starts[0] + 1 :] if c.startswith("/")]
+from tests.support import SIMILAR, jpeg_bytes, result_paths, texts
 
 
 def upload(at, name: str, data: bytes, mime: str = "image/jpeg"):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import TINY_VIT
-from tests.ui.conftest import texts
+from tests.support import TINY_VIT, texts
 
 
 def table(at, i: int) -> dict:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.ui.conftest import jpeg_bytes, texts
-from tests.ui.test_app_search import result_paths
+from tests.support import jpeg_bytes, result_paths, texts
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import image_id_of_path
 from vitrieve.indexer.library import Library

@@ -7,37 +7,23 @@ is skipped locally and fails under CI, so CI can never silently skip it. The scr
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import noise_image, real_photo
-from tests.ui.live import run_server
+from tests.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    OUTPUT,
+    need_chromium,
+    noise_image,
+    real_photo,
+    run_server,
+)
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
-
-CHROMIUM = Path("/usr/bin/chromium")
-REPO = Path(__file__).parents[2]
-OUTPUT = REPO / "test-output" / "browser"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def _need_chromium() -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: run the suite via scripts/test.sh")
-        pytest.skip(f"{CHROMIUM} not installed (scripts/test.sh installs it)")
 
 
 @pytest.fixture
@@ -57,7 +43,7 @@ def server(library_home, tmp_path) -> Iterator[str]:
 
 
 def test_uploading_a_reencoded_photo_shows_its_original_first(server, photos, tmp_path):
-    _need_chromium()
+    need_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     query = tmp_path / "query" / "cat-from-phone.jpg"
@@ -127,7 +113,7 @@ def test_download_original_serves_this_browser_only_while_the_view_lasts(
     """The file reaches the logged-in browser it was offered to, and nobody else: not a plain
     request, not another browser, not this one after the page moved on or the tab closed.
     Nothing of it ever goes through Streamlit's open /media endpoint."""
-    _need_chromium()
+    need_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     secrets = f'password = "{PASSWORD}"\n'

@@ -13,9 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import write_copies_of_astronaut
-from tests.ui.live import run_server
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, _need_chromium
+from tests.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    OUTPUT,
+    need_chromium,
+    run_server,
+    write_copies_of_astronaut,
+)
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, find_duplicates
@@ -41,7 +46,7 @@ def dup_home(settings, photos) -> tuple[Path, DupGroup, list[DupGroup]]:
 
 
 def test_a_big_group_is_reviewed_compared_quarantined_alone_and_undone(dup_home, tmp_path):
-    _need_chromium()
+    need_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     home, group, others = dup_home

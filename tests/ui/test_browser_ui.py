@@ -19,9 +19,15 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from PIL import Image
 
-from tests.conftest import noise_image, real_photo
-from tests.ui.live import run_server
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, _need_chromium
+from tests.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    OUTPUT,
+    need_chromium,
+    noise_image,
+    real_photo,
+    run_server,
+)
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import list_roots
 from vitrieve.indexer.ingest import ingest
@@ -85,7 +91,7 @@ def timed(name: str, click, wait) -> None:
 def page(library_home: Path, tmp_path: Path):
     """A page of a fresh server (no password set); after the test, every request it made must
     have gone to loopback."""
-    _need_chromium()
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     hosts: list[str] = []

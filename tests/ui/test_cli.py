@@ -1,4 +1,5 @@
-"""The `vitrieve` command, run as a user runs it: a real subprocess per command."""
+"""The `vitrieve` command, run as a user runs it: in-process through the entry point
+(tests/support/cli.py), and the exit status of the real binary in a real process."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT, cli_env, noise_image, real_photo, run_cli, run_cli_json
+from tests.support import (
+    TINY_VIT,
+    cli_env,
+    invoke_cli,
+    invoke_cli_json,
+    noise_image,
+    real_photo,
+    run_cli,
+)
 
 
 @pytest.fixture
@@ -15,8 +24,8 @@ def env(tmp_path) -> dict[str, str]:
     return cli_env(tmp_path / "home")
 
 
-run = run_cli
-run_json = run_cli_json
+run = invoke_cli
+run_json = invoke_cli_json
 
 
 def test_ingest_search_and_reingest_end_to_end(env, library_dir, tmp_path):
@@ -93,7 +102,8 @@ def test_missing_model_is_one_line_naming_vitrieve_model(env, photos, tmp_path):
 
 
 def test_errors_exit_1_and_usage_errors_exit_2(env, tmp_path):
-    missing = run(env, "ingest", str(tmp_path / "nope"), code=None)
+    """The real binary's exit status (the rest of this file runs in-process)."""
+    missing = run_cli(env, "ingest", str(tmp_path / "nope"), code=None)
     assert missing.returncode == 1 and "not a directory" in missing.stderr
-    assert run(env, "search", code=None).returncode == 2
-    assert run(env, "frobnicate", code=None).returncode == 2
+    assert run_cli(env, "search", code=None).returncode == 2
+    assert run_cli(env, "frobnicate", code=None).returncode == 2

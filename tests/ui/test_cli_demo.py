@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import cli_env, run_cli
+from tests.support import cli_env, invoke_cli
 
 
 def test_demo_ingests_and_searches_in_its_own_library_and_warns(tmp_path: Path, photos: Path):
@@ -12,7 +12,7 @@ def test_demo_ingests_and_searches_in_its_own_library_and_warns(tmp_path: Path, 
     env = cli_env(home, model="owner/not-downloaded")  # the real model is not needed
     env["COLUMNS"] = "400"  # table rows whole, one per line
     env["VITRIEVE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'users-catalog.db'}"
-    proc = run_cli(env, "demo", str(photos), "-k", "3")
+    proc = invoke_cli(env, "demo", str(photos), "-k", "3")
     assert "demo library" in proc.stdout and "6 images embedded" in proc.stdout
     assert f"searching for images like {photos / 'astronaut.jpg'}" in proc.stdout
     rows = [line for line in proc.stdout.splitlines() if str(photos) in line and "│" in line]
@@ -24,12 +24,12 @@ def test_demo_ingests_and_searches_in_its_own_library_and_warns(tmp_path: Path, 
 
 def test_demo_with_a_query_image_and_an_unchanged_second_run(tmp_path: Path, photos: Path):
     env = cli_env(tmp_path / "home")
-    run_cli(env, "demo", str(photos), "-k", "2")
-    proc = run_cli(env, "demo", str(photos), str(photos / "trip" / "chelsea.png"), "-k", "2")
+    invoke_cli(env, "demo", str(photos), "-k", "2")
+    proc = invoke_cli(env, "demo", str(photos), str(photos / "trip" / "chelsea.png"), "-k", "2")
     assert "0 images embedded, 6 unchanged" in proc.stdout
     assert "searching for images like" in proc.stdout and "chelsea.png" in proc.stdout
 
 
 def test_demo_of_a_missing_folder_is_one_line(tmp_path: Path):
-    proc = run_cli(cli_env(tmp_path / "home"), "demo", str(tmp_path / "nope"), code=1)
+    proc = invoke_cli(cli_env(tmp_path / "home"), "demo", str(tmp_path / "nope"), code=1)
     assert proc.stderr.strip() == f"error: {tmp_path / 'nope'}: not a folder"

@@ -1,7 +1,7 @@
 """Every failure of `vitrieve` is ONE line on stderr that names the file or setting at fault.
 
-Real subprocesses, hostile arguments. Exit 1 for errors, 2 for usage errors; never a traceback,
-never a password (every URL here carries one: SECRET).
+The real entry point in-process (tests/support/cli.py), hostile arguments. Exit 1 for errors,
+2 for usage errors; never a traceback, never a password (every URL here carries one: SECRET).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import cli_env, noise_image, run_cli, run_cli_json
+from tests.support import cli_env, invoke_cli, invoke_cli_json, noise_image
 
 SECRET = "hunter2-Sup3r"
 HUGE = str(2**70)
@@ -37,7 +37,7 @@ def library(env, tmp_path_factory):
     for i in range(3):
         noise_image(i).save(root / f"n{i}.jpg", quality=90)
     (root / "notes.txt").write_text("not a picture")
-    run_cli(env, "ingest", str(root))
+    invoke_cli(env, "ingest", str(root))
     return root
 
 
@@ -52,12 +52,12 @@ def library(env, tmp_path_factory):
     ],
 )
 def test_an_invalid_setting_names_the_variable_and_the_rule(env, variable, value, says):
-    line = one_error_line(run_cli(env | {variable: value}, "status", code=None))
+    line = one_error_line(invoke_cli(env | {variable: value}, "status", code=None))
     assert line == f"error: {says}" or line.startswith(f"error: {says} ")
 
 
 def test_two_invalid_settings_are_still_one_line(env):
-    proc = run_cli(
+    proc = invoke_cli(
         env | {"VITRIEVE_BATCH_SIZE": "-3", "VITRIEVE_DEVICE": "tpu"}, "status", code=None
     )
     line = one_error_line(proc)
@@ -67,7 +67,7 @@ def test_two_invalid_settings_are_still_one_line(env):
 def test_a_home_that_is_a_file_names_vitrieve_home(env, tmp_path):
     (tmp_path / "file").write_text("x")
     line = one_error_line(
-        run_cli(env | {"VITRIEVE_HOME": str(tmp_path / "file")}, "status", code=None)
+        invoke_cli(env | {"VITRIEVE_HOME": str(tmp_path / "file")}, "status", code=None)
     )
     assert f"VITRIEVE_HOME={tmp_path / 'file'}" in line and "not a directory" in line
 
@@ -83,7 +83,7 @@ def test_a_home_that_is_a_file_names_vitrieve_home(env, tmp_path):
     ],
 )
 def test_a_bad_database_url_is_one_line_with_the_password_masked(env, url, says):
-    line = one_error_line(run_cli(env | {"VITRIEVE_DATABASE_URL": url}, "status", code=None))
+    line = one_error_line(invoke_cli(env | {"VITRIEVE_DATABASE_URL": url}, "status", code=None))
     assert line.startswith("error: VITRIEVE_DATABASE_URL") and says in line
 
 
@@ -93,7 +93,7 @@ def test_an_unknown_database_on_a_real_server_is_one_line_with_the_password_mask
 ):
     url = make_url(postgres_url).set(database="vitrieve_no_such_db", password=SECRET)
     line = one_error_line(
-        run_cli(
+        invoke_cli(
             env | {"VITRIEVE_DATABASE_URL": url.render_as_string(hide_password=False)},
             "status",
             code=None,
@@ -105,28 +105,33 @@ def test_an_unknown_database_on_a_real_server_is_one_line_with_the_password_mask
 
 def test_a_broker_that_cannot_be_reached_is_named_without_its_password(env, library):
     broker = {"VITRIEVE_BROKER_URL": f"redis://:{SECRET}@127.0.0.1:1/0"}
-    line = one_error_line(run_cli(env | broker, "ingest", str(library), "--background", code=None))
+    line = one_error_line(
+        invoke_cli(env | broker, "ingest", str(library), "--background", code=None)
+    )
     assert "cannot reach the broker at redis://:***@127.0.0.1:1/0" in line
 
 
 def test_a_query_file_that_never_existed_is_no_such_file(env, library):
-    line = one_error_line(run_cli(env, "search", str(library / "nope.jpg"), code=None))
+    line = one_error_line(invoke_cli(env, "search", str(library / "nope.jpg"), code=None))
     assert line == f"error: {library / 'nope.jpg'}: no such file"
 
 
 def test_a_folder_filter_outside_every_root_is_an_error(env, library, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()  # tmp_path is this test's, the root is the module's: they do not overlap
-    proc = run_cli(env, "search", str(library / "n0.jpg"), "--folder", str(elsewhere), code=None)
+    query = str(library / "n0.jpg")
+    proc = invoke_cli(env, "search", query, "--folder", str(elsewhere), code=None)
     assert f"folder {elsewhere}: not inside any registered root" in one_error_line(proc)
     # ... while a folder inside a root, or one holding a root, filters as before
-    inside = run_cli_json(env, "search", str(library / "n0.jpg"), "--folder", str(library))
-    around = run_cli_json(env, "search", str(library / "n0.jpg"), "--folder", str(library.parent))
+    inside = invoke_cli_json(env, "search", str(library / "n0.jpg"), "--folder", str(library))
+    around = invoke_cli_json(
+        env, "search", str(library / "n0.jpg"), "--folder", str(library.parent)
+    )
     assert len(inside) == len(around) == 2
 
 
 def test_a_file_as_folder_filter_is_an_error(env, library):
-    proc = run_cli(
+    proc = invoke_cli(
         env, "search", str(library / "n0.jpg"), "--folder", str(library / "n1.jpg"), code=None
     )
     assert one_error_line(proc) == f"error: folder {library / 'n1.jpg'}: not a directory"
@@ -151,31 +156,31 @@ def test_a_file_as_folder_filter_is_an_error(env, library):
 )
 def test_usage_errors_are_one_line_and_exit_2(env, library, args):
     args = tuple(str(library / "n0.jpg") if a == "IMG" else a for a in args)
-    line = one_error_line(run_cli(env, *args, code=None), code=2)
+    line = one_error_line(invoke_cli(env, *args, code=None), code=2)
     assert "--help`)" in line
 
 
 def test_an_id_that_fits_but_does_not_exist_is_one_line(env, library):
-    line = one_error_line(run_cli(env, "search", "--id", str(2**63 - 1), code=None))
+    line = one_error_line(invoke_cli(env, "search", "--id", str(2**63 - 1), code=None))
     assert line == f"error: no image with id {2**63 - 1} in the catalog"
-    line = one_error_line(run_cli(env, "roots", "remove", HUGE, code=None))
+    line = one_error_line(invoke_cli(env, "roots", "remove", HUGE, code=None))
     assert f"{HUGE}: not a registered root" in line
 
 
 def test_embed_of_a_non_image_prints_the_good_vectors_and_one_error_line(env, library):
-    proc = run_cli(env, "embed", str(library / "n0.jpg"), str(library / "notes.txt"), code=None)
+    proc = invoke_cli(env, "embed", str(library / "n0.jpg"), str(library / "notes.txt"), code=None)
     line = one_error_line(proc)
     assert line == f"error: {library / 'notes.txt'}: not an image (unrecognised format)"
     assert proc.stdout.startswith(str(library / "n0.jpg"))
-    missing = run_cli(env, "embed", str(library / "gone.jpg"), code=None)
+    missing = invoke_cli(env, "embed", str(library / "gone.jpg"), code=None)
     assert one_error_line(missing) == f"error: {library / 'gone.jpg'}: no such file"
 
 
 def test_an_unknown_migration_revision_is_one_line(env):
-    line = one_error_line(run_cli(env, "db", "upgrade", "no-such-revision", code=None))
+    line = one_error_line(invoke_cli(env, "db", "upgrade", "no-such-revision", code=None))
     assert "catalog migrations" in line and "no-such-revision" in line
 
 
 def test_a_command_group_without_a_command_still_shows_its_help(env):
-    proc = run_cli(env, "db", code=None)
+    proc = invoke_cli(env, "db", code=None)
     assert proc.returncode == 2 and "upgrade" in proc.stdout + proc.stderr

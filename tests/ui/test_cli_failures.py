@@ -14,8 +14,13 @@ import re
 import pytest
 from rich.console import Console
 
-from tests.conftest import cli_env, real_photo, run_cli, run_cli_json
-from tests.ui.conftest import cli_invoker
+from tests.support import (
+    cli_env,
+    cli_invoker,
+    invoke_cli,
+    invoke_cli_json,
+    real_photo,
+)
 from vitrieve.ui.cli import table
 
 REASONS = {"zero.jpg": "empty file (0 bytes)", "text.png": "not an image (unrecognised format)"}
@@ -30,7 +35,7 @@ def env(tmp_path) -> dict[str, str]:
 def ingested(env, library_dir):
     for name in ("notes.txt", "README.TXT", "clip.mov", "Makefile"):
         (library_dir / "broken" / name).write_text("not for vitrieve")
-    summary = run_cli_json(env, "ingest", str(library_dir))
+    summary = invoke_cli_json(env, "ingest", str(library_dir))
     return library_dir, summary
 
 
@@ -50,14 +55,14 @@ def one_error_line(proc, code: int) -> str:
 def test_ingest_counts_the_files_it_skipped_by_extension(env, ingested):
     photos, summary = ingested
     assert summary["skipped"] == {".txt": 2, "": 1, ".mov": 1}  # most first, then by name
-    human = run_cli(env, "ingest", str(photos)).stdout  # nothing new: still says what it skipped
+    human = invoke_cli(env, "ingest", str(photos)).stdout  # nothing new: still says what it skipped
     assert "skipped 4 files by extension: .txt 2, (none) 1, .mov 1" in human
 
 
 def test_failures_lists_each_failed_file_with_its_reason(env, ingested, invoke, monkeypatch):
     photos, summary = ingested
     assert summary["failed"] == 2
-    listed = run_cli_json(env, "failures")
+    listed = invoke_cli_json(env, "failures")
     assert [(f["path"], f["reason"]) for f in listed] == [
         (str(photos / "broken" / name), REASONS[name]) for name in ("text.png", "zero.jpg")
     ]
@@ -81,7 +86,7 @@ def test_failures_lists_each_failed_file_with_its_reason(env, ingested, invoke, 
 def test_a_fixed_file_leaves_the_list_and_folder_narrows_it(env, ingested, invoke):
     photos, _ = ingested
     real_photo("coffee").save(photos / "broken" / "zero.jpg")  # the empty file, now a photo
-    again = run_cli_json(env, "ingest", str(photos))
+    again = invoke_cli_json(env, "ingest", str(photos))
     assert (again["changed"], again["embedded"], again["failed"]) == (1, 1, 0)
     (left,) = json.loads(invoke("failures", "--json").stdout)
     assert left["path"] == str(photos / "broken" / "text.png")
@@ -94,9 +99,9 @@ def test_a_fixed_file_leaves_the_list_and_folder_narrows_it(env, ingested, invok
 def test_failures_usage_errors_are_one_line(env, ingested, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    line = one_error_line(run_cli(env, "failures", "--folder", str(elsewhere), code=None), 1)
+    line = one_error_line(invoke_cli(env, "failures", "--folder", str(elsewhere), code=None), 1)
     assert "not inside any registered root" in line
-    line = one_error_line(run_cli(env, "failures", "--limit", "0", code=None), 2)
+    line = one_error_line(invoke_cli(env, "failures", "--limit", "0", code=None), 2)
     assert "--limit" in line
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import TINY_VIT, cli_env, real_photo
+from tests.support import TINY_VIT, cli_env, real_photo
 from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
@@ -87,7 +87,9 @@ def make_library(base: Path) -> Path:
 
 def ingested(base: Path) -> tuple[Path, Path]:
     root = make_library(base)
-    settings = Settings(home=base / "home", model=str(TINY_VIT), precision="fp32", batch_size=4)
+    settings = Settings(
+        home=base / "home", model=str(TINY_VIT), precision="fp32", runtime="torch", batch_size=4
+    )
     with Library(settings) as lib:
         summary = ingest(lib, [root])
     assert summary.embedded == len(HOSTILE) + 3 and len(summary.failures) == 1

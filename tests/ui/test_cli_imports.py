@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT, cli_env, run_cli, write_photos
+from tests.support import TINY_VIT, cli_env, run_cli, write_photos
 from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_env, real_photo, run_cli, run_cli_json
+from tests.support import cli_env, real_photo, run_cli, run_cli_json
 
 COUNTS = ("new", "changed", "moved", "missing", "unchanged", "failed")
 

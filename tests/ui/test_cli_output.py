@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.conftest import TINY_VIT, cli_env, real_photo, run_cli
-from tests.ui.conftest import cli_invoker
+from tests.support import TINY_VIT, cli_env, cli_invoker, real_photo, run_cli
 from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import VITRIEVE_CLI, cli_env, run_cli, run_cli_json
+from tests.support import VITRIEVE_CLI, cli_env, invoke_cli, invoke_cli_json
 
 
 @pytest.fixture
@@ -30,31 +30,31 @@ def webps(home: Path) -> dict[str, int]:
 
 def test_thumbs_remakes_deleted_and_damaged_ones(env, photos):
     home = Path(env["VITRIEVE_HOME"])
-    run_cli(env, "ingest", str(photos))
+    invoke_cli(env, "ingest", str(photos))
     made = webps(home)
     assert len(made) == 6
     first, second, *_ = sorted((home / "thumbs").rglob("*.webp"))
     first.unlink()
     second.write_bytes(second.read_bytes()[:100])  # cut short
 
-    check = run_cli_json(env, "thumbs", "--dry-run")
+    check = invoke_cli_json(env, "thumbs", "--dry-run")
     assert (check["contents"], check["missing"], check["remade"]) == (6, 2, 0)
     assert not first.exists()
 
-    report = run_cli_json(env, "thumbs")
+    report = invoke_cli_json(env, "thumbs")
     assert (report["missing"], report["remade"], report["failed"]) == (2, 2, 0)
     assert webps(home) == made
 
-    human = run_cli(env, "thumbs").stdout
+    human = invoke_cli(env, "thumbs").stdout
     assert "checked 6 thumbnails" in human and "0 missing or damaged" in human
 
 
 def test_a_missing_original_is_listed_not_fatal(env, photos):
     home = Path(env["VITRIEVE_HOME"])
-    run_cli(env, "ingest", str(photos))
+    invoke_cli(env, "ingest", str(photos))
     shutil.rmtree(home / "thumbs")
     (photos / "coffee.jpg").unlink()
-    proc = run_cli(env, "thumbs")
+    proc = invoke_cli(env, "thumbs")
     assert "5 remade, 1 could not be" in proc.stdout
     assert f"failed {photos / 'coffee.jpg'}: vanished before it could be read" in proc.stdout
     assert len(webps(home)) == 5
@@ -63,7 +63,7 @@ def test_a_missing_original_is_listed_not_fatal(env, photos):
 @pytest.mark.parametrize("trial", range(3))
 def test_two_thumbs_commands_at_once_leave_every_thumbnail_whole(env, photos, trial):
     home = Path(env["VITRIEVE_HOME"])
-    run_cli(env, "ingest", str(photos))
+    invoke_cli(env, "ingest", str(photos))
     made = webps(home)
     shutil.rmtree(home / "thumbs")
     procs = [

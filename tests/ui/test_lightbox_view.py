@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import noise_image
+from tests.support import noise_image
 from vitrieve.ui.views.lightbox import LightboxState, browser_can_show, exif_facts
 
 

@@ -15,7 +15,7 @@ import anyio
 import pytest
 from PIL import Image
 
-from tests.conftest import noise_image
+from tests.support import noise_image
 from vitrieve.ui import originals
 from vitrieve.ui.views.lightbox import exif_facts
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from tests.ui.live import REPO, Run, Server, run_server, unlock
+from tests.support import REPO, Run, Server, run_server, unlock
 
 PASSWORD = "s3cret-phrase"
 SECRETS = f'password = "{PASSWORD}"\n'

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from tests.ui.live import REPO, Server, run_server, unlock
+from tests.support import REPO, Server, run_server, unlock
 
 PASSWORD = "s3cret-phrase"
 SECRETS = f'password = "{PASSWORD}"\n'

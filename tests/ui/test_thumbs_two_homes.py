@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.conftest import cli_env, run_cli
+from tests.support import cli_env, run_cli
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.thumbnails import thumbnail_ok
 from vitrieve.ui.views.library import browse, list_roots

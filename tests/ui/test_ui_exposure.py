@@ -19,8 +19,7 @@ import pytest
 from streamlit import config
 from typer.testing import CliRunner
 
-from tests.conftest import TINY_VIT
-from tests.ui.live import REPO, free_port, run_server
+from tests.support import REPO, TINY_VIT, free_port, run_server
 from vitrieve.core.errors import VitrieveError
 from vitrieve.ui.cli.main import app
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_VIT
-from tests.worker.stack import REPO, Stack
+from tests.support import REPO, TINY_VIT, Stack
 from vitrieve.core.config import Settings
 
 

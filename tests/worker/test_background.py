@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import real_photo
-from tests.search.test_tag_apply import write_scenes
-from tests.worker.stack import index_file_ids, make_photos
+from tests.support import index_file_ids, make_photos, real_photo, write_scenes
 from vitrieve.search.tagging.query import image_tags
 from vitrieve.tables.catalog import Image
 

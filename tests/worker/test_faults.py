@@ -11,7 +11,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.worker.stack import REPO, VITRIEVE, Stack, make_photos, wait_for
+from tests.support import REPO, VITRIEVE_CLI, Stack, make_photos, wait_for
 from vitrieve.tables.catalog import Image, ImageStatus
 from vitrieve.tables.jobs import BatchState, JobBatch
 
@@ -154,12 +154,12 @@ def test_a_whole_worker_killed_and_restarted_keeps_every_jobs_counts_exact(
     first = queue(stack, photos)
     again = None
     for trial, batches_done in enumerate((1, 4, 7)):
-        worker = stack.spawn(f"worker{trial}", [*VITRIEVE, "worker"])
+        worker = stack.spawn(f"worker{trial}", [*VITRIEVE_CLI, "worker"])
         wait_for(lambda n=batches_done: done_batches(stack, first) >= n, 240, "batches", stack)
         stack.kill(worker)  # the whole process group at once
         if again is None:
             again = queue(stack, photos)
-    stack.spawn("last", [*VITRIEVE, "worker"])
+    stack.spawn("last", [*VITRIEVE_CLI, "worker"])
     counts = [stack.wait_job(job_id, 300) for job_id in (first, again)]
 
     assert [(j["embedded"] + j["failed"], j["queued"]) for j in counts] == [
@@ -181,14 +181,14 @@ def test_a_job_whose_messages_were_lost_finishes_when_the_worker_starts_again(
     stack = stack_factory(database_url, redis_url, job_batch_size=4)
     photos = make_photos(tmp_path / "photos", 16)
     job_id = queue(stack, photos)
-    worker = stack.spawn("first", [*VITRIEVE, "worker"])
+    worker = stack.spawn("first", [*VITRIEVE_CLI, "worker"])
     wait_for(lambda: done_batches(stack, job_id) >= 1, 240, "a finished batch", stack)
     stack.kill(worker)
     client = redis.Redis.from_url(redis_url)
     client.flushdb()  # the queues and the unacknowledged messages: all lost
     client.close()
 
-    stack.spawn("again", [*VITRIEVE, "worker"])
+    stack.spawn("again", [*VITRIEVE_CLI, "worker"])
     job = stack.wait_job(job_id, 300)
     assert (job["total"], job["embedded"], job["failed"], job["queued"]) == (16, 16, 0, 0)
     assert f"resuming job(s) {job_id}" in stack.log("again")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from tests.worker.stack import make_photos
+from tests.support import make_photos
 from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest, scan_roots
 from vitrieve.indexer.library import Library

@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 import xxhash
 from sqlalchemy import select
 
-from tests.conftest import real_photo
-from tests.worker.stack import VITRIEVE, Stack, index_file_ids, make_photos, wait_for
+from tests.support import VITRIEVE_CLI, Stack, index_file_ids, make_photos, real_photo, wait_for
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus
 from vitrieve.tables.jobs import Job, JobBatch
 
@@ -37,8 +36,8 @@ def test_photos_arriving_in_a_watched_folder_become_searchable_on_their_own(
     )
     watched = make_photos(tmp_path / "watched", 2)
     stack.vitrieve("roots", "add", str(watched), "--watch")  # also queues a first scan
-    stack.spawn("worker", [*VITRIEVE, "worker", "--concurrency", "1"])
-    stack.spawn("beat", [*VITRIEVE, "beat"])
+    stack.spawn("worker", [*VITRIEVE_CLI, "worker", "--concurrency", "1"])
+    stack.spawn("beat", [*VITRIEVE_CLI, "beat"])
     wait_for(lambda: "watching 1 root(s)" in stack.log("beat"), 120, "the watcher", stack)
     wait_for(lambda: searchable_id(stack, "img0001.jpg"), 180, "the first scan", stack)
 

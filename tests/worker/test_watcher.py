@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.conftest import noise_image
+from tests.support import noise_image
 from vitrieve.worker.watch import FolderWatcher, _scan_folders
 
 

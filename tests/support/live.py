@@ -26,9 +26,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import TINY_VIT
-
-REPO = Path(__file__).parents[2]
+from tests.support.cli import REPO
+from tests.support.photos import TINY_VIT
 
 
 def free_port() -> int:

@@ -2,8 +2,8 @@
 `celery worker` / `vitrieve beat` subprocesses, plus what the tests observe of it.
 
 Every process a test starts is in its own session and is killed (whole process group) at
-teardown (see conftest.py), whatever the test did; its output goes to a log file that failed
-assertions quote.
+teardown (see tests/worker/conftest.py), whatever the test did; its output goes to a log file
+that failed assertions quote.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import noise_image
+from tests.support.cli import REPO, VITRIEVE_CLI
+from tests.support.photos import noise_image
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import searchable_ids
 from vitrieve.indexer.index import files as index_file
@@ -31,9 +32,6 @@ from vitrieve.indexer.library import Library
 from vitrieve.tables.catalog import Embedding, Image
 from vitrieve.worker.jobs import FINISHED
 from vitrieve.worker.report import list_jobs
-
-REPO = Path(__file__).parents[2]
-VITRIEVE = [sys.executable, "-m", "vitrieve"]
 
 
 @dataclass
@@ -85,7 +83,12 @@ class Stack:
 
     def vitrieve(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run(
-            [*VITRIEVE, *args], env=self.env, cwd=REPO, capture_output=True, text=True, timeout=300
+            [*VITRIEVE_CLI, *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if ok:
             assert proc.returncode == 0, proc.stderr

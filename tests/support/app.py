@@ -1,0 +1,67 @@
+"""Helpers of the Streamlit AppTest suites: where the app is, what a page shows, and the
+pictures the pages are tested with (the fixtures are in tests/ui/conftest.py)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+from tests.support.photos import real_photo
+
+APP = Path(__file__).parents[2] / "ui" / "app.py"
+TIMEOUT = 120  # a first upload imports torch and loads the model inside the run
+DUP_THRESHOLD = 0.99  # the tiny random ViT puts different photos closer than the real model does
+SIMILAR = "Similar to "
+
+
+def jpeg_bytes(name: str, quality: int = 75) -> bytes:
+    """A real photo re-encoded (so its bytes match nothing in the catalog)."""
+    buf = io.BytesIO()
+    real_photo(name).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def click(at, key: str):
+    """Clicks the button with this key and reruns the page."""
+    next(b for b in at.button if b.key == key).click()
+    return at.run()
+
+
+def result_paths(at) -> list[str]:
+    """Paths of the result cards in order: the path captions after the "Similar to" line,
+    leaving out the query sources' tabs (the library picker), which draw below the results."""
+    in_tabs = {id(c) for tab in at.tabs for c in tab.caption}
+    captions = [c.value for c in at.caption if id(c) not in in_tabs]
+    starts = [i for i, c in enumerate(captions) if c.startswith(SIMILAR)]
+    if not starts:
+        return []
+    return [c for c in captions[starts[0] + 1 :] if c.startswith("/")]
+
+
+def write_copies_of_astronaut(folder: Path) -> None:
+    """Ten files of skimage's astronaut (512 x 512) in ``folder``, each a way a copy comes
+    about: two byte copies of a PNG, a lossless re-save, three JPEG re-encodes, a downscale, a
+    crop and a WebP. One duplicate group of more than six members."""
+    folder.mkdir()
+    img = real_photo("astronaut")
+    img.save(folder / "astronaut.png")
+    for i in range(2):
+        shutil.copy(folder / "astronaut.png", folder / f"astronaut-copy{i}.png")
+    img.save(folder / "astronaut-resaved.png", compress_level=1)
+    for q in (95, 85, 75):
+        img.save(folder / f"astronaut-q{q}.jpg", quality=q)
+    img.resize((400, 400)).save(folder / "astronaut-400.jpg", quality=90)
+    img.crop((8, 8, 504, 504)).save(folder / "astronaut-crop.jpg", quality=90)
+    img.save(folder / "astronaut.webp", quality=80)
+
+
+def open_dups(open_page):
+    at = open_page("duplicates")
+    at.slider(key="dup_threshold").set_value(DUP_THRESHOLD).run()
+    assert not at.exception and not at.error, texts(at.error)
+    return at
