@@ -113,7 +113,9 @@ def test_dups_and_status_use_and_explain_the_calibrated_threshold(home, monkeypa
     assert status["dup_threshold_why"] == line
     report = json.loads(_invoke(env, monkeypatch, "dups", "--json").output)
     assert (report["threshold"], report["threshold_why"]) == (stored["threshold"], line)
-    strict = json.loads(_invoke(env, monkeypatch, "dups", "--strictness", "strict", "--json").output)
+    strict = json.loads(
+        _invoke(env, monkeypatch, "dups", "--strictness", "strict", "--json").output
+    )
     assert strict["threshold"] == stored["thresholds"]["strict"]
     given = json.loads(_invoke(env, monkeypatch, "dups", "--threshold", "0.95", "--json").output)
     assert (given["threshold"], given["threshold_why"]) == (

@@ -67,20 +67,20 @@ def measured(request, tmp_path_factory):
 
 
 def test_the_balanced_threshold_is_the_one_in_force(measured):
-    kind, result, threshold, scores = measured
+    _, result, threshold, _ = measured
     assert threshold == result.thresholds["balanced"]
     assert result.thresholds["strict"] >= threshold >= result.thresholds["loose"]
 
 
 def test_the_calibrated_threshold_never_groups_unrelated_photos(measured):
-    kind, result, threshold, scores = measured
+    kind, _, _, scores = measured
     precision, recall = scores["calibrated"]
     assert precision >= 0.9, (kind, scores)
     assert recall > 0.5, (kind, scores)  # it still finds duplicates, not nothing
 
 
 def test_the_fixed_090_groups_unrelated_photos_on_the_squashed_model(measured):
-    kind, result, threshold, scores = measured
+    kind, _, threshold, scores = measured
     if kind != "squashed":
         pytest.skip("the squashed model is the shifted scale")
     assert scores["fixed"][0] < 0.1, scores
@@ -88,7 +88,7 @@ def test_the_fixed_090_groups_unrelated_photos_on_the_squashed_model(measured):
 
 
 def test_the_issues_floor_recall_at_least_09(measured, request):
-    kind, result, threshold, scores = measured
+    kind, _, _, scores = measured
     request.applymarker(
         pytest.mark.xfail(
             strict=True,

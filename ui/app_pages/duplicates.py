@@ -17,8 +17,8 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import keeper_ids
 from vitrieve.search.duplicates.export import to_json, write_csv
 from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, DupReport, find_duplicates
-from vitrieve.search.duplicates.threshold import threshold_in_force
 from vitrieve.search.duplicates.quarantine import move_batches
+from vitrieve.search.duplicates.threshold import threshold_in_force
 from vitrieve.ui.components import dup_quarantine as quarantine
 from vitrieve.ui.components import dups
 from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
