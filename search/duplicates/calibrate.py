@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,7 @@ def calibrate(
     edit_rng = np.random.default_rng([seed, 1])
     sampled: list[int] = []
     positives: dict[str, list[float]] = {k: [] for k in KINDS}
-    medians: list[float] = []
+    weakest: list[float] = []  # per photo, its least similar edit
     for start in range(0, len(order), CHUNK):
         if len(sampled) >= wanted:
             break
@@ -91,14 +92,14 @@ def calibrate(
             sampled.append(image_id)
             for kind, s in zip(KINDS, sims, strict=True):
                 positives[kind].append(s)
-            medians.append(float(np.min(sims)))
+            weakest.append(float(np.min(sims)))
         if progress:
             progress("embedding edits", len(sampled), min(wanted, len(ids)))
     if not sampled:
         raise CalibrationRefused("calibration found no readable photo among the sampled ones")
     own = load_vectors(lib.sessions, model.id, model.dim, only_ids=sampled)
     vectors = own.unit(own.rows_of(np.asarray(sampled, np.int64)))
-    negatives = nearest_unrelated(lib, np.asarray(sampled, np.int64), vectors, np.array(medians))
+    negatives = nearest_unrelated(lib, np.asarray(sampled, np.int64), vectors, np.array(weakest))
     if not negatives.sims:
         raise CalibrationRefused("calibration found no unrelated neighbour for any sampled photo")
     neg = np.asarray(negatives.sims, np.float64)
@@ -184,4 +185,4 @@ def _store(lib: Library, result: Calibration) -> Calibration:
         session.flush()
         created = row.created_at
     log.info("calibrated: %s", result.describe())
-    return Calibration(**{**result.__dict__, "created_at": created})
+    return replace(result, created_at=created)

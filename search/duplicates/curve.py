@@ -50,7 +50,9 @@ def build_curve(positives: dict[str, np.ndarray], negatives: np.ndarray, extra: 
     range, with the chosen thresholds among the points (so a reader finds them exactly)."""
     every = np.concatenate([negatives, *positives.values()])
     low = max(0.0, math.floor(float(every.min()) * 100) / 100)
-    grid = sorted({round(x, 4) for x in np.linspace(low, 1.0, CURVE_POINTS).tolist()} | set(extra))
+    even = np.linspace(low, 1.0, CURVE_POINTS)  # plus where the measurements are dense
+    dense = np.percentile(every, np.arange(1, 100))
+    grid = sorted({round(float(x), 4) for x in np.concatenate([even, dense])} | set(extra))
     curve: dict = {"threshold": grid, "false_rate": [], "recall": {k: [] for k in positives}}
     for t in grid:
         recall, false_rate = rates_at(t, positives, negatives)

@@ -7,13 +7,12 @@ skipped, each counted by its reason:
 - ``copy``: the same bytes (content hash) or the same decoded pixels (pixel hash);
 - ``series``: one camera, one resolution, captured within VITRIEVE_DUP_SERIES_SECONDS (a burst,
   which `dups` groups as a series on purpose);
-- ``edit_like``: at least as similar as the median of the photo's own in-memory edits. Such a
-  neighbour
-  is a copy already in the catalog (a resize, a re-encode the user keeps twice), and a
-  collection full of duplicates would otherwise push the threshold above its own duplicates.
-  The median, not the weakest edit: on a model that scatters edits, an unrelated neighbour
-  can beat the weakest edit and must still count. It is the one judgement the catalog cannot
-  check; the count is stored so it can be seen.
+- ``edit_like``: at least as similar as the photo's own weakest in-memory edit: the model
+  cannot tell it from an edit we know to be a duplicate, so it is a copy already in the catalog
+  (a resize, a crop the user keeps twice); a collection full of copies would otherwise push the
+  threshold above its own duplicates. It is the one judgement the catalog cannot check; the
+  count is stored so it can be seen. A catalog copy edited harder than every in-memory edit
+  still counts as unrelated, so a copy-heavy catalog errs strict.
 
 The next neighbour is then taken, up to ``K`` deep; a photo with no unrelated neighbour within
 ``K`` adds no negative.
@@ -93,16 +92,16 @@ def _reason(a: _Facts, b: _Facts, series_seconds: float) -> str | None:
 
 
 def nearest_unrelated(
-    lib: Library, ids: np.ndarray, vectors: np.ndarray, copy_bar: np.ndarray
+    lib: Library, ids: np.ndarray, vectors: np.ndarray, weakest_edit: np.ndarray
 ) -> Negatives:
     """Cosine of each image's nearest unrelated neighbour (``vectors``: its unit vectors;
-    ``copy_bar``: the median original-to-edit cosine measured for it)."""
+    ``weakest_edit``: the lowest original-to-edit cosine measured for it)."""
     hits = lib.index().search(vectors.astype(np.float32), K)
     with lib.sessions() as session:
         facts = _facts(session, [int(i) for i in ids] + [h.id for row in hits for h in row])
     out = Negatives()
     series_seconds = lib.settings.dup_series_seconds
-    for image_id, row, bar in zip(ids.tolist(), hits, copy_bar.tolist(), strict=True):
+    for image_id, row, bar in zip(ids.tolist(), hits, weakest_edit.tolist(), strict=True):
         mine = facts.get(image_id)
         found = None
         for hit in row:
