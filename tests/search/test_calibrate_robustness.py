@@ -1,10 +1,11 @@
 """The calibrated threshold on a shifted similarity scale, against the fixed 0.90.
 
 Three stand-in models (tests/search/calibration_set.py): the tiny ViT, a "squashed" variant
-(unrelated nearest neighbours above 0.99; the fixed 0.90 has pair precision 0.06) and a "spread" one (13% of
-near-duplicate pairs below 0.90). Each ingests the same make_dup_set-style set (21 photos x 10
-files, real photos), calibrates on it with the real pipeline (`calibrate`, seed 0), and the
-threshold in force is judged on that set's truth: precision and recall of same-photo pairs.
+(unrelated nearest neighbours above 0.99; the fixed 0.90 has pair precision 0.06) and a
+"spread" one (13% of near-duplicate pairs below 0.90). Each ingests the same
+make_dup_set-style set (21 photos x 10 files, real photos), calibrates on it with the real
+pipeline (`calibrate`, seed 0), and the threshold in force is judged on that set's truth:
+precision and recall of same-photo pairs.
 
 What holds, and is asserted: the calibrated threshold never groups unrelated photos (pair
 precision >= 0.9 on every model), where the fixed 0.90 groups nearly everything on the squashed
