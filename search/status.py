@@ -36,9 +36,18 @@ def library_status(lib: Library) -> dict:
             "index_path": str(index.path),
         }
         info |= runtime_status(lib.settings.cache_dir, model.weights_hash)
+        info |= dup_threshold_status(lib)
     except ModelUnavailableError as exc:
         info |= {"model": None, "model_error": str(exc), "index_size": None}
     return info
+
+
+def dup_threshold_status(lib: Library) -> dict[str, Any]:
+    """The near-duplicate threshold `dups` uses now, and why (calibrated or the fixed one)."""
+    from vitrieve.search.duplicates.threshold import threshold_in_force
+
+    value, why = threshold_in_force(lib)
+    return {"dup_threshold": value, "dup_threshold_why": why}
 
 
 def runtime_status(cache_dir: Path, weights_hash: str) -> dict[str, Any]:

@@ -49,10 +49,12 @@ class DupReport:
     images: int  # images considered
     groups: list[DupGroup] = field(default_factory=list)
     seconds: float = 0.0
+    why: str = ""  # where the threshold came from (search/duplicates/threshold.py)
 
     def to_dict(self) -> dict:
         return {
             "threshold": self.threshold,
+            "threshold_why": self.why,
             "method": self.method,
             "images": self.images,
             "seconds": self.seconds,

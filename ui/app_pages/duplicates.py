@@ -18,6 +18,7 @@ from vitrieve.search.duplicates.decisions import keeper_ids
 from vitrieve.search.duplicates.export import to_json, write_csv
 from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, DupReport, find_duplicates
 from vitrieve.search.duplicates.quarantine import move_batches
+from vitrieve.search.duplicates.threshold import threshold_in_force
 from vitrieve.ui.components import dup_quarantine as quarantine
 from vitrieve.ui.components import dups
 from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
@@ -148,8 +149,15 @@ def main() -> None:
             empty_library_notice()
             return
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        in_force, why = threshold_in_force(lib)  # calibrated, or the fixed default
         threshold = c1.slider(
-            "Similarity threshold", 0.80, 1.00, DEFAULT_THRESHOLD, 0.01, key="dup_threshold"
+            "Similarity threshold",
+            min(0.80, in_force),
+            1.00,
+            in_force,
+            0.001 if in_force != DEFAULT_THRESHOLD else 0.01,
+            key="dup_threshold",
+            help=why,
         )
         exact_only = c2.checkbox("Identical only", key="dup_exact")
         report = _report(lib, threshold, exact_only)

@@ -43,6 +43,14 @@ Threshold = Annotated[
         "--threshold", "-t", min=0.0, max=1.0, help="Cosine similarity for near-duplicates."
     ),
 ]
+Strictness = Annotated[
+    Literal["strict", "balanced", "loose"] | None,
+    typer.Option(
+        "--strictness",
+        help="Along the calibrated curve (`vitrieve calibrate`): strict, balanced (default) or "
+        "loose; ignored with --threshold.",
+    ),
+]
 ExactOnly = Annotated[
     bool, typer.Option("--exact-only", help="Only identical bytes or identical pixels.")
 ]
@@ -81,18 +89,37 @@ class _Progress:
         self._bars.update(self._tasks[stage], completed=done, total=total)
 
 
-def _find(lib, threshold: float | None, exact_only: bool, method: str, nprobe: int):
-    from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, find_duplicates
+def _find(
+    lib,
+    threshold: float | None,
+    exact_only: bool,
+    method: str,
+    nprobe: int,
+    strictness: str | None = None,
+):
+    """The groups at --threshold if given, else at the threshold in force (calibrated or the
+    fixed default: search/duplicates/threshold.py); the report says which and why."""
+    from vitrieve.search.duplicates.find import find_duplicates
+    from vitrieve.search.duplicates.threshold import threshold_in_force
 
+    why = "exact duplicates only"
+    if exact_only:
+        chosen = 1.0
+    elif threshold is None:
+        chosen, why = threshold_in_force(lib, strictness)
+    else:
+        chosen, why = threshold, f"threshold {threshold:.3f} given with --threshold"
     with _Progress() as progress:
-        return find_duplicates(
+        report = find_duplicates(
             lib,
-            threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+            threshold=chosen,
             exact_only=exact_only,
             method=method,
             nprobe=nprobe,
             progress=progress,
         )
+    report.why = why
+    return report
 
 
 def _mb(n: int) -> str:
@@ -103,6 +130,7 @@ def _mb(n: int) -> str:
 def dups(
     ctx: typer.Context,
     threshold: Threshold = None,
+    strictness: Strictness = None,
     exact_only: ExactOnly = False,
     as_json: AsJson = False,
     csv_file: Annotated[
@@ -118,7 +146,7 @@ def dups(
     from vitrieve.search.duplicates.export import save_csv
 
     lib = library_settled()
-    report = _find(lib, threshold, exact_only, method, nprobe)
+    report = _find(lib, threshold, exact_only, method, nprobe, strictness)
     if csv_file is not None:
         rows = save_csv(report.groups, csv_file)
         say(f"wrote {rows} rows ({len(report.groups)} groups) to ", csv_file, console=err)
@@ -126,11 +154,13 @@ def dups(
         emit_json(report.to_dict())
         return
     exact = sum(g.exact for g in report.groups)
-    kind = "exact only" if report.threshold is None else f"threshold {report.threshold:.2f}"
+    kind = "exact only" if report.threshold is None else f"threshold {report.threshold:.3f}"
     listing.note(  # in a pipe on stderr: stdout is one line per member
         f"{len(report.groups)} groups ({exact} exact, {len(report.groups) - exact} "
         f"near) among {report.images} images; {kind}, {report.seconds:.1f}s"
     )
+    if report.threshold is not None:
+        listing.note(report.why)
     for group in report.groups[:limit]:
         _print_group(group)
     if len(report.groups) > limit:
@@ -178,6 +208,7 @@ def quarantine(
         False
     ),
     threshold: Threshold = None,
+    strictness: Strictness = None,
     exact_only: ExactOnly = False,
     group: Annotated[
         list[int] | None,
@@ -203,7 +234,7 @@ def quarantine(
     from vitrieve.ui.cli.dup_plan import moved_summary, plan_summary, print_plan, print_summary
 
     lib = library_settled()
-    report = _find(lib, threshold, exact_only, method, nprobe)
+    report = _find(lib, threshold, exact_only, method, nprobe, strictness)
     plan = plan_quarantine(
         lib,
         report.groups,

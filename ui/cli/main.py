@@ -18,6 +18,7 @@ import typer
 from vitrieve.core.config import Settings
 from vitrieve.core.errors import MAX_ID, VitrieveError
 from vitrieve.tables.fsnames import display_streams
+from vitrieve.ui.cli import calibrate as cli_calibrate
 from vitrieve.ui.cli import demo as cli_demo
 from vitrieve.ui.cli import dups as cli_dups
 from vitrieve.ui.cli import errors
@@ -47,6 +48,7 @@ cli_jobs.register(app)  # jobs, worker, beat
 cli_thumbs.register(app)  # thumbs
 cli_failures.register(app)  # failures
 cli_demo.register(app)  # demo
+cli_calibrate.register(app)  # calibrate
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 

@@ -126,6 +126,19 @@ class Settings(BaseSettings):
         description="Near-duplicates of one camera and resolution shot within this many seconds "
         "of each other are a 'series' (a burst: keep the best shot), not copies; 0: off.",
     )
+    calibration_images: int = Field(
+        200,
+        ge=1,
+        description="Catalog photos `vitrieve calibrate` samples (7 in-memory edits each); 200 "
+        "is about 3 minutes of ViT-B/16 embedding on a 2-core CPU.",
+    )
+    calibration_false_rate: float = Field(
+        0.01,
+        gt=0,
+        lt=0.5,
+        description="Share of unrelated nearest neighbours the calibrated 'balanced' threshold "
+        "may group; 'strict' allows a tenth of it, 'loose' five times it.",
+    )
     # -- the web UI (docs/UI.md) --
     ui_login_delay: float = Field(
         1.0,

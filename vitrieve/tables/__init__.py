@@ -1,9 +1,9 @@
 """Every table of the catalog, in one neutral package below all layers: Alembic's environment,
 the 'models match migrations' test and every layer import the tables from here."""
 
-from vitrieve.tables import duplicates, index_builds, jobs, tagging
+from vitrieve.tables import calibrations, duplicates, index_builds, jobs, tagging
 from vitrieve.tables.catalog import Base
 
 metadata = Base.metadata
 
-__all__ = ["Base", "duplicates", "index_builds", "jobs", "metadata", "tagging"]
+__all__ = ["Base", "calibrations", "duplicates", "index_builds", "jobs", "metadata", "tagging"]
