@@ -1,7 +1,7 @@
 """`vitrieve calibrate` as a user meets it: deterministic, refuses a small catalog, stores one
 whole result per model, survives kill -9, and `dups`/`status` use and explain what it stored.
 
-One library of 210 real photos (tests/search/calibration_set.py, the tiny ViT) is ingested per
+One library of 210 real photos (tests/support/calibration.py, the tiny ViT) is ingested per
 module and copied for each test; calibrations sample 20 photos to stay fast.
 """
 
@@ -19,8 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from tests.conftest import TINY_VIT, VITRIEVE_CLI, cli_env, run_cli, write_photos
-from tests.search.calibration_set import write_dup_set
+from tests.support import TINY_VIT, VITRIEVE_CLI, cli_env, run_cli, write_dup_set, write_photos
 from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library

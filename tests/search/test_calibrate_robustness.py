@@ -1,6 +1,6 @@
 """The calibrated threshold on a shifted similarity scale, against the fixed 0.90.
 
-Three stand-in models (tests/search/calibration_set.py): the tiny ViT, a "squashed" variant
+Three stand-in models (tests/support/calibration.py): the tiny ViT, a "squashed" variant
 (unrelated nearest neighbours above 0.99; the fixed 0.90 has pair precision 0.06) and a
 "spread" one (13% of near-duplicate pairs below 0.90). Each ingests the same
 make_dup_set-style set (21 photos x 10 files, real photos), calibrates on it with the real
@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from tests.search.calibration_set import pair_scores, stand_in, write_dup_set
+from tests.support import pair_scores, stand_in, write_dup_set
 from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library

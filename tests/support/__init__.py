@@ -24,6 +24,16 @@ if TYPE_CHECKING:
         write_copies_of_astronaut,
     )
     from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, need_chromium
+    from tests.support.calibration import (
+        COPIES,
+        SPREAD_GAIN,
+        TILE,
+        TILED,
+        originals,
+        pair_scores,
+        stand_in,
+        write_dup_set,
+    )
     from tests.support.cli import (
         REPO,
         VITRIEVE_CLI,
@@ -88,6 +98,14 @@ if TYPE_CHECKING:
     from tests.support.vectors import Sql, clustered
 
 _HOME: dict[str, str] = {
+    "TILED": "calibration",
+    "COPIES": "calibration",
+    "TILE": "calibration",
+    "SPREAD_GAIN": "calibration",
+    "stand_in": "calibration",
+    "originals": "calibration",
+    "write_dup_set": "calibration",
+    "pair_scores": "calibration",
     "FIXTURES": "photos",
     "PHOTO_NAMES": "photos",
     "TINY_VIT": "photos",
@@ -180,6 +198,7 @@ __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "COLOURS",
+    "COPIES",
     "DIM",
     "DUP_THRESHOLD",
     "FIXTURES",
@@ -191,8 +210,11 @@ __all__ = [
     "READ_ONLY",
     "REPO",
     "SIMILAR",
+    "SPREAD_GAIN",
     "STEP",
     "T0",
+    "TILE",
+    "TILED",
     "TIMEOUT",
     "TINY_VIT",
     "VITRIEVE_CLI",
@@ -234,7 +256,9 @@ __all__ = [
     "nudged",
     "on_arc",
     "open_dups",
+    "originals",
     "other_vit",
+    "pair_scores",
     "pil_decoder",
     "png_bomb",
     "png_chunk",
@@ -248,6 +272,7 @@ __all__ = [
     "run_server",
     "save_camera_jpeg",
     "set_vectors",
+    "stand_in",
     "texts",
     "tiff_cut_in_its_directory",
     "unique_images",
@@ -256,6 +281,7 @@ __all__ = [
     "unshare_command",
     "wait_for",
     "write_copies_of_astronaut",
+    "write_dup_set",
     "write_photos",
     "write_scenes",
 ]

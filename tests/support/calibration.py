@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.make_dup_set import VARIANTS
-from tests.conftest import TINY_VIT
+from tests.support.photos import TINY_VIT
 
 TILED = ("astronaut", "camera", "chelsea", "coffee", "rocket", "immunohistochemistry", "colorwheel")
 COPIES = ("jpeg_q70", "jpeg_q30", "resize_50", "resize_25", "crop_10", "png", "webp", "text")
