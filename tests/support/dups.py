@@ -83,12 +83,12 @@ def unique_images(lib: Library) -> list[ImageFacts]:
     """Images with no exact copy, best keeper first."""
     with lib.sessions() as session:
         facts = image_facts(session, session.scalars(select(Image.id)).all())
-    content = [f.content_hash for f in facts.values()]
-    pixels = [f.pixel_hash for f in facts.values()]
+    content = [f.image.content_hash for f in facts.values()]
+    pixels = [f.image.pixel_hash for f in facts.values()]
     alone = [
         f
         for f in facts.values()
-        if content.count(f.content_hash) == 1 and pixels.count(f.pixel_hash) == 1
+        if content.count(f.image.content_hash) == 1 and pixels.count(f.image.pixel_hash) == 1
     ]
     return sorted(alone, key=keeper_rank)
 
