@@ -149,6 +149,7 @@ def run_crashing_quarantine(settings, dest: Path, crash_after: int) -> int:
         text=True,
         timeout=300,
     )
+    assert proc.returncode == 9, proc.stderr[-3000:]
     return proc.returncode
 
 

@@ -61,11 +61,23 @@ def add_duplicates(root: Path) -> Path:
 
 
 def clone_library(template: Path, dest: Path) -> tuple[Path, Settings]:
-    """A copy of the ingested template at ``dest`` (same mtimes, root re-pointed)."""
+    """A copy of the ingested template at ``dest`` (same mtimes, root re-pointed).
+
+    The catalog is copied with SQLite's backup API, never as files: a WAL file and its shared
+    index copied from under another connection describe a database that is not this one, and
+    SQLite then drops what a later process commits (seen: a crash test's committed moves
+    vanished)."""
     shutil.copytree(template / "photos", dest / "photos")  # copy2: keeps modification times
-    shutil.copytree(template / "home", dest / "home")
-    with sqlite3.connect(dest / "home" / "catalog.db") as db:
-        db.execute("UPDATE roots SET path = ?", (str(dest / "photos"),))
+    shutil.copytree(template / "home", dest / "home", ignore=shutil.ignore_patterns("catalog.db*"))
+    source = sqlite3.connect(template / "home" / "catalog.db")
+    copy = sqlite3.connect(dest / "home" / "catalog.db")
+    try:
+        source.backup(copy)
+        copy.execute("UPDATE roots SET path = ?", (str(dest / "photos"),))
+        copy.commit()
+    finally:
+        copy.close()
+        source.close()
     return dest / "photos", dup_settings(dest / "home")
 
 

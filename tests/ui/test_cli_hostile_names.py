@@ -226,6 +226,8 @@ def test_a_terminal_never_receives_a_control_character_or_markup_from_a_name(
 ):
     _, root = catalog
     monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich's consoles now take stdout for a terminal
+    # wide enough that no folder folds over lines, however long the temporary folder's path
+    monkeypatch.setenv("COLUMNS", "1000")
     results = [
         ok(invoke("search", str(root / "keeper.jpg"), "-k", "20")),
         ok(invoke("dups", "--exact-only")),
