@@ -14,6 +14,19 @@ from rich.progress import (
 )
 
 
+def counted_bars(console: Console, label: str = "{task.description}") -> Progress:
+    """A bar per task with done/total and elapsed time on `console`, shown only when it is a
+    terminal: what `dups`, `thumbs` and `calibrate` draw on stderr."""
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+
+
 class RichIngestProgress:
     """Implements indexer.ingest.IngestProgress; disabled when stderr is not a terminal."""
 

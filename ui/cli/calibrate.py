@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
+from vitrieve.ui.progress import counted_bars
 
 
 def calibrate(
@@ -30,14 +30,7 @@ def calibrate(
     from vitrieve.search.duplicates.calibrate import calibrate as run
 
     lib = open_library()
-    bars = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    )
+    bars = counted_bars(err)
     task = bars.add_task("embedding edits", total=None)
     with bars:
         result = run(

@@ -12,12 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
@@ -27,6 +22,7 @@ from vitrieve.ui.cli.common import emit_json, err, out
 from vitrieve.ui.cli.dup_decisions import decisions_app
 from vitrieve.ui.cli.settled import library_settled
 from vitrieve.ui.cli.text import say
+from vitrieve.ui.progress import counted_bars
 
 app = typer.Typer(
     help="Find and clean up exact and near-duplicate images (docs/DUPLICATES.md).",
@@ -66,14 +62,7 @@ class _Progress:
     """search.duplicates.pairs.ProgressFn as rich bars on stderr (only on a terminal)."""
 
     def __init__(self) -> None:
-        self._bars = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=not err.is_terminal,
-        )
+        self._bars = counted_bars(err)
         self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> _Progress:

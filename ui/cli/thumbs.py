@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vitrieve.ui.cli.common import emit_json, err, open_library
 from vitrieve.ui.cli.text import say
+from vitrieve.ui.progress import counted_bars
 
 
 def thumbs(
@@ -29,14 +29,7 @@ def thumbs(
     from vitrieve.indexer.thumb_repair import repair_thumbnails
 
     lib = open_library()
-    bars = Progress(
-        TextColumn("[bold]thumbnails"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    )
+    bars = counted_bars(err, "thumbnails")
     with bars:
         task = bars.add_task("thumbnails", total=None)
         report = repair_thumbnails(
