@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from tests.support import noise_image
+from tests.support import REPO, as_unprivileged, noise_image, reachable_tmp
 from vitrieve.indexer.ingest import embed_items, ingest, pending_items, scan_roots
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.reader import (
@@ -227,10 +229,35 @@ def test_a_resolved_path_is_opened_from_slash_without_any_link(tree):
         open_real_path(tree / "b" / "photo.jpg")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder: needs an ordinary user")
-def test_folders_need_only_search_permission_as_for_a_plain_open(tree):
-    (tree / "a").chmod(0o311)  # enter, not list: like a 0711 home directory
-    try:
-        assert read_library_file(tree, "a/photo.jpg", max_size=MB) == b"the photo"
-    finally:
-        (tree / "a").chmod(0o755)
+ENTER_NOT_LIST = """
+import os, sys
+from pathlib import Path
+from vitrieve.indexer.reader import read_library_file
+root = Path(sys.argv[1])
+try:
+    os.listdir(root / "a")
+    print("listed")
+except PermissionError:
+    print("not listed")
+print(read_library_file(root, "a/photo.jpg", max_size=1 << 20).decode())
+"""
+
+
+def test_folders_need_only_search_permission_as_for_a_plain_open():
+    """A folder one may enter but not list (a 0711 home directory) still serves its files:
+    the walk opens folders with O_PATH, which needs search permission only. Run as an
+    unprivileged user (setpriv under root), since chmod cannot stop root."""
+    with reachable_tmp() as root:
+        (root / "a").mkdir()
+        (root / "a" / "photo.jpg").write_bytes(b"the photo")
+        (root / "a" / "photo.jpg").chmod(0o644)
+        (root / "a").chmod(0o311)  # enter, not list
+        proc = subprocess.run(
+            as_unprivileged([sys.executable, "-c", ENTER_NOT_LIST, str(root)]),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=120,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["not listed", "the photo"]
