@@ -51,6 +51,7 @@ def compare(sizes: list[int], reps: int) -> dict:
         model = ViTModel.from_pretrained(model_dir, attn_implementation="sdpa").eval()
         req = Request(
             model=model,
+            model_dir=model_dir,
             spec=spec,
             weights_hash=read_model_info(location).weights_hash,
             cache_dir=work / "cache",

@@ -107,6 +107,7 @@ class Embedder:
         chosen = select(
             Request(
                 model=self._model,
+                model_dir=self.location.path,
                 spec=self.spec,
                 weights_hash=self.info.weights_hash,
                 engine=runtime,

@@ -8,6 +8,8 @@ one at a time, so at most one model copy beside the fp32 reference is in memory.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import time
 from collections.abc import Callable, Sequence
@@ -68,6 +70,14 @@ class Decision:
 Offer = tuple[Runtime, Callable[[], Forward]]
 
 
+def release_memory() -> None:
+    """Frees what the last candidate held and hands it back to the system (glibc keeps freed
+    blocks for reuse otherwise, so each candidate's peak would stack on the last one's)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: it keeps what it keeps
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def speed(forward: Forward, pixels: np.ndarray) -> tuple[np.ndarray, float]:
     """Images per second, the best of two passes after a warm-up (first calls pay for kernel
     selection and allocation), and the vectors of the last pass."""
@@ -94,6 +104,7 @@ def choose(
     started = time.perf_counter()
     timed = pixels[:TIMED_IMAGES]
     truth, ref_speed = speed(reference, timed)
+    release_memory()  # the reference's activations, before a candidate's model comes in
     eligible = any(runtime == REFERENCE for runtime, _ in offers)
     measured = [Measured(REFERENCE.name, round(ref_speed, 3), 1.0, kept=eligible)]
     factories = {REFERENCE: lambda: reference}
@@ -108,7 +119,7 @@ def choose(
             entry.error = f"{type(exc).__name__}: {exc}"[:300]
             continue
         finally:
-            gc.collect()
+            release_memory()
         entry.img_s = round(img_s, 3)
         entry.min_cos = round(float(np.min(np.sum(vectors * truth, axis=1))), 6)
         entry.kept = entry.min_cos >= MIN_COSINE

@@ -1,8 +1,11 @@
 """The model converted for OpenVINO (an IR: model.xml + model.bin), built once per weights and
 kept under `VITRIEVE_HOME/cache/openvino`.
 
-Converting a ViT-B/16 takes seconds to a minute on two cores, so it is paid once and reused; a
-damaged or half-written IR must never be loaded, so each one is built in a temporary folder,
+Converting a ViT-B/16 takes seconds to a minute on two cores, so it is paid once and reused. It
+runs in a child process (`convert.py`): tracing and converting hold several copies of the
+weights for a moment, and a child gives all of that back when it exits, so the process that goes
+on embedding never holds more than the fp32 model and one candidate. A damaged or half-written
+IR must never be loaded, so each one is built in a temporary folder,
 recorded with the size and xxh3 hash of every file, fsynced and renamed into place in one step.
 Opening checks the record against the files and rebuilds on any doubt. The name carries the
 weights hash and OpenVINO's version, so new weights or a new OpenVINO never read an old IR.
@@ -10,15 +13,14 @@ weights hash and OpenVINO's version, so new weights or a new OpenVINO never read
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +86,18 @@ def ensure_ir(
     cache_dir: Path,
     weights_hash: str,
     int8_weights: bool,
-    torch_model: Callable[[], Any],
+    model_dir: Path,
     input_size: tuple[int, int],
 ) -> Path:
-    """The intact IR's model.xml, built first when missing or damaged. `torch_model` gives the
-    fp32 ViTModel (loaded only if a conversion is needed). The caller holds the runtime lock."""
+    """The intact IR's model.xml, built first when missing or damaged from the weights in
+    `model_dir` (int8 from the fp32 IR, which is built first). The caller holds the runtime
+    lock."""
     folder = ir_folder(cache_dir, weights_hash, int8_weights)
     if is_intact(folder):
         return folder / "model.xml"
+    fp32 = (
+        ensure_ir(cache_dir, weights_hash, False, model_dir, input_size) if int8_weights else None
+    )
     for stale in folder.parent.glob(".build-*"):  # a builder killed midway (we hold the lock)
         shutil.rmtree(stale, ignore_errors=True)
     if folder.exists():
@@ -100,15 +106,14 @@ def ensure_ir(
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder.parent))
     try:
         started = time.perf_counter()
-        model = (
-            _int8_from_fp32(cache_dir, weights_hash, torch_model, input_size)
-            if int8_weights
-            else _convert(torch_model(), input_size)
-        )
-        import openvino as ov
-
-        # fp16 compression would change the vectors; the int8 IR is already compact
-        ov.save_model(model, tmp / "model.xml", compress_to_fp16=False)
+        if fp32 is None:
+            log.warning(
+                "converting the model for OpenVINO (once for these weights; up to a minute on "
+                "two cores)"
+            )
+        else:
+            log.warning("compressing the OpenVINO model's weights to int8 (once for these weights)")
+        _run_converter(model_dir, tmp, input_size, fp32)
         seconds = time.perf_counter() - started
         _publish(
             tmp,
@@ -131,48 +136,15 @@ def ensure_ir(
     return folder / "model.xml"
 
 
-def _convert(model: Any, input_size: tuple[int, int]) -> Any:
-    """The ViT's pooler output as an OpenVINO model taking any batch of normalised pixels."""
-    import openvino as ov
-    import torch
-
-    log.warning(
-        "converting the model for OpenVINO (once for these weights; up to a minute on two cores)"
-    )
-
-    class Pooled(torch.nn.Module):
-        def __init__(self, vit: torch.nn.Module) -> None:
-            super().__init__()
-            self.vit = vit
-
-        def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-            return self.vit(pixel_values=pixel_values).pooler_output
-
+def _run_converter(
+    model_dir: Path, out: Path, input_size: tuple[int, int], fp32: Path | None
+) -> None:
+    """`convert.py` in a child process; its output (NNCF's tables among it) never reaches this
+    process's stdout, and a failure is one error with the child's last lines."""
     h, w = input_size
-    with torch.inference_mode():
-        return ov.convert_model(
-            Pooled(model.float().eval()),
-            example_input=torch.zeros(1, 3, h, w),
-            input=[ov.PartialShape([-1, 3, h, w])],
-        )
-
-
-def _int8_from_fp32(
-    cache_dir: Path,
-    weights_hash: str,
-    torch_model: Callable[[], Any],
-    input_size: tuple[int, int],
-) -> Any:
-    """int8 weights (NNCF's data-free weight compression) made from the fp32 IR, so the model
-    is converted from torch once for both variants."""
-    import nncf
-    import openvino as ov
-
-    fp32 = ensure_ir(cache_dir, weights_hash, False, torch_model, input_size)
-    log.warning("compressing the OpenVINO model's weights to int8 (once for these weights)")
-    model = ov.Core().read_model(fp32)
-    # NNCF prints a statistics table and progress bars to stdout, which would corrupt a
-    # command's --json or piped output: keep its talk on stderr and to warnings only.
-    nncf.set_log_level(logging.WARNING)
-    with contextlib.redirect_stdout(sys.stderr):
-        return nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM)
+    argv = [sys.executable, "-m", "vitrieve.indexer.runtimes.convert", str(model_dir), str(out)]
+    argv += [str(h), str(w), *([] if fp32 is None else ["--int8-from", str(fp32)])]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not (out / "model.xml").is_file():
+        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+        raise RuntimeError(f"OpenVINO conversion failed (exit {proc.returncode}): {tail}")

@@ -43,6 +43,7 @@ class Request:
     """What the settings ask for, and what the chooser needs to build candidates."""
 
     model: torch.nn.Module  # the fp32 ViTModel on the CPU
+    model_dir: Path  # its weights, for OpenVINO's converter (a child process)
     spec: PreprocessSpec
     weights_hash: str
     engine: str = "auto"  # VITRIEVE_RUNTIME
@@ -109,7 +110,7 @@ def build(req: Request, runtime: Runtime) -> Forward:
         req.cache_dir,
         req.weights_hash,
         runtime.int8_weights,
-        lambda: req.model,
+        req.model_dir,
         (req.spec.height, req.spec.width),
     )
     return OpenVinoForward(xml, runtime.compute, torch.get_num_threads(), req.spec)
