@@ -35,6 +35,7 @@ from vitrieve.core import migrate
 from vitrieve.core.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from vitrieve.core.errors import VitrieveError
 from vitrieve.core.locks import catalog_lock
+from vitrieve.indexer.durable import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def create_catalog(url: str, path: Path, *, setting: str) -> None:
                 _link_into_place(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent, strict=True)
             log.info("created a new catalog %s", path)
     finally:
         engine.dispose()
@@ -209,11 +210,3 @@ def _link_into_place(tmp: Path, path: Path) -> None:
         # a file system without hard links: rename, after one last look under the lock
         if not path.exists():
             os.rename(tmp, path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

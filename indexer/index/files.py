@@ -31,6 +31,7 @@ import faiss
 import xxhash
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vitrieve.indexer.durable import fsync_dir
 from vitrieve.indexer.index.lock import shared_index_lock, unwritable
 
 log = logging.getLogger(__name__)
@@ -202,19 +203,5 @@ def _atomic_write(path: Path, write: Callable[[Any], Any]) -> Signature:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable; some filesystems cannot fsync a directory, which is fine."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

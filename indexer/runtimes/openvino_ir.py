@@ -26,6 +26,7 @@ from typing import Any
 
 import xxhash
 
+from vitrieve.indexer.durable import fsync_dir, fsync_file
 from vitrieve.indexer.runtimes.abilities import version
 
 log = logging.getLogger(__name__)
@@ -60,14 +61,6 @@ def is_intact(folder: Path) -> bool:
         return False
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _publish(tmp: Path, folder: Path, info: dict[str, Any]) -> None:
     record = {
         "files": {n: {"size": (tmp / n).stat().st_size, "xxh3": _hash(tmp / n)} for n in FILES},
@@ -75,11 +68,11 @@ def _publish(tmp: Path, folder: Path, info: dict[str, Any]) -> None:
     }
     (tmp / RECORD).write_text(json.dumps(record, indent=1))
     for name in (*FILES, RECORD):
-        _fsync(tmp / name)
+        fsync_file(tmp / name)
     if folder.exists():  # damaged (checked by the caller, under the runtime lock): replace it
         shutil.rmtree(folder)
     os.rename(tmp, folder)
-    _fsync(folder.parent)
+    fsync_dir(folder.parent, strict=True)
 
 
 def ensure_ir(
