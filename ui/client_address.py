@@ -26,6 +26,18 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 UVICORN_TRUSTS_NOBODY = {"FORWARDED_ALLOW_IPS": ""}
 
 
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as the socket or a header writes it, an IPv4-mapped IPv6 address
+    (::ffff:127.0.0.1, what a dual-stack socket reports) as the IPv4 one; None if not one."""
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
 def parse_networks(text: str) -> tuple[Network, ...]:
     """'127.0.0.0/8, ::1, 10.1.2.3' -> networks (a bare address is a network of one)."""
     return tuple(
@@ -57,15 +69,8 @@ class ClientAddress:
         return cls(header, parse_networks(settings.ui_trusted_proxies))
 
     def trusts(self, address: str | None) -> bool:
-        if not address:
-            return False
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip in net for net in self.proxies)
+        ip = parse_ip(address) if address else None
+        return ip is not None and any(ip in net for net in self.proxies)
 
     def resolve(self, peer: str | None, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
         """The client's address: `peer` (the socket's), unless a header is configured and the

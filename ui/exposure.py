@@ -8,10 +8,9 @@ The check runs before the server starts, so a refused address is never bound.
 
 from __future__ import annotations
 
-import ipaddress
-
 from vitrieve.core.config import Settings
 from vitrieve.core.errors import VitrieveError
+from vitrieve.ui.client_address import parse_ip
 
 
 def is_loopback(host: str) -> bool:
@@ -20,13 +19,8 @@ def is_loopback(host: str) -> bool:
     name = host.strip().lower().removeprefix("[").removesuffix("]")
     if name == "localhost":
         return True
-    try:
-        ip = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
+    ip = parse_ip(name)
+    return ip is not None and ip.is_loopback
 
 
 def check_exposure(host: str, port: int, settings: Settings, *, no_password: bool) -> None:

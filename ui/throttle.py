@@ -19,6 +19,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vitrieve.ui.client_address import parse_ip
+
 LOCAL = "local"  # the TCP peer is this machine (Streamlit reports no address for loopback)
 
 
@@ -113,12 +115,9 @@ def client_key(address: str | None) -> str:
     count per /64, the block one host gets; every loopback address is this machine."""
     if not isinstance(address, str) or not address:  # no client context (tests, bare mode)
         return LOCAL
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
+    ip = parse_ip(address)
+    if ip is None:
         return address[:64]
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
     if ip.is_loopback:
         return LOCAL
     if ip.version == 6:
