@@ -42,7 +42,9 @@ def test_dups_lists_groups_as_json_csv_and_tables(cli, tmp_path):
     out = tmp_path / "out" / "groups.csv"
     human = run("dups", "--threshold", str(NEAR), "--csv", str(out))
     # piped: one line per member on stdout, the summary on stderr (tests/ui/test_cli_output.py)
-    assert "5 groups (2 exact, 3 near)" in human.stderr and "\tkeep\t" in human.stdout
+    assert (
+        "5 groups (3 with exact copies, 2 near only)" in human.stderr and "\tkeep\t" in human.stdout
+    )
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 12

@@ -46,10 +46,10 @@ def _report(lib: Library, threshold: float, exact_only: bool) -> DupReport:
 
 
 def _summary(report: DupReport) -> None:
-    exact = sum(g.exact for g in report.groups)
+    exact = sum(g.exact_copies > 0 for g in report.groups)  # a near group's byte copy counts
     st.markdown(
-        f"**{len(report.groups)} groups** ({exact} identical, {len(report.groups) - exact} "
-        f"near) among {report.images} images"
+        f"**{len(report.groups)} groups** ({exact} with identical copies, "
+        f"{len(report.groups) - exact} near only) among {report.images} images"
     )
     t = totals(report.groups)
     c1, c2, c3 = st.columns(3)
