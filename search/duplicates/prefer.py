@@ -16,7 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 from vitrieve.core.config import KEEPER_PREFERENCES, Settings, keeper_preferences
+from vitrieve.core.errors import VitrieveError
 from vitrieve.search.duplicates.keeper import (
     KEEPER_RULES,
     ImageFacts,
@@ -70,7 +73,7 @@ class Preference:
     words: Callable[[ImageFacts, ImageFacts], str]  # why the keeper beat the runner-up
 
     def reason(self, keeper: ImageFacts, runner_up: ImageFacts) -> str:
-        return f"{self.words(keeper, runner_up)} (your preference `{self.rule}`)"
+        return f"{self.words(keeper, runner_up)} (your preference '{self.rule}')"
 
 
 def _suffix(f: ImageFacts) -> str:
@@ -139,8 +142,13 @@ assert all(_built(n).rule == n for n in KEEPER_PREFERENCES)  # every setting nam
 
 
 def preferences(value: str) -> tuple[Preference, ...]:
-    """The rules of a VITRIEVE_KEEPER_PREFER value (checked as Settings checks it)."""
-    return tuple(_built(rule) for rule in keeper_preferences(value))
+    """The rules of a VITRIEVE_KEEPER_PREFER value (checked as Settings checks it; a bad rule
+    is a VitrieveError naming it, for a value typed in the UI)."""
+    try:
+        rules = keeper_preferences(value)
+    except PydanticCustomError as exc:
+        raise VitrieveError(f"keeper preferences {value!r}: {exc.message()}") from None
+    return tuple(_built(rule) for rule in rules)
 
 
 @dataclass(frozen=True)

@@ -109,12 +109,12 @@ def test_a_preference_changes_the_keeper_and_is_named_in_its_reason(lib_env, tmp
     prefer = env | {"VITRIEVE_KEEPER_PREFER": "jpeg"}
     mine = group_of(groups(prefer, "-t", str(NEAR)), "rocket.png")
     assert Path(mine["members"][0]["path"]).name == "rocket-q70.jpg"
-    assert mine["keeper_reason"] == "preferred format JPEG (your preference `jpeg`)"
+    assert mine["keeper_reason"] == "preferred format JPEG (your preference 'jpeg')"
     folder = env | {"VITRIEVE_KEEPER_PREFER": f"png, folder:{photos / 'backup'}"}
     coffee = group_of(groups(folder, "-t", str(NEAR)), "coffee.jpg")
     assert coffee["members"][0]["path"] == str(photos / "backup" / "coffee.jpg")
     assert coffee["keeper_reason"] == (
-        f"preferred folder {photos / 'backup'} (your preference `folder:{photos / 'backup'}`)"
+        f"preferred folder {photos / 'backup'} (your preference 'folder:{photos / 'backup'}')"
     )
     moves = plan(folder, tmp_path / "q")["moves"]
     assert str(photos / "coffee.jpg") in {m["src"] for m in moves}
