@@ -43,7 +43,8 @@ class DupIgnoreSet(Base):
     """A whole group marked "not duplicates" at once: one decision, listed and taken back as one.
 
     Its members are kept (not the group's pairs) so the decision stays removable after the group
-    it named has dissolved; `group_id` is the group's id (lowest image id) when it was recorded.
+    it named has dissolved; `group_id` is the group's id (its keeper's image id; the lowest
+    image id before groups were named by keepers) when it was recorded.
     """
 
     __tablename__ = "dup_ignore_sets"
