@@ -126,3 +126,26 @@ def test_a_bad_preference_is_one_line_naming_it(lib_env):
     assert bad.returncode != 0
     assert "VITRIEVE_KEEPER_PREFER=raw,webp: 'webp' is not a keeper preference" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_groups_or_plans_made_before_a_folder_was_marked_never_move_its_images(
+    dup_library, tmp_path
+):
+    from vitrieve.search.duplicates.find import find_duplicates
+    from vitrieve.search.duplicates.quarantine import apply_quarantine, plan_quarantine
+    from vitrieve.search.duplicates.reference import set_reference
+
+    lib, photos = dup_library
+    backup = photos / "backup" / "coffee.jpg"
+    groups = find_duplicates(lib, threshold=NEAR).groups  # before the folder is marked
+    stale = plan_quarantine(lib, groups, tmp_path / "q")
+    assert str(backup) in {str(m.src) for m in stale}
+    set_reference(lib, photos / "backup")
+    fresh = plan_quarantine(lib, groups, tmp_path / "q")
+    assert str(backup) not in {str(m.src) for m in fresh}
+    assert any(x.path == str(backup) and "reference folder" in x.why for x in fresh.left)
+    done = apply_quarantine(lib, [m for m in stale if m.src == backup])
+    assert not done.done and backup.exists()
+    assert done.problems == [
+        (str(backup), f"not moved: in the reference folder {photos / 'backup'} (always kept)")
+    ]
