@@ -14,6 +14,7 @@ from vitrieve.indexer.catalog import refuse_data_dir
 from vitrieve.indexer.index.lock import index_lock
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.root_locks import resolve_targets, root_lock
+from vitrieve.search.duplicates.reference import list_references
 from vitrieve.tables.catalog import Image, ImageStatus, Root
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,10 @@ def watched_roots(lib: Library) -> list[Path]:
 
 
 def list_roots(lib: Library) -> list[dict]:
-    """`catalog.list_roots` as the JSON rows of `vitrieve roots list`."""
+    """`catalog.list_roots` as the JSON rows of `vitrieve roots list`, with the reference
+    folders (search/duplicates/reference.py) of each root: the root itself or folders in it."""
+    with lib.sessions() as session:
+        references = list_references(session)
     return [
         {
             "id": r.id,
@@ -46,6 +50,7 @@ def list_roots(lib: Library) -> list[dict]:
             "watch": r.watch,
             "images": r.images,
             "embedded": r.counts[ImageStatus.EMBEDDED.value],
+            "reference": [f.path for f in references if f.root_id == r.id],
         }
         for r in catalog.list_roots(lib.sessions)
     ]

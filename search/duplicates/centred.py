@@ -20,7 +20,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 import numpy as np
 
 from vitrieve.search.duplicates.graph import Edges, components
-from vitrieve.search.duplicates.groups import ImageFacts, keeper_rank
+from vitrieve.search.duplicates.groups import ImageFacts
+from vitrieve.search.duplicates.prefer import DEFAULT_RULE, KeeperRule
 
 # Per image: the keys under which two images are exact copies (content hash, pixel hash);
 # None for a key the image lacks.
@@ -173,12 +174,16 @@ def keeper_centred(
 
 
 def keeper_order(
-    ids: Iterable[int], facts: dict[int, ImageFacts], keepers: set[int] | frozenset[int]
+    ids: Iterable[int],
+    facts: dict[int, ImageFacts],
+    keepers: set[int] | frozenset[int],
+    rule: KeeperRule = DEFAULT_RULE,
 ) -> list[int]:
-    """Best keeper first: the user's keepers, then the keeper rule (groups.keeper_rank).
-    Ids without facts (gone from the catalog meanwhile) are left out."""
+    """Best keeper first: the user's keepers (and reference folders' images), then the keeper
+    rule (prefer.KeeperRule: the user's preferences, then keeper.py). Ids without facts (gone
+    from the catalog meanwhile) are left out."""
     known = [int(i) for i in ids if int(i) in facts]
-    return sorted(known, key=lambda i: (i not in keepers, keeper_rank(facts[i])))
+    return sorted(known, key=lambda i: (i not in keepers, rule.rank(facts[i])))
 
 
 def copy_keys_of(facts: dict[int, ImageFacts]) -> CopyKeys:

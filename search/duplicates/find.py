@@ -35,6 +35,8 @@ from vitrieve.search.duplicates.pairs import (
     choose_method,
     similar_pairs,
 )
+from vitrieve.search.duplicates.prefer import KeeperRule, preferences
+from vitrieve.search.duplicates.reference import ReferenceFolders
 from vitrieve.search.duplicates.vectors import VectorSet, load_vectors
 from vitrieve.tables.catalog import Image, ImageStatus
 
@@ -78,12 +80,17 @@ def find_duplicates(
     method: str = "auto",
     nprobe: int = DEFAULT_NPROBE,
     progress: ProgressFn | None = None,
+    prefer: str | None = None,
 ) -> DupReport:
-    """All keeper-centred duplicate groups, with the user's decisions applied."""
+    """All keeper-centred duplicate groups, with the user's decisions applied: their keepers,
+    images in reference folders (kept like them) and keeper preferences (``prefer``, as
+    VITRIEVE_KEEPER_PREFER; None: the library's setting)."""
     started = time.perf_counter()
+    rule = KeeperRule(preferences(lib.settings.keeper_prefer if prefer is None else prefer))
     with lib.sessions() as session:
         ignored = ignored_keys(session)
         keepers = keeper_ids(session)
+        folders = ReferenceFolders.load(session)
     found = duplicate_edges(
         lib,
         None if exact_only else threshold,
@@ -108,15 +115,20 @@ def find_duplicates(
         with lib.sessions() as session:
             facts = image_facts(session, ids)
         same = copy_keys_of(facts)
-        centred = [g for c in part for g in centring.split(keeper_order(c, facts, keepers), same)]
+        chunk = rule.with_reference(folders.among({i: f.image for i, f in facts.items()}))
+        kept = keepers | set(chunk.reference)
+        centred = [
+            g for c in part for g in centring.split(keeper_order(c, facts, kept, chunk), same)
+        ]
         described += describe_groups(  # + series, each centred on its own best shot
             lib,
             centred,
-            keepers,
+            kept,
             found.vectors,
             threshold=None if exact_only else threshold,
             ignored=ignored_set,
             facts=facts,
+            rule=chunk,
         )
         if progress:
             progress("describing", min(i + _DESCRIBE_CHUNK, len(groups)), len(groups))

@@ -21,6 +21,7 @@ from vitrieve.search.duplicates.keeper import (
     keeper_rank,
     keeper_reason,
 )
+from vitrieve.search.duplicates.prefer import DEFAULT_RULE, KeeperRule
 from vitrieve.search.duplicates.vectors import VectorSet
 
 __all__ = ["FORMAT_PREFERENCE", "ImageFacts", "keeper_rank", "keeper_reason"]  # keeper.py's
@@ -58,7 +59,9 @@ class DupMember(ShowsImage):
 
 @dataclass(frozen=True, slots=True)
 class DupGroup:
-    group: int  # the lowest image id of the group: stable while the group is
+    # the keeper's image id: a group is named by its keeper, so one group has one id in every
+    # listing (`dups`, `--exact-only`, JSON, CSV, plans, the UI) and `--group` takes it
+    group: int
     exact: bool  # every member has the best's bytes or decoded pixels
     members: tuple[DupMember, ...]  # keepers first (the best first), then by the rule
     # "copies": every non-keeper is redundant; "series": shots taken seconds apart (a burst),
@@ -72,6 +75,12 @@ class DupGroup:
         return sum(m.size for m in self.others)
 
     @property
+    def exact_copies(self) -> int:
+        """Members with the keeper's bytes or decoded pixels (an exact pair in a near group
+        counts: the header's 'with exact copies' and the 'exact' badge)."""
+        return sum(m.match in ("bytes", "pixels") for m in self.members)
+
+    @property
     def keepers(self) -> list[DupMember]:
         return [m for m in self.members if m.keeper]
 
@@ -83,6 +92,7 @@ class DupGroup:
         return {
             "group": self.group,
             "exact": self.exact,
+            "exact_copies": self.exact_copies,
             "kind": self.kind,
             "keepers": [m.image_id for m in self.keepers],
             "keeper_reason": self.keeper_reason,
@@ -106,15 +116,18 @@ def describe_group(
     keepers: set[int],
     vectors: VectorSet | None,
     *,
-    rank: Callable[[ImageFacts], tuple] = keeper_rank,
+    rank: Callable[[ImageFacts], tuple] | None = None,
     kind: str = "copies",
     reason: Callable[[ImageFacts, Sequence[ImageFacts]], str] | None = None,
+    rule: KeeperRule = DEFAULT_RULE,
 ) -> DupGroup:
     """Orders a group, picks its keepers and measures each member against the best.
 
-    ``rank`` orders the members (the first is the suggested keeper) and ``reason`` words why
-    it won; series.py passes its shot-score rule for bursts."""
-    members = sorted((facts[i] for i in ids if i in facts), key=rank)
+    ``rank`` orders the members (the first is the suggested keeper; default ``rule.rank``)
+    and ``reason`` words why it won; series.py passes its shot-score rule for bursts. ``rule``
+    holds the user's preferences and words why a keeper by decision (``keepers``: the user's
+    and those in reference folders) is kept."""
+    members = sorted((facts[i] for i in ids if i in facts), key=rank or rule.rank)
     chosen = [m for m in members if m.image_id in keepers]
     keep = chosen or members[:1]
     best = keep[0]
@@ -122,11 +135,11 @@ def describe_group(
     sims = _similarities(best, ordered, vectors)
     keep_ids = {m.image_id for m in keep}
     if chosen or reason is None:
-        why = keeper_reason(best, ordered, chosen=bool(chosen))
+        why = rule.reason(best, ordered, keep_ids if chosen else ())
     else:
         why = reason(best, ordered)
     return DupGroup(
-        group=min(ids),
+        group=best.image_id,
         exact=all(m.same_pixels(best) for m in ordered),
         kind=kind,
         keeper_reason=why,

@@ -8,6 +8,8 @@ A plan is the non-keepers of the groups given, narrowed by the caller's filters:
   filter is per move, not per group: groups are keeper-centred, so each copy's similarity to
   the keeper is what says how sure the move is, and a doubtful member is left in place (and
   listed in `left`) without holding back its group's certain copies.
+- images in a reference folder (search/duplicates/reference.py) are never moved, whatever
+  the groups say (they were found before the folder was marked, say);
 - ``threshold``: the similarity the groups were found at. A member below it to its keeper
   (reached through a chain of other members) is never moved, whatever built the groups.
 
@@ -29,6 +31,7 @@ from vitrieve.indexer.catalog import refuse_data_dir
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.groups import DupGroup, DupMember
 from vitrieve.search.duplicates.inherit import manual_tags
+from vitrieve.search.duplicates.reference import ReferenceFolders
 from vitrieve.tables.catalog import Image, Root
 
 EXACT_MATCHES = ("bytes", "pixels")
@@ -191,10 +194,17 @@ def plan_quarantine(
         groups = [g for g in groups if g.group in set(groups_only)]
     chosen: list[tuple[DupGroup, list[DupMember]]] = []
     left: list[LeftInPlace] = []
+    with lib.sessions() as session:  # read now: groups may predate a folder's marking
+        references = ReferenceFolders.load(session)
     for g in groups:
         taken = []
         for m in g.others:
-            why = _left_out(m, exact_only, min_similarity) or _below(m, threshold)
+            folder = references.folder_of(m.image)
+            why = (
+                (folder and f"in the reference folder {folder} (always kept)")
+                or _left_out(m, exact_only, min_similarity)
+                or _below(m, threshold)
+            )
             if why:
                 left.append(LeftInPlace(m.image_id, g.group, m.path, why))
             else:

@@ -42,6 +42,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.inherit import inherit_metadata
 from vitrieve.search.duplicates.moves import exists, move_file, same_file
 from vitrieve.search.duplicates.plan import Plan, PlannedMove, free_name, plan_quarantine
+from vitrieve.search.duplicates.reference import ReferenceFolders
 from vitrieve.search.duplicates.verify import (
     CHANGED_ON_DISK,
     OnRecord,
@@ -113,12 +114,16 @@ def _apply_locked(lib: Library, plan: list[PlannedMove]) -> MoveReport:
     records = on_record(lib, ids, current_model_id(lib))
     present = {i for i, r in records.items() if r.present}
     max_size = lib.settings.max_file_size
+    with lib.sessions() as session:  # a folder marked since the plan was made still counts
+        references = ReferenceFolders.load(session)
     keepers: dict[tuple[int, ...], tuple[int | None, str | None]] = {}  # checked once a group
     for move in plan:
         if move.image_id not in present:
             report.problems.append((str(move.src), ALREADY_GONE))
             continue
-        why = _why_not(move)
+        folder = references.folder_of_path(move.src)
+        why = folder and f"not moved: in the reference folder {folder} (always kept)"
+        why = why or _why_not(move)
         heir = None
         if why is None and move.keepers:
             if move.keepers not in keepers:

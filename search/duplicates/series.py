@@ -21,12 +21,8 @@ import numpy as np
 
 from vitrieve.search.duplicates.graph import pair_keys
 from vitrieve.search.duplicates.groups import DupGroup, describe_group
-from vitrieve.search.duplicates.keeper import (
-    ImageFacts,
-    keeper_rank,
-    keeper_reason,
-    reencode_sign,
-)
+from vitrieve.search.duplicates.keeper import ImageFacts, reencode_sign
+from vitrieve.search.duplicates.prefer import DEFAULT_RULE, KeeperRule
 from vitrieve.search.duplicates.vectors import VectorSet
 
 
@@ -39,6 +35,7 @@ def split_series(
     *,
     threshold: float | None = None,
     ignored: frozenset[int] = frozenset(),
+    rule: KeeperRule = DEFAULT_RULE,
 ) -> list[DupGroup]:
     """One duplicate group described, its bursts split off as series (``seconds`` 0: none).
 
@@ -50,11 +47,11 @@ def split_series(
     members = [facts[i] for i in ids if i in facts]
     bursts = burst_clusters(members, seconds) if seconds > 0 else []
     if not bursts:
-        return [describe_group(ids, facts, keepers, vectors)]
+        return [describe_group(ids, facts, keepers, vectors, rule=rule)]
     in_burst = {m.image_id for b in bursts for m in b}
     rest = [m for m in members if m.image_id not in in_burst]
     chosen = [m for m in members if m.image_id in keepers]
-    keeper = min(chosen or members, key=keeper_rank)  # the keeper the whole group would have
+    keeper = min(chosen or members, key=rule.rank)  # the keeper the whole group would have
     home = next((i for i, b in enumerate(bursts) if keeper in b), None)
     # Leftovers stay centred on the group's keeper: a copy set of their own only when they hold
     # it (so each is still similar enough to its keeper), else listed in its series.
@@ -65,17 +62,17 @@ def split_series(
     out: list[DupGroup] = []
     for i, burst in enumerate(bursts):
         more = extra.get(i, [])
-        series = _describe_series(burst, more, facts, keepers, vectors)
+        series = _describe_series(burst, more, facts, keepers, vectors, rule)
         far = _far_from_keeper(series, threshold)
         if far:  # the keeper stays (it is not far), so every member left is near it
             burst = [m for m in burst if m.image_id not in far]
             more = [m for m in more if m.image_id not in far]
-            series = _describe_series(burst, more, facts, keepers, vectors)
-            out += _exact_sets(sorted(far), facts, keepers, vectors, ignored)
+            series = _describe_series(burst, more, facts, keepers, vectors, rule)
+            out += _exact_sets(sorted(far), facts, keepers, vectors, ignored, rule)
         if len(series.members) > 1:
             out.append(series)
     if rest:
-        out.append(describe_group([m.image_id for m in rest], facts, keepers, vectors))
+        out.append(describe_group([m.image_id for m in rest], facts, keepers, vectors, rule=rule))
     return out
 
 
@@ -95,6 +92,7 @@ def _exact_sets(
     keepers: set[int],
     vectors: VectorSet | None,
     ignored: frozenset[int],
+    rule: KeeperRule,
 ) -> list[DupGroup]:
     copies: dict[str, list[int]] = {}
     for i in ids:
@@ -107,7 +105,7 @@ def _exact_sets(
             continue
         a, b = np.asarray(list(combinations(same, 2)), np.int64).T
         if not ignored.intersection(pair_keys(a, b).tolist()):
-            out.append(describe_group(same, facts, keepers, vectors))
+            out.append(describe_group(same, facts, keepers, vectors, rule=rule))
     return out
 
 
@@ -154,17 +152,18 @@ def _describe_series(
     facts: dict[int, ImageFacts],
     keepers: set[int],
     vectors: VectorSet | None,
+    rule: KeeperRule,
 ) -> DupGroup:
     shots = {m.image_id for m in burst}
     sharpest = max((m.photo.sharpness or 0.0 for m in burst), default=0.0)
 
     def rank(f: ImageFacts) -> tuple:
-        return (f.image_id not in shots, -shot_score(f, sharpest), keeper_rank(f))
+        return (f.image_id not in shots, -shot_score(f, sharpest), rule.rank(f))
 
     def reason(best: ImageFacts, ordered: Sequence[ImageFacts]) -> str:
         rivals = [m for m in ordered if m.image_id in shots and not m.same_pixels(best)]
         if sharpest <= 0 or best.photo.sharpness is None or not rivals:
-            return "series without shot scores: " + keeper_reason(best, ordered, chosen=False)
+            return "series without shot scores: " + rule.reason(best, ordered)
         runner = max(rivals, key=lambda m: shot_score(m, sharpest))
         if best.photo.sharpness >= sharpest:
             return (
@@ -178,4 +177,6 @@ def _describe_series(
         )
 
     ids = [m.image_id for m in burst + extra]
-    return describe_group(ids, facts, keepers, vectors, rank=rank, kind="series", reason=reason)
+    return describe_group(
+        ids, facts, keepers, vectors, rank=rank, kind="series", reason=reason, rule=rule
+    )

@@ -164,7 +164,7 @@ def test_a_chain_never_puts_c_in_as_group_nor_in_its_quarantine_plan(dup_templat
         plan = plan_quarantine(lib, report.groups, tmp_path / "quarantine")
     moved = {m.image_id: m.group for m in plan}
     assert all(m.similarity is not None and m.similarity >= T - 1e-6 for m in plan)
-    assert c not in moved and (moved[b], moved[d]) == (min(a, b), min(c, d))
+    assert c not in moved and (moved[b], moved[d]) == (a, c)  # groups are named by keepers
     # Every planned move is a duplicate of its group's keeper, as `--json` says.
     listed = {g["group"]: g for g in report.to_dict()["groups"]}
     for image_id, group in moved.items():

@@ -189,10 +189,10 @@ def test_missing_and_failed_images_never_appear_in_groups(dup_library):
     assert frozenset({"coffee.jpg", "coffee-crop.jpg"}) in rel_groups(report, photos)
 
 
-def test_group_ids_are_the_lowest_member_id_and_stable_across_runs(dup_library):
+def test_group_ids_are_the_keepers_id_and_stable_across_runs(dup_library):
     lib, _ = dup_library
     first = find_duplicates(lib, threshold=NEAR)
-    assert all(g.group == min(m.image_id for m in g.members) for g in first.groups)
+    assert all(g.group == g.keepers[0].image_id for g in first.groups)
     assert [g.group for g in find_duplicates(lib, threshold=NEAR).groups] == [
         g.group for g in first.groups
     ]

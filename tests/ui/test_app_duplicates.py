@@ -56,7 +56,7 @@ def test_without_roots_the_page_says_to_add_a_folder(app_env, open_page):
 
 def test_groups_are_shown_with_their_suggested_keepers(dup_catalog, open_page):
     at = open_dups(open_page)
-    assert summary(at) == "**2 groups** (1 identical, 1 near) among 8 images"
+    assert summary(at) == "**2 groups** (1 with identical copies, 1 near only) among 8 images"
     paths = [c for c in texts(at.caption) if c.startswith("/")]
     chelsea = [str(dup_catalog / "trip" / "chelsea.png"), str(dup_catalog / "chelsea-small.jpg")]
     coffee = {str(dup_catalog / "coffee.jpg"), str(dup_catalog / "trip" / "coffee-copy.jpg")}

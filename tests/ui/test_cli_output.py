@@ -126,9 +126,9 @@ def test_dups_piped_prints_one_line_per_member_and_the_summary_on_stderr(invoke,
         f"{folder}/IMG_20240812_183456_HDR.jpg",
     ]
     assert [r[1] for r in rows] == ["exact", "exact"]
-    assert sorted(r[2] for r in rows) == ["-", "keep"]
+    assert sorted(r[2] for r in rows) == ["exact", "keep"]  # the copy badged as exact
     assert all(len(r) == 10 for r in rows) and rows[0][0] == rows[1][0]  # same group id
-    assert "1 groups (1 exact, 0 near)" in result.stderr
+    assert "1 groups (1 with exact copies, 0 near only)" in result.stderr
     assert "group" not in result.stdout  # titles are for the terminal
 
 

@@ -20,7 +20,7 @@ from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, DupReport, find_d
 from vitrieve.search.duplicates.quarantine import move_batches
 from vitrieve.search.duplicates.threshold import threshold_in_force
 from vitrieve.ui.components import dup_quarantine as quarantine
-from vitrieve.ui.components import dups
+from vitrieve.ui.components import dups, keeper_prefs
 from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
 from vitrieve.ui.views.dups import exact_parts, human_size, page_count, totals
 from vitrieve.ui.views.library import list_roots
@@ -29,8 +29,8 @@ REPORT = "dup_report"  # (key, DupReport)
 PER_PAGE = 10  # groups per page
 
 
-def _report(lib: Library, threshold: float, exact_only: bool) -> DupReport:
-    key = (threshold, exact_only, st.session_state.get(quarantine.CHANGED, 0))
+def _report(lib: Library, threshold: float, exact_only: bool, prefer: str) -> DupReport:
+    key = (threshold, exact_only, prefer, st.session_state.get(quarantine.CHANGED, 0))
     cached = st.session_state.get(REPORT)
     if cached is None or cached[0] != key:
         bar = st.progress(0.0, text="looking for duplicates…")
@@ -38,7 +38,9 @@ def _report(lib: Library, threshold: float, exact_only: bool) -> DupReport:
         def progress(stage: str, done: int, total: int) -> None:
             bar.progress(min(1.0, done / total) if total else 1.0, text=f"{stage} {done}/{total}")
 
-        report = find_duplicates(lib, threshold=threshold, exact_only=exact_only, progress=progress)
+        report = find_duplicates(
+            lib, threshold=threshold, exact_only=exact_only, progress=progress, prefer=prefer
+        )
         bar.empty()
         st.session_state[REPORT] = cached = (key, report)
         quarantine.cancel()  # a plan of other groups must not be applied
@@ -46,10 +48,10 @@ def _report(lib: Library, threshold: float, exact_only: bool) -> DupReport:
 
 
 def _summary(report: DupReport) -> None:
-    exact = sum(g.exact for g in report.groups)
+    exact = sum(g.exact_copies > 0 for g in report.groups)  # a near group's byte copy counts
     st.markdown(
-        f"**{len(report.groups)} groups** ({exact} identical, {len(report.groups) - exact} "
-        f"near) among {report.images} images"
+        f"**{len(report.groups)} groups** ({exact} with identical copies, "
+        f"{len(report.groups) - exact} near only) among {report.images} images"
     )
     t = totals(report.groups)
     c1, c2, c3 = st.columns(3)
@@ -160,7 +162,7 @@ def main() -> None:
             help=why,
         )
         exact_only = c2.checkbox("Identical only", key="dup_exact")
-        report = _report(lib, threshold, exact_only)
+        report = _report(lib, threshold, exact_only, keeper_prefs.editor(lib))
         _summary(report)
         dups.undo_bar(lib)
         if not report.groups:

@@ -54,9 +54,10 @@ def print_plan(plan: Plan) -> None:
         out.file.flush()
         return
     for g in plan.groups:
-        why = f" · kept for: {g.keeper_reason}" if g.keeper_reason else ""
         exact = ", exact" if g.exact else ""
-        say(f"group {g.group} · {g.kind}{exact}{why}", style="bold", wrap=True)
+        say(f"group {g.group} · {g.kind}{exact}", style="bold", wrap=True)
+        if g.keeper_reason:
+            say(f"  kept for: {g.keeper_reason}", wrap=True)
         say("  keep    ", g.keeper_path, wrap=True)
         for m in g.moves:
             head = f"  {_similarity(m)}  {REASON_WORDS[m.reason]:<11} {size_words(m.size):>8}  "

@@ -142,11 +142,11 @@ def dups(
     if as_json:
         emit_json(report.to_dict())
         return
-    exact = sum(g.exact for g in report.groups)
+    exact = sum(g.exact_copies > 0 for g in report.groups)  # a near group's byte copy counts
     kind = "exact only" if report.threshold is None else f"threshold {report.threshold:.3f}"
     listing.note(  # in a pipe on stderr: stdout is one line per member
-        f"{len(report.groups)} groups ({exact} exact, {len(report.groups) - exact} "
-        f"near) among {report.images} images; {kind}, {report.seconds:.1f}s"
+        f"{len(report.groups)} groups ({exact} with exact copies, {len(report.groups) - exact} "
+        f"near only) among {report.images} images; {kind}, {report.seconds:.1f}s"
     )
     if report.threshold is not None:
         listing.note(report.why)
@@ -158,9 +158,14 @@ def dups(
 
 
 def _print_group(group) -> None:
-    """One table per group; piped, one line per member: group, exact|near, keep|-, id, score,
-    resolution, format, size, date, path (README "Output in a terminal and in a pipe")."""
+    """One table per group; piped, one line per member: group, exact|near, keep|exact|-, id,
+    score, resolution, format, size, date, path (README "Output in a terminal and in a pipe").
+    The group is named by its keeper; "exact" marks a member with the keeper's bytes or
+    pixels, also in a near group."""
     kind = "exact" if group.exact else "near"
+    copies = group.exact_copies
+    if copies and not group.exact:
+        kind += f", {copies} exact cop{'y' if copies == 1 else 'ies'}"
     records = listing.Records(
         [
             "keep",
@@ -174,11 +179,11 @@ def _print_group(group) -> None:
         path="file",
         title=f"group {group.group} ({kind}{', series' if group.kind == 'series' else ''})"
         + (f": {group.keeper_reason}" if group.keeper_reason else ""),
-        lead=(str(group.group), kind),
+        lead=(str(group.group), "exact" if group.exact else "near"),
     )
     for m in group.members:
         records.add(
-            "keep" if m.keeper else "",
+            "keep" if m.keeper else ("exact" if m.match in ("bytes", "pixels") else ""),
             m.image_id,
             "" if m.similarity is None else f"{m.similarity:.4f}",
             f"{m.width}x{m.height}" if m.width else "",

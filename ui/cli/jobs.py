@@ -139,6 +139,12 @@ def roots_add(
         bool | None,
         typer.Option("--watch/--no-watch", help="Rescan it automatically (beat + watcher)."),
     ] = None,
+    reference: Annotated[
+        bool,
+        typer.Option(
+            "--reference", help="A reference folder: its images are always kept by `dups`."
+        ),
+    ] = False,
 ) -> None:
     """Register a folder (a folder inside a registered root means that root)."""
     from vitrieve.worker.roots import add_root, list_roots
@@ -148,6 +154,10 @@ def roots_add(
         raise VitrieveError(f"{path}: not a directory")
     lib = open_library(settings)
     root, watched = add_root(lib, path, watch)
+    if reference:
+        from vitrieve.ui.cli.references import mark
+
+        mark(lib, path, on=True)
     inside = " (the registered root containing it)" if root != path.expanduser().resolve() else ""
     images = next((r["images"] for r in list_roots(lib) if Path(r["path"]) == root), 0)
     known = f"{images} images in the catalog" if images else "no images in the catalog yet"
@@ -201,6 +211,9 @@ def roots_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         watch = "yes" if r["watch"] else ""
         records.add(r["id"], watch, r["images"], r["embedded"], path=r["path"])
     records.print()
+    references = [p for r in rows for p in r["reference"]]
+    if references:
+        note("reference folders (always kept by `vitrieve dups`): " + ", ".join(references))
     if any(r["watch"] for r in rows) and not settings.broker_url:
         note("watched roots are rescanned only by `vitrieve beat` with VITRIEVE_BROKER_URL set")
 

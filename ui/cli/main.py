@@ -24,6 +24,7 @@ from vitrieve.ui.cli import dups as cli_dups
 from vitrieve.ui.cli import errors
 from vitrieve.ui.cli import failures as cli_failures
 from vitrieve.ui.cli import jobs as cli_jobs
+from vitrieve.ui.cli import references as cli_references
 from vitrieve.ui.cli import tags as cli_tags
 from vitrieve.ui.cli import thumbs as cli_thumbs
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
@@ -44,6 +45,7 @@ app.add_typer(cli_dups.app, name="dups")
 app.add_typer(cli_dups.eval_app, name="eval")
 app.add_typer(cli_tags.app, name="tag")
 app.add_typer(cli_jobs.roots_app, name="roots")
+cli_references.register(cli_jobs.roots_app)  # roots reference
 cli_jobs.register(app)  # jobs, worker, beat
 cli_thumbs.register(app)  # thumbs
 cli_failures.register(app)  # failures

@@ -1,4 +1,5 @@
-"""The Library page's controls for one registered root: watch it or not, rescan it, remove it.
+"""The Library page's controls for one registered root: watch it or not, make it a reference
+folder (duplicate review always keeps its images) or not, rescan it, remove it.
 
 Each calls the function the `vitrieve roots` commands call (worker.roots), so the UI and the
 CLI cannot disagree about what removing or watching a root means. Removing forgets the root's
@@ -15,6 +16,7 @@ from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.catalog import RootRow
 from vitrieve.indexer.ingest import IngestSummary, ingest
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.reference import list_references, set_reference
 from vitrieve.search.tagging.apply import auto_tagger
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components import jobs
@@ -51,16 +53,29 @@ def watch_note(lib: Library) -> None:
 def root_controls(lib: Library, root: RootRow) -> None:
     """One row per root, in a container keyed `root-{id}` (the browser test finds it so)."""
     shown = display_path(root.path)
+    with lib.sessions() as session:
+        refs = [r for r in list_references(session) if r.root_id == root.id]
+    inner = [display_path(r.rel_path) for r in refs if r.rel_path]
     with st.container(border=True, key=f"root-{root.id}"):
-        c1, c2, c3, c4 = st.columns([6, 2, 2, 2], vertical_alignment="center")
+        c1, c2, c5, c3, c4 = st.columns([6, 2, 2, 2, 2], vertical_alignment="center")
         c1.markdown(f"**{_md(shown)}**")
         c1.caption(
             f"{root.images} images · {root.counts['embedded']} searchable"
             + ("" if root.exists else " · not reachable")
+            + (f" · reference folders inside: {', '.join(inner)}" if inner else "")
         )
         st.session_state[f"watch-{root.id}"] = root.watch  # the catalog's flag wins
         c2.toggle(
             "Watch", key=f"watch-{root.id}", on_change=_toggle_watch, args=(lib, root.id, shown)
+        )
+        st.session_state[f"reference-{root.id}"] = any(not r.rel_path for r in refs)
+        c5.toggle(
+            "Reference",
+            key=f"reference-{root.id}",
+            on_change=_toggle_reference,
+            args=(lib, root.id, shown),
+            help="Duplicate review always keeps the images of a reference folder and never "
+            "plans them for quarantine (`vitrieve roots reference`).",
         )
         rescan = c3.button(
             "Rescan", key=f"rescan-{root.id}", icon=":material/refresh:", width="stretch"
@@ -94,6 +109,22 @@ def _toggle_watch(lib: Library, root_id: int, shown: str) -> None:
         text = f"{display_path(root)}: {'watched' if watched else 'no longer watched'}."
         if watched and jobs.available(lib):
             text += f" Queued scan job {jobs.submit(lib, [root], 'watch')}."
+        st.session_state[NOTICE] = ("success", text)
+    except VitrieveError as exc:
+        st.session_state[NOTICE] = ("error", display_path(str(exc)))
+
+
+def _toggle_reference(lib: Library, root_id: int, shown: str) -> None:
+    from vitrieve.worker.roots import find_root
+
+    on = bool(st.session_state.get(f"reference-{root_id}"))
+    try:
+        set_reference(lib, Path(find_root(lib, str(root_id)).path), on)
+        text = f"{shown}: " + (
+            "a reference folder, its images are always kept."
+            if on
+            else "no longer a reference folder."
+        )
         st.session_state[NOTICE] = ("success", text)
     except VitrieveError as exc:
         st.session_state[NOTICE] = ("error", display_path(str(exc)))

@@ -43,6 +43,54 @@ def _ip_networks(value: str) -> str:
     return value
 
 
+# Rules of VITRIEVE_KEEPER_PREFER (search/duplicates/prefer.py gives each its meaning), plus
+# "folder:PATH".
+KEEPER_PREFERENCES = (
+    "raw",
+    "heic",
+    "jpeg",
+    "png",
+    "camera",
+    "resolution",
+    "largest",
+    "oldest",
+    "newest",
+)
+
+
+def keeper_preferences(value: str) -> tuple[str, ...]:
+    """The rules of a VITRIEVE_KEEPER_PREFER value, in order (names lowercased, folders made
+    absolute); the first bad rule is a one-line error naming it."""
+    rules = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, colon, folder = item.partition(":")
+        name = name.strip().lower()
+        if colon and name == "folder":
+            path = Path(folder.strip()).expanduser()
+            if not folder.strip() or not path.is_absolute():
+                raise PydanticCustomError(
+                    "keeper_prefer",
+                    "'{item}' needs an absolute folder (e.g. folder:/photos/originals)",
+                    {"item": item},
+                )
+            rules.append(f"folder:{path.resolve()}")
+        elif not colon and name in KEEPER_PREFERENCES:
+            rules.append(name)
+        else:
+            raise PydanticCustomError(
+                "keeper_prefer",
+                "'{item}' is not a keeper preference (comma-separated, each one of {names}, "
+                "folder:PATH)",
+                {"item": item, "names": ", ".join(KEEPER_PREFERENCES)},
+            )
+    return tuple(rules)
+
+
+def _keeper_prefer(value: str) -> str:
+    keeper_preferences(value)
+    return value
+
+
 class Settings(BaseSettings):
     # inf and nan are refused in every number: "VITRIEVE_UI_DOWNLOAD_TTL=inf" would make links
     # that never expire, "VITRIEVE_RESCAN_INTERVAL=nan" a loop that never waits.
@@ -125,6 +173,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Near-duplicates of one camera and resolution shot within this many seconds "
         "of each other are a 'series' (a burst: keep the best shot), not copies; 0: off.",
+    )
+    keeper_prefer: Annotated[str, AfterValidator(_keeper_prefer)] = Field(
+        "",
+        description="Your keeper rules, applied before the built-in ones, first rule first: "
+        "comma-separated raw, heic, jpeg, png, folder:PATH, camera, resolution, largest, "
+        "oldest, newest (e.g. raw,heic,folder:/photos/originals); empty: the built-in order.",
     )
     calibration_images: int = Field(
         200,

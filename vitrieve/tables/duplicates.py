@@ -9,7 +9,15 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vitrieve.tables.catalog import Base, str_enum, utcnow
@@ -35,7 +43,8 @@ class DupIgnoreSet(Base):
     """A whole group marked "not duplicates" at once: one decision, listed and taken back as one.
 
     Its members are kept (not the group's pairs) so the decision stays removable after the group
-    it named has dissolved; `group_id` is the group's id (lowest image id) when it was recorded.
+    it named has dissolved; `group_id` is the group's id (its keeper's image id; the lowest
+    image id before groups were named by keepers) when it was recorded.
     """
 
     __tablename__ = "dup_ignore_sets"
@@ -97,3 +106,17 @@ class QuarantineMove(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class ReferenceFolder(Base):
+    """A folder whose images are always kept: never a copy to quarantine (docs/DUPLICATES.md,
+    Reference folders). A whole root (`rel_path` "") or one folder inside it, so the rule
+    follows the root when it is remounted elsewhere."""
+
+    __tablename__ = "reference_folders"
+    __table_args__ = (UniqueConstraint("root_id", "rel_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root_id: Mapped[int] = mapped_column(ForeignKey("roots.id", ondelete="CASCADE"))
+    rel_path: Mapped[str] = mapped_column(FsPath)  # "" for the root itself; "/"-separated
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
