@@ -99,8 +99,8 @@ def distribution_panel(lib: Library, threshold: float) -> None:
             f"Measured on {cal.sample_size} of your photos (seed {cal.seed}): lines are the "
             "similarity of each photo to an edited copy of itself, by edit; the grey area "
             "is each photo's most similar unrelated photo. Dashed lines: the strict, "
-            "balanced and loose thresholds; the red line is the one in force."
-            + (f" Drawn at the left edge: {', '.join(below)}." if below else "")
+            "balanced and loose thresholds; the thick line is the one in force."
+            + (f" Below {data.low:.2f}, left of the plot: {', '.join(below)}." if below else "")
         )
         st.dataframe(pd.DataFrame(strictness_table(cal, threshold)), hide_index=True)
 
@@ -131,7 +131,7 @@ def _chart(cal: Calibration, data: Distributions, threshold: float) -> alt.Layer
     strict = rules[rules.label != "in force"]
     dashed = (
         alt.Chart(strict)
-        .mark_rule(strokeDash=[4, 3], color="black")
+        .mark_rule(strokeDash=[4, 3], color="grey")
         .encode(x="similarity:Q", tooltip=["label:N", alt.Tooltip("similarity:Q", format=".4f")])
     )
     labels = [  # one text per rule, stepped down: close thresholds would overprint
@@ -142,7 +142,7 @@ def _chart(cal: Calibration, data: Distributions, threshold: float) -> alt.Layer
     ]
     in_force = (
         alt.Chart(rules[rules.label == "in force"])
-        .mark_rule(color="red", strokeWidth=2)
+        .mark_rule(color="black", strokeWidth=3)
         .encode(x="similarity:Q", tooltip=["label:N", alt.Tooltip("similarity:Q", format=".4f")])
     )
     return alt.layer(unrelated, lines, dashed, *labels, in_force).properties(height=300)

@@ -6,7 +6,7 @@ The distributions are drawn from the stored curve (search/duplicates/curve.py), 
 at each of its points, the share of each distribution at or above it: the share inside a bin is
 the difference of those shares at its two edges (read between points by linear interpolation).
 The x range starts where the chart has something to say (``x_start``); what lies below it is
-counted in the first bin and said in the caption, so no share is lost.
+left out of the bins and said in the caption, so no share is lost.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ HOW_TO_CALIBRATE = (
 @dataclass(frozen=True, slots=True)
 class Distributions:
     """Chart rows: one per (series, bin): ``series`` an edit kind or NEGATIVES, ``start`` and
-    ``end`` the bin's similarity edges, ``share`` of that series in the bin (each series sums
-    to 1). ``low`` is the x range's start; ``below`` the share of each series under it (drawn
-    in the first bin)."""
+    ``end`` the bin's similarity edges, ``share`` of that series in the bin. ``low`` is the x
+    range's start; ``below`` the share of each series under it (left out of the bins, so a
+    pile far to the left cannot flatten the rest): bins and below sum to 1 per series."""
 
     rows: list[dict]
     low: float
@@ -74,7 +74,6 @@ def distributions(cal: Calibration, bins: int = BINS) -> Distributions:
         at = np.interp(edges, grid, np.asarray(shares, np.float64), left=1.0)
         inside = at[:-1] - np.append(at[1:-1], 0.0)  # the last bin keeps what reaches 1.0
         below[series] = max(0.0, 1.0 - float(at[0]))
-        inside[0] += below[series]
         for start, end, share in zip(edges[:-1], edges[1:], inside, strict=True):
             rows.append(
                 {
