@@ -145,4 +145,4 @@ def _chart(cal: Calibration, data: Distributions, threshold: float) -> alt.Layer
         .mark_rule(color="black", strokeWidth=3)
         .encode(x="similarity:Q", tooltip=["label:N", alt.Tooltip("similarity:Q", format=".4f")])
     )
-    return alt.layer(unrelated, lines, dashed, *labels, in_force).properties(height=300)
+    return alt.LayerChart(layer=[unrelated, lines, dashed, *labels, in_force], height=300)
