@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         write_copies_of_astronaut,
     )
     from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, need_chromium
+    from tests.support.calibrated import synthetic_calibration
     from tests.support.calibration import (
         COPIES,
         SPREAD_GAIN,
@@ -98,6 +99,7 @@ if TYPE_CHECKING:
     from tests.support.vectors import Sql, clustered
 
 _HOME: dict[str, str] = {
+    "synthetic_calibration": "calibrated",
     "TILED": "calibration",
     "COPIES": "calibration",
     "TILE": "calibration",
@@ -273,6 +275,7 @@ __all__ = [
     "save_camera_jpeg",
     "set_vectors",
     "stand_in",
+    "synthetic_calibration",
     "texts",
     "tiff_cut_in_its_directory",
     "unique_images",

@@ -35,7 +35,7 @@ def test_an_uploaded_reencoded_photo_finds_its_original_first(catalog, open_page
     paths = result_paths(at)
     assert paths[0] == str(catalog / "trip" / "chelsea.png")
     assert len(paths) == 10  # every searchable image: k=20 > collection
-    assert any(m.startswith("**1.000** · chelsea.png") for m in texts(at.markdown))
+    assert any(m.startswith("**1.000** · same photo · chelsea.png") for m in texts(at.markdown))
 
 
 def test_the_k_slider_limits_the_grid(catalog, open_page):

@@ -16,11 +16,10 @@ import streamlit as st
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.decisions import keeper_ids
 from vitrieve.search.duplicates.export import to_json, write_csv
-from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, DupReport, find_duplicates
+from vitrieve.search.duplicates.find import DupReport, find_duplicates
 from vitrieve.search.duplicates.quarantine import move_batches
-from vitrieve.search.duplicates.threshold import threshold_in_force
+from vitrieve.ui.components import dup_calibration, dups, keeper_prefs
 from vitrieve.ui.components import dup_quarantine as quarantine
-from vitrieve.ui.components import dups, keeper_prefs
 from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
 from vitrieve.ui.views.dups import exact_parts, human_size, page_count, totals
 from vitrieve.ui.views.library import list_roots
@@ -150,20 +149,11 @@ def main() -> None:
         if not list_roots(lib):
             empty_library_notice()
             return
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        in_force, why = threshold_in_force(lib)  # calibrated, or the fixed default
-        threshold = c1.slider(
-            "Similarity threshold",
-            min(0.80, in_force),
-            1.00,
-            in_force,
-            0.001 if in_force != DEFAULT_THRESHOLD else 0.01,
-            key="dup_threshold",
-            help=why,
-        )
-        exact_only = c2.checkbox("Identical only", key="dup_exact")
+        threshold = dup_calibration.threshold_control(lib)  # sidebar: strictness or custom
+        exact_only = st.checkbox("Identical only", key="dup_exact")
         report = _report(lib, threshold, exact_only, keeper_prefs.editor(lib))
         _summary(report)
+        dup_calibration.distribution_panel(lib, threshold)
         dups.undo_bar(lib)
         if not report.groups:
             st.info("No duplicates at this threshold.")

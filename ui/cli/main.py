@@ -140,20 +140,31 @@ def search(
         results = search_tagged(lib, query, k, tag=tag, min_score=min_score, folder=folder)
     else:
         results = run_search(lib, query, k, folder=folder)
+    from vitrieve.search.duplicates.strength import strength_levels
+    from vitrieve.search.duplicates.threshold import latest_calibration
+
+    levels = strength_levels(latest_calibration(lib))  # "same photo" ... on the measured curve
     if as_json:
-        emit_json([r.to_dict() for r in results])
+        emit_json([r.to_dict() | {"match": levels.word(r.score)} for r in results])
         return
     from vitrieve.ui.cli.table import Col, Records
 
-    # Piped: score, id, resolution, date, path (README "Output in a terminal and in a pipe").
+    # Piped: score, id, resolution, date, path (README "Output in a terminal and in a pipe");
+    # the match words are the terminal's only.
     records = Records(
-        [Col("score", "right"), Col("id", "right", drop=2), "resolution", Col("date", drop=1)],
+        [
+            Col("score", "right"),
+            Col("match", drop=3, piped=False),
+            Col("id", "right", drop=2),
+            "resolution",
+            Col("date", drop=1),
+        ],
         path="file",
     )
     for r in results:
         size = f"{r.width}x{r.height}" if r.width else ""
         date = r.captured_at.strftime("%Y-%m-%d") if r.captured_at else ""
-        records.add(f"{r.score:.4f}", r.image_id, size, date, path=r.path)
+        records.add(f"{r.score:.4f}", levels.word(r.score), r.image_id, size, date, path=r.path)
     records.print()
 
 

@@ -68,6 +68,7 @@ class Col:
     fold: bool = False  # long free text (a reason, a label list): may wrap over lines
     name: bool = False  # the file name: one line whenever it fits the screen at all
     drop: int = 0  # 0: always shown; otherwise left out of a narrow table, highest first
+    piped: bool = True  # False: the terminal's only, so a pipe's documented fields stay put
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +105,10 @@ class Records:
 
     def _print_plain(self, console: Console) -> None:
         lead = [shown(f) for f in self.lead]
+        kept = [not isinstance(c, Col) or c.piped for c in self.cols]
         for row in self.rows:
-            fields = [*lead, *row.values, *([] if self.path is None else [row.path or ""])]
+            values = [v for v, keep in zip(row.values, kept, strict=True) if keep]
+            fields = [*lead, *values, *([] if self.path is None else [row.path or ""])]
             console.file.write("\t".join(f or EMPTY for f in fields) + "\n")
         console.file.flush()
 

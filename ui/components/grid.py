@@ -98,7 +98,8 @@ def _card(
         if not details:
             st.caption(item.name)
         elif item.score is not None:
-            st.markdown(f"**{item.score:.3f}** · {item.name}")
+            match = f"{item.match} · " if item.match else ""  # the score in words
+            st.markdown(f"**{item.score:.3f}** · {match}{item.name}")
         else:
             st.markdown(f"**{item.name}**")
         if details:

@@ -26,6 +26,7 @@ class GridItem(ShowsImage):
     image: ImageSummary
     score: float | None  # similarity to the query; None when browsing
     thumb: Path | None
+    match: str = ""  # the score in words on the calibrated curve ("same photo", ...)
 
     @property
     def date(self) -> datetime:

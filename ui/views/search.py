@@ -7,7 +7,7 @@ ids `search` keeps to inside the index search, so k results come back whenever k
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +15,8 @@ import numpy as np
 
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.strength import strength_levels
+from vitrieve.search.duplicates.threshold import latest_calibration
 from vitrieve.search.query import Query, dated_ids, query_from_bytes, search
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
 from vitrieve.ui.views.grid import GridItem, day_bounds, grid_items
@@ -61,4 +63,6 @@ def search_grid(
     if allowed is not None and not allowed.size:
         return []
     results = search(lib, query, k, folder=filters.folder, allowed=allowed)
-    return grid_items(lib, [r.image_id for r in results], {r.image_id: r.score for r in results})
+    items = grid_items(lib, [r.image_id for r in results], {r.image_id: r.score for r in results})
+    levels = strength_levels(latest_calibration(lib))  # the score in words, as `vitrieve search`
+    return [replace(i, match=levels.word(i.score)) if i.score is not None else i for i in items]
