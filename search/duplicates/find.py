@@ -35,6 +35,7 @@ from vitrieve.search.duplicates.pairs import (
     choose_method,
     similar_pairs,
 )
+from vitrieve.search.duplicates.stacks import fully_stacked, stack_map
 from vitrieve.search.duplicates.vectors import VectorSet, load_vectors
 from vitrieve.tables.catalog import Image, ImageStatus
 
@@ -84,6 +85,7 @@ def find_duplicates(
     with lib.sessions() as session:
         ignored = ignored_keys(session)
         keepers = keeper_ids(session)
+        stacked = stack_map(session)  # a group kept whole as a stack is decided: not listed
     found = duplicate_edges(
         lib,
         None if exact_only else threshold,
@@ -125,7 +127,11 @@ def find_duplicates(
         threshold=None if exact_only else threshold,
         method=found.method,
         images=found.images,
-        groups=[g for g in described if len(g.members) > 1],
+        groups=[
+            g
+            for g in described
+            if len(g.members) > 1 and not fully_stacked([m.image_id for m in g.members], stacked)
+        ],
         seconds=round(time.perf_counter() - started, 3),
     )
 

@@ -17,6 +17,7 @@ from vitrieve.indexer.catalog import ImageSummary, ShowsImage, describe_images
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.thumb_repair import HEALABLE, ensure_thumbnails
 from vitrieve.indexer.thumbnails import thumbnail_ok
+from vitrieve.search.duplicates.stacks import StackInfo, stacks_of
 from vitrieve.search.files import thumbnail_file
 from vitrieve.tables.fsnames import display_path
 
@@ -26,6 +27,7 @@ class GridItem(ShowsImage):
     image: ImageSummary
     score: float | None  # similarity to the query; None when browsing
     thumb: Path | None
+    stack: StackInfo | None = None  # the stack it is the cover of (grids show it once)
 
     @property
     def date(self) -> datetime:
@@ -35,6 +37,11 @@ class GridItem(ShowsImage):
     @property
     def date_is_exif(self) -> bool:
         return self.image.captured_at is not None
+
+    @property
+    def stacked(self) -> int:
+        """How many more photos its stack holds (the "+7" on its cover); 0 outside a stack."""
+        return 0 if self.stack is None else len(self.stack.members) - 1
 
     @property
     def shown(self) -> str:
@@ -56,6 +63,7 @@ def grid_items(
     """Items for `ids` in the given order; ids no longer in the catalog are dropped (SQL wins)."""
     with lib.sessions() as session:
         images = describe_images(session, ids)
+        stacks = stacks_of(session, ids)
     healed = ensure_thumbnails(
         lib.settings.thumb_dir,
         ((key, Path(im.path)) for im in images.values() if (key := _heal_key(im)) is not None),
@@ -72,9 +80,15 @@ def grid_items(
                 im,
                 score=None if scores is None else scores.get(image_id),
                 thumb=healed.get(key) if key is not None else _made(lib, im.content_hash),
+                stack=_covered(stacks.get(image_id), image_id),
             )
         )
     return out
+
+
+def _covered(stack: StackInfo | None, image_id: int) -> StackInfo | None:
+    """The stack an image is the cover of; a member shown on its own carries none."""
+    return stack if stack is not None and stack.cover == image_id else None
 
 
 def _heal_key(image: ImageSummary) -> str | None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.stacks import collapse, stacks_of
 from vitrieve.search.query import Query, dated_ids, query_from_bytes, search
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
 from vitrieve.ui.views.grid import GridItem, day_bounds, grid_items
@@ -50,7 +51,7 @@ def search_grid(
     k: int = 20,
     filters: SearchFilters | None = None,
 ) -> list[GridItem]:
-    """Top-k grid items passing every filter, best first."""
+    """Top-k grid items passing every filter, best first; a stack once, by its cover."""
     filters = filters or SearchFilters()
     allowed = None
     if filters.tag:
@@ -61,4 +62,9 @@ def search_grid(
     if allowed is not None and not allowed.size:
         return []
     results = search(lib, query, k, folder=filters.folder, allowed=allowed)
-    return grid_items(lib, [r.image_id for r in results], {r.image_id: r.score for r in results})
+    scores = {r.image_id: r.score for r in results}
+    with lib.sessions() as session:
+        stacks = stacks_of(session, scores)
+    # A stack is shown once, by its cover, where its best member ranked, with that score.
+    shown = collapse([r.image_id for r in results], stacks)
+    return grid_items(lib, [s for s, _ in shown], {s: scores[hit] for s, hit in shown})
