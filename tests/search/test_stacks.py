@@ -67,7 +67,7 @@ def test_a_series_kept_as_a_stack_moves_nothing_and_shows_one_cover(lib, folders
     [stack] = invoke_cli_json(env, "dups", "stacks")
     assert stack["cover"] == keeper["image_id"] and len(stack["members"]) == 3
     shown = invoke_cli_json(env, "dups", "stacks", "show", "1")
-    assert [Path(p).name for p in shown["paths"]][0] == "IMG_0001.jpg"
+    assert Path(shown["paths"][0]).name == "IMG_0001.jpg"
     assert sorted(Path(p).name for p in shown["paths"]) == [f"IMG_000{i}.jpg" for i in range(3)]
 
     # Search by a shot of the burst: the stack is one result, its cover, with the count.

@@ -25,7 +25,7 @@ from vitrieve.ui.components.session import empty_library_notice, library, shown_
 from vitrieve.ui.components.tagging import tag_filter_choices
 from vitrieve.ui.views.grid import GridItem, grid_items
 from vitrieve.ui.views.library import browse, list_folders, list_roots
-from vitrieve.ui.views.search import MAX_UPLOAD_MB, SearchFilters, search_grid
+from vitrieve.ui.views.search import MAX_UPLOAD_MB, SearchFilters, search_grid, upload_preview
 from vitrieve.ui.views.search import query_from_upload as embed_upload
 
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
@@ -47,7 +47,12 @@ def _upload_source(lib: Library) -> None:
     st.session_state["upload_seen"] = upload.file_id
     with shown_errors(), st.spinner("Embedding the uploaded image…"):
         query = embed_upload(lib, upload.getvalue(), upload.name)
-        st.session_state[QUERY] = {"label": upload.name, "query": query, "item": None}
+        st.session_state[QUERY] = {
+            "label": upload.name,
+            "query": query,
+            "item": None,
+            "preview": upload_preview(upload.getvalue()),
+        }
 
 
 def _library_source(lib: Library, roots) -> None:
@@ -178,22 +183,30 @@ def _scroll_to_results() -> None:
     )
 
 
+def _query_header(chosen: dict) -> None:
+    """The query photo first, at a size one can see (its thumbnail, or the upload itself),
+    then what it is and the way back."""
+    head_photo, head_text = st.columns([1, 3], vertical_alignment="center")
+    with head_photo, st.container(key="query-photo"):
+        if chosen["item"] is not None:
+            thumbnail(chosen["item"])
+        elif chosen.get("preview"):
+            st.image(chosen["preview"], caption=None, width="stretch")
+        else:
+            st.caption(":material/hide_image: no preview of this file")
+    with head_text:
+        st.subheader("Results")
+        st.caption(f"Similar to {chosen['label']}")
+        st.button("Clear query", on_click=st.session_state.pop, args=(QUERY, None))
+
+
 def _show_results(lib: Library, filters: SearchFilters, k: int) -> None:
     chosen = st.session_state.get(QUERY)
     if chosen is None:
         st.info("Upload an image or pick one from the library to see similar photos.")
         return
     with st.container(key="results"):
-        if chosen["item"] is not None:
-            head_thumb, head_text = st.columns([1, 8])
-            with head_thumb:
-                thumbnail(chosen["item"])
-        else:
-            head_text = st.container()
-        with head_text:
-            st.subheader("Results")
-            st.caption(f"Similar to {chosen['label']}")
-            st.button("Clear query", on_click=st.session_state.pop, args=(QUERY, None))
+        _query_header(chosen)
         with shown_errors():
             items = search_grid(lib, chosen["query"], k, filters)
             if not items:

@@ -7,11 +7,14 @@ ids `search` keeps to inside the index search, so k results come back whenever k
 
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps
 
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
@@ -34,6 +37,21 @@ def query_from_upload(lib: Library, data: bytes, name: str) -> Query:
             f"{name}: {len(data) / 2**20:.1f} MB is over the {MAX_UPLOAD_MB} MB upload limit"
         )
     return query_from_bytes(lib, data, name)
+
+
+def upload_preview(data: bytes, size: int = 320) -> str | None:
+    """A small JPEG of an uploaded query as a data URI, to show the query above its results;
+    None when Pillow cannot draw it (the search itself has said why, or used a stored vector)."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.draft("RGB", (size, size))
+            im = ImageOps.exif_transpose(im.convert("RGB"))
+            im.thumbnail((size, size))
+            out = io.BytesIO()
+            im.save(out, format="JPEG", quality=85)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
