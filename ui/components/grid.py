@@ -15,6 +15,7 @@ import streamlit as st
 from vitrieve.ui.components.lightbox import request_open
 from vitrieve.ui.components.picture import thumbnail
 from vitrieve.ui.views.grid import GridItem, clamped_aspect, hover_text, justified_rows
+from vitrieve.ui.views.lightbox import stack_grid
 
 Actions = Callable[[GridItem, int], None]
 
@@ -125,6 +126,6 @@ def _badges(item: GridItem, key: str, i: int, details: bool) -> None:
                 f"+{item.stacked}",
                 key=f"stack-{key}-{item.image_id}",
                 on_click=request_open,
-                args=(list(item.stack.members), 0, f"stack-{item.stack.id}"),
+                args=(list(item.stack.members), 0, stack_grid(item.stack.id)),
                 help=f"Open the stack: {item.stacked + 1} photos kept together",
             )
