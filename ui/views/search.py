@@ -43,12 +43,12 @@ def upload_preview(data: bytes, size: int = 320) -> str | None:
     """A small JPEG of an uploaded query as a data URI, to show the query above its results;
     None when Pillow cannot draw it (the search itself has said why, or used a stored vector)."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.draft("RGB", (size, size))
-            im = ImageOps.exif_transpose(im.convert("RGB"))
-            im.thumbnail((size, size))
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.draft("RGB", (size, size))
+            small = ImageOps.exif_transpose(opened.convert("RGB"))
+            small.thumbnail((size, size))
             out = io.BytesIO()
-            im.save(out, format="JPEG", quality=85)
+            small.save(out, format="JPEG", quality=85)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
