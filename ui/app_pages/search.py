@@ -51,7 +51,7 @@ def _upload_source(lib: Library) -> None:
             "label": upload.name,
             "query": query,
             "item": None,
-            "preview": upload_preview(upload.getvalue()),
+            "preview": upload_preview(upload.getvalue(), lib.settings.max_image_pixels),
         }
 
 

@@ -14,9 +14,9 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
 
 from vitrieve.core.errors import VitrieveError
+from vitrieve.indexer.decode import DecodeError, decode_image
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.stacks import collapse, stacks_of
 from vitrieve.search.query import Query, dated_ids, query_from_bytes, search
@@ -39,18 +39,18 @@ def query_from_upload(lib: Library, data: bytes, name: str) -> Query:
     return query_from_bytes(lib, data, name)
 
 
-def upload_preview(data: bytes, size: int = 320) -> str | None:
+def upload_preview(data: bytes, max_pixels: int, size: int = 320) -> str | None:
     """A small JPEG of an uploaded query as a data URI, to show the query above its results;
-    None when Pillow cannot draw it (the search itself has said why, or used a stored vector)."""
+    decoded as ingest decodes (upright, the pixel limit and the large-decode gate kept); None
+    when it cannot be (the search itself has said why, or used a stored vector)."""
     try:
-        with Image.open(io.BytesIO(data)) as opened:
-            opened.draft("RGB", (size, size))
-            small = ImageOps.exif_transpose(opened.convert("RGB"))
-            small.thumbnail((size, size))
-            out = io.BytesIO()
-            small.save(out, format="JPEG", quality=85)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        small = decode_image(data, target_size=size // 2, max_pixels=max_pixels).image
+    except DecodeError:
         return None
+    small = small.copy()
+    small.thumbnail((size, size))
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
