@@ -17,7 +17,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.files import servable_path
 from vitrieve.search.query import query_from_file
 from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.components import lightbox
+from vitrieve.ui.components import lightbox, selection
 from vitrieve.ui.components.grid import thumbnail_grid
 from vitrieve.ui.components.picture import thumbnail
 from vitrieve.ui.components.query_state import QUERY, SCROLL, set_query_from_id
@@ -127,6 +127,8 @@ def _pick_action(lib: Library):
 
 def _result_actions(lib: Library):
     def action(item: GridItem, i: int) -> None:
+        if selection.selecting():
+            selection.tick(item)
         st.button(
             "More like this",
             key=f"more-{item.image_id}",
@@ -212,7 +214,13 @@ def _show_results(lib: Library, filters: SearchFilters, k: int) -> None:
             if not items:
                 st.info("No results pass these filters.")
             else:
-                thumbnail_grid(items, key="result", actions=_result_actions(lib))
+                selection.selection_bar()
+                thumbnail_grid(
+                    items,
+                    key="result",
+                    actions=_result_actions(lib),
+                    hover_actions=not selection.selecting(),  # a tick must stay in sight
+                )
     _scroll_to_results()
 
 
