@@ -106,6 +106,8 @@ def test_the_grid_shows_the_query_and_each_results_full_name_on_hover(page, phot
     assert max(heights) - min(heights) <= 6, heights
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUTPUT / "search-justified-grid.png"))
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.screenshot(path=str(OUTPUT / "search-justified-grid-phone.png"))
 
 
 def _boxes(locator) -> list[dict]:
@@ -126,6 +128,9 @@ def test_a_stack_is_one_cover_with_its_count_and_opens_on_its_photos(page, photo
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("1 of 3", timeout=30_000)
     expect(dialog.get_by_role("heading", name="IMG_0001.jpg")).to_be_visible()
+    full = dialog.locator("img.vitrieve-full")
+    expect(full).to_be_visible(timeout=30_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=full.element_handle())
     page.screenshot(path=str(OUTPUT / "stack-opened.png"))
     dialog.get_by_role("button", name="Next").click()
     expect(dialog).to_contain_text("2 of 3", timeout=30_000)
@@ -155,4 +160,7 @@ def test_arrow_keys_step_through_the_lightbox_and_a_small_original_is_shown_at_1
     expect(dialog).to_contain_text(f"{at + step + 1} of {len(paths)}")
     page.keyboard.press(back)
     expect(caption).to_have_text(str(small), timeout=30_000)
+    expect(dialog).to_contain_text(f"{at + 1} of {len(paths)}", timeout=30_000)
+    expect(dialog).to_contain_text(f"{SMALL[0]}×{SMALL[1]}")  # the facts beside it, redrawn
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=full.element_handle())
     page.screenshot(path=str(OUTPUT / "lightbox-small-original.png"))
