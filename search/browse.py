@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select
 
 from vitrieve.indexer.catalog import under_folder
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.stacks import hidden_ids_query
 from vitrieve.tables.catalog import Image, ImageStatus
 
 
@@ -44,8 +45,14 @@ def folder_page(
     offset: int,
 ) -> tuple[list[int], int]:
     """Ids of one page of the searchable images of a folder (and its sub-folders) by path, with
-    their photo date in `dates` ([first, last], inclusive) when given, plus the total."""
-    where = [Image.root_id == root_id, Image.status == ImageStatus.EMBEDDED, under_folder(folder)]
+        their photo date in `dates` ([first, last], inclusive) when given, plus the total. A stack's
+    members other than its cover are left out (the cover's card opens them)."""
+    where = [
+        Image.root_id == root_id,
+        Image.status == ImageStatus.EMBEDDED,
+        under_folder(folder),
+        Image.id.not_in(hidden_ids_query()),  # a stack shows once, by its cover
+    ]
     if dates is not None:
         lo, hi = dates
         where.append(

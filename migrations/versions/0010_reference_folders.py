@@ -1,6 +1,6 @@
 """reference_folders: folders whose images are always kept by duplicate review
 
-Revision ID: 0010_reference_folders
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-06 13:40:00.000000
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_reference_folders"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -37,6 +37,7 @@ from vitrieve.search.duplicates.pairs import (
 )
 from vitrieve.search.duplicates.prefer import KeeperRule, preferences
 from vitrieve.search.duplicates.reference import ReferenceFolders
+from vitrieve.search.duplicates.stacks import fully_stacked, stack_map
 from vitrieve.search.duplicates.vectors import VectorSet, load_vectors
 from vitrieve.tables.catalog import Image, ImageStatus
 
@@ -91,6 +92,7 @@ def find_duplicates(
         ignored = ignored_keys(session)
         keepers = keeper_ids(session)
         folders = ReferenceFolders.load(session)
+        stacked = stack_map(session)  # a group kept whole as a stack is decided: not listed
     found = duplicate_edges(
         lib,
         None if exact_only else threshold,
@@ -137,7 +139,11 @@ def find_duplicates(
         threshold=None if exact_only else threshold,
         method=found.method,
         images=found.images,
-        groups=[g for g in described if len(g.members) > 1],
+        groups=[
+            g
+            for g in described
+            if len(g.members) > 1 and not fully_stacked([m.image_id for m in g.members], stacked)
+        ],
         seconds=round(time.perf_counter() - started, 3),
     )
 

@@ -32,15 +32,17 @@ def click(at, key: str):
     return at.run()
 
 
+def card_paths(at, grid: str) -> list[str]:
+    """Paths of the cards of one grid ("result", "pick", "tagged"...) in order: the first line
+    of each thumbnail's tooltip (ui/views/grid.py hover_text), the full path in a code span."""
+    prefix = f"open-{grid}-"
+    helps = [b.help for b in at.button if b.key and b.key.startswith(prefix)]
+    return [h.split("\n", 1)[0].removeprefix("`` ").removesuffix(" ``") for h in helps]
+
+
 def result_paths(at) -> list[str]:
-    """Paths of the result cards in order: the path captions after the "Similar to" line,
-    leaving out the query sources' tabs (the library picker), which draw below the results."""
-    in_tabs = {id(c) for tab in at.tabs for c in tab.caption}
-    captions = [c.value for c in at.caption if id(c) not in in_tabs]
-    starts = [i for i, c in enumerate(captions) if c.startswith(SIMILAR)]
-    if not starts:
-        return []
-    return [c for c in captions[starts[0] + 1 :] if c.startswith("/")]
+    """Paths of the result cards in order."""
+    return card_paths(at, "result")
 
 
 def write_copies_of_astronaut(folder: Path) -> None:

@@ -35,7 +35,10 @@ def test_an_uploaded_reencoded_photo_finds_its_original_first(catalog, open_page
     paths = result_paths(at)
     assert paths[0] == str(catalog / "trip" / "chelsea.png")
     assert len(paths) == 10  # every searchable image: k=20 > collection
-    assert any(m.startswith("**1.000** · same photo · chelsea.png") for m in texts(at.markdown))
+    first = next(b for b in at.button if b.key and b.key.startswith("open-result-"))
+    assert "similarity 1.000" in first.help  # in the tooltip, and as a badge
+    assert "1.00 · same photo" in texts(at.markdown)  # the score in words beside it
+    assert "similarity 1.000 (same photo)" in first.help
 
 
 def test_the_k_slider_limits_the_grid(catalog, open_page):
@@ -140,8 +143,10 @@ def test_open_never_hands_the_original_to_streamlits_media_store(catalog, open_p
 def test_grids_are_drawn_from_webp_thumbnails_only(catalog, open_page):
     at = upload(open_page(), "cat.jpg", jpeg_bytes("chelsea"))
     urls = [img.url for element in at.get("image") for img in element.proto.imgs]
-    assert len(urls) == 20  # 10 in the library picker, 10 results
-    assert all(u.startswith("data:image/webp;base64,") for u in urls)
+    webp = [u for u in urls if u.startswith("data:image/webp;base64,")]
+    assert len(webp) == 20  # 10 in the library picker, 10 results
+    # The one other picture is the uploaded query itself, shown above its results.
+    assert [u[:23] for u in urls if u not in webp] == ["data:image/jpeg;base64,"]
 
 
 def test_searching_by_a_library_image_never_loads_the_model(catalog, open_page):

@@ -3,10 +3,9 @@ matrix, apply it, browse by tag; and the search page's tag filter."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from tests.support import jpeg_bytes, result_paths, texts
+from tests.support import card_paths, jpeg_bytes, result_paths, texts
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import image_id_of_path
 from vitrieve.indexer.library import Library
@@ -76,9 +75,10 @@ def test_label_train_apply_browse_and_filter_search(catalog, open_page):
     at.selectbox(key="browse_tag").set_value("noise").run()
     (shown,) = [c for c in texts(at.caption) if " images tagged noise at score" in c]
     assert int(shown.split()[0]) >= 4
-    cards = [m for m in texts(at.markdown) if re.match(r"\*\*\d\.\d{3}\*\* · ", m)]
-    assert sorted(c.split(" · ")[1] for c in cards[:4]) == NOISE  # labelled by hand
-    assert all(c.startswith("**1.000**") for c in cards[:4])
+    names = [Path(p).name for p in card_paths(at, "tagged")]
+    assert sorted(names[:4]) == NOISE  # labelled by hand
+    helps = [b.help for b in at.button if b.key and b.key.startswith("open-tagged-")]
+    assert all("tag score 1.000" in h for h in helps[:4])
 
     search = open_page()
     search.sidebar.selectbox(key="tag").set_value("photo").run()

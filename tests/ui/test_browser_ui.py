@@ -131,7 +131,8 @@ def _search_with_file(page, path: Path) -> None:
 
 
 def _card_path(card) -> str:
-    return card.get_by_test_id("stCaptionContainer").first.inner_text().strip()
+    """A card shows no text: its thumbnail's alt (and its tooltip) is the full path."""
+    return (card.locator("img").first.get_attribute("alt") or "").strip()
 
 
 def test_the_lightbox_shows_the_original_at_full_resolution_with_exif_and_navigation(page, photos):

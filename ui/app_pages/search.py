@@ -17,7 +17,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.files import servable_path
 from vitrieve.search.query import query_from_file
 from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.components import lightbox
+from vitrieve.ui.components import lightbox, selection
 from vitrieve.ui.components.grid import thumbnail_grid
 from vitrieve.ui.components.picture import thumbnail
 from vitrieve.ui.components.query_state import QUERY, SCROLL, set_query_from_id
@@ -25,7 +25,7 @@ from vitrieve.ui.components.session import empty_library_notice, library, shown_
 from vitrieve.ui.components.tagging import tag_filter_choices
 from vitrieve.ui.views.grid import GridItem, grid_items
 from vitrieve.ui.views.library import browse, list_folders, list_roots
-from vitrieve.ui.views.search import MAX_UPLOAD_MB, SearchFilters, search_grid
+from vitrieve.ui.views.search import MAX_UPLOAD_MB, SearchFilters, search_grid, upload_preview
 from vitrieve.ui.views.search import query_from_upload as embed_upload
 
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
@@ -47,7 +47,12 @@ def _upload_source(lib: Library) -> None:
     st.session_state["upload_seen"] = upload.file_id
     with shown_errors(), st.spinner("Embedding the uploaded image…"):
         query = embed_upload(lib, upload.getvalue(), upload.name)
-        st.session_state[QUERY] = {"label": upload.name, "query": query, "item": None}
+        st.session_state[QUERY] = {
+            "label": upload.name,
+            "query": query,
+            "item": None,
+            "preview": upload_preview(upload.getvalue(), lib.settings.max_image_pixels),
+        }
 
 
 def _library_source(lib: Library, roots) -> None:
@@ -122,6 +127,8 @@ def _pick_action(lib: Library):
 
 def _result_actions(lib: Library):
     def action(item: GridItem, i: int) -> None:
+        if selection.selecting():
+            selection.tick(item)
         st.button(
             "More like this",
             key=f"more-{item.image_id}",
@@ -178,28 +185,42 @@ def _scroll_to_results() -> None:
     )
 
 
+def _query_header(chosen: dict) -> None:
+    """The query photo first, at a size one can see (its thumbnail, or the upload itself),
+    then what it is and the way back."""
+    head_photo, head_text = st.columns([1, 3], vertical_alignment="center")
+    with head_photo, st.container(key="query-photo"):
+        if chosen["item"] is not None:
+            thumbnail(chosen["item"])
+        elif chosen.get("preview"):
+            st.image(chosen["preview"], caption=None, width="stretch")
+        else:
+            st.caption(":material/hide_image: no preview of this file")
+    with head_text:
+        st.subheader("Results")
+        st.caption(f"Similar to {chosen['label']}")
+        st.button("Clear query", on_click=st.session_state.pop, args=(QUERY, None))
+
+
 def _show_results(lib: Library, filters: SearchFilters, k: int) -> None:
     chosen = st.session_state.get(QUERY)
     if chosen is None:
         st.info("Upload an image or pick one from the library to see similar photos.")
         return
     with st.container(key="results"):
-        if chosen["item"] is not None:
-            head_thumb, head_text = st.columns([1, 8])
-            with head_thumb:
-                thumbnail(chosen["item"])
-        else:
-            head_text = st.container()
-        with head_text:
-            st.subheader("Results")
-            st.caption(f"Similar to {chosen['label']}")
-            st.button("Clear query", on_click=st.session_state.pop, args=(QUERY, None))
+        _query_header(chosen)
         with shown_errors():
             items = search_grid(lib, chosen["query"], k, filters)
             if not items:
                 st.info("No results pass these filters.")
             else:
-                thumbnail_grid(items, key="result", actions=_result_actions(lib))
+                selection.selection_bar()
+                thumbnail_grid(
+                    items,
+                    key="result",
+                    actions=_result_actions(lib),
+                    hover_actions=not selection.selecting(),  # a tick must stay in sight
+                )
     _scroll_to_results()
 
 

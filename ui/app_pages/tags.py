@@ -129,7 +129,7 @@ def _browse(lib: Library) -> None:
         lib, label, min_score, limit=BROWSE_PAGE, offset=(page - 1) * BROWSE_PAGE
     )
     st.caption(f"{total} images tagged {label} at score ≥ {min_score:.2f} (manual tags: 1.0)")
-    thumbnail_grid(items, key="tagged", columns=6)
+    thumbnail_grid(items, key="tagged", columns=6, score_label="tag score")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from vitrieve.ui.cli import table as listing
 from vitrieve.ui.cli.common import emit_json, err, out
 from vitrieve.ui.cli.dup_decisions import decisions_app
 from vitrieve.ui.cli.settled import library_settled
+from vitrieve.ui.cli.stacks import stack_group, stacks_app
 from vitrieve.ui.cli.text import say
 from vitrieve.ui.progress import counted_bars
 
@@ -387,6 +388,8 @@ def keep(
 
 
 app.add_typer(decisions_app, name="decisions")
+app.command("stack")(stack_group)
+app.add_typer(stacks_app, name="stacks")
 
 
 @eval_app.command("dups")

@@ -20,6 +20,7 @@ from vitrieve.search.duplicates.decisions import (
 from vitrieve.search.duplicates.groups import DupGroup, DupMember
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components import dup_quarantine as quarantine
+from vitrieve.ui.components import stacks
 from vitrieve.ui.components.dup_compare import COMPARE, compare, open_compare
 from vitrieve.ui.components.picture import thumbnail
 from vitrieve.ui.views.dups import (
@@ -102,6 +103,8 @@ def undo_last(lib: Library) -> None:
             unignore_pairs(session, last["ids"])
         elif last["kind"] == "ignore-set" and last["set"] is not None:
             remove_decision(session, f"group:{last['set']}")
+    if last["kind"] == "stack":
+        stacks.undo_stack(lib, last["stack"])
     quarantine.bump()
 
 
@@ -129,7 +132,7 @@ def group_card(lib: Library, group: DupGroup, chosen: set[int]) -> None:
         shown = st.session_state.get(COMPARE)
         if shown is not None and shown[0] == gid:
             compare(lib, group, shown[1])
-        c1, c2, _ = st.columns([1, 1, 2])
+        c1, c2, c3, _ = st.columns([1, 1, 1, 1])
         with c1:
             quarantine.plan_button(
                 lib,
@@ -147,6 +150,9 @@ def group_card(lib: Library, group: DupGroup, chosen: set[int]) -> None:
             help="These images are different pictures: never group them again.",
             icon=":material/call_split:",
         )
+        if group.kind == "series":
+            with c3:
+                stacks.stack_button(lib, group, _changed)
         quarantine.preview(lib, f"group-{gid}")
 
 

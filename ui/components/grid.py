@@ -1,5 +1,6 @@
-"""The thumbnail grid: 256 px WebP thumbnails from the data directory, never the originals;
-a click on one opens the lightbox (ui/components/lightbox.py), which shows the original.
+"""The thumbnail grid, justified (rows of equal height, widths by aspect ratio): 256 px WebP
+thumbnails from the data directory, never the originals; a click on one opens the lightbox
+(ui/components/lightbox.py), which shows the original.
 
 Thumbnails go to the browser as data URIs, which Streamlit passes through untouched, so drawing
 a grid decodes nothing on the server (st.image would re-encode bytes it is given).
@@ -12,34 +13,41 @@ from collections.abc import Callable, Sequence
 import streamlit as st
 
 from vitrieve.ui.components.lightbox import request_open
-from vitrieve.ui.components.picture import describe, thumbnail
-from vitrieve.ui.views.grid import GridItem
+from vitrieve.ui.components.picture import thumbnail
+from vitrieve.ui.views.grid import GridItem, clamped_aspect, hover_text, justified_rows
+from vitrieve.ui.views.lightbox import stack_grid
 
 Actions = Callable[[GridItem, int], None]
 
 
 GRID_CSS = """
 <style>
-/* Square thumbnails, so every card of a row lines up whatever the photo's shape. */
+/* A justified grid: each row's columns are as wide as its photos' aspect ratios, so every
+   thumbnail of a row has the same height; the thumbnail fills its card, uncropped but for the
+   clamped range of ui/views/grid.py (a panorama or a tall photo). */
 [class*="st-key-thumb-"] { position: relative; gap: 0; }
-[class*="st-key-thumb-"] img { aspect-ratio: 1 / 1; object-fit: cover; border-radius: 4px; }
+[class*="st-key-thumb-"] img { width: 100%; height: auto; object-fit: cover; border-radius: 4px;
+  display: block; }
 /* No "fullscreen" of a 256 px thumbnail: the lightbox shows the original instead. */
 [class*="st-key-thumb-"] [data-testid="stElementToolbar"] { display: none; }
-/* The whole thumbnail is the "Open" button: a real, focusable button laid over it. */
+/* The whole thumbnail is the "Open" button: a real, focusable button laid over it, whose
+   tooltip says everything about the photo (its full path first). */
 [class*="st-key-open-"] { position: absolute !important; inset: 0; z-index: 2; }
 [class*="st-key-open-"], [class*="st-key-open-"] * {
   width: 100% !important; max-width: none !important; height: 100% !important;
 }
 [class*="st-key-open-"] button { opacity: 0; cursor: zoom-in; border: none; padding: 0; }
 [class*="st-key-open-"] button:focus-visible { opacity: .25; }
-/* Denser cards: one line per caption, the rest in the tooltip (the path) or the lightbox. */
+/* Badges on the picture: the similarity, and the "+7" of a stack's cover (a button). */
+[class*="st-key-badges-"] { position: absolute !important; right: 4px; bottom: 4px; z-index: 3;
+  width: auto !important; flex-direction: row; gap: 4px; }
+[class*="st-key-badges-"] p { margin: 0; padding: 0 .35rem; border-radius: 3px; font-size: .8rem;
+  background: rgba(0, 0, 0, .6); color: #fff; }
+[class*="st-key-badges-"] button { min-height: 0; padding: 0 .4rem; line-height: 1.4;
+  background: rgba(0, 0, 0, .7); color: #fff; border: none; font-size: .8rem; }
 [class*="st-key-card-"] { gap: .25rem; }
-.stVerticalBlock:has(> [class*="st-key-card-"]) { padding: .35rem; }
-[class*="st-key-card-"] [data-testid="stCaptionContainer"],
-[class*="st-key-card-"] [data-testid="stMarkdownContainer"] p {
-  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; margin: 0;
-}
-/* Actions show on hover or keyboard focus, in a row of fixed height so cards stay even. */
+.stVerticalBlock:has(> [class*="st-key-card-"]) { padding: 0; }
+/* Actions show on hover or keyboard focus. */
 [class*="st-key-hover-"] { opacity: 0; transition: opacity .12s; }
 [class*="st-key-card-"]:hover [class*="st-key-hover-"],
 [class*="st-key-card-"]:focus-within [class*="st-key-hover-"] { opacity: 1; }
@@ -60,20 +68,25 @@ def thumbnail_grid(
     actions: Actions | None = None,
     details: bool = True,
     hover_actions: bool = True,
+    score_label: str = "similarity",
 ) -> None:
-    """Cards in rows of `columns`; card i is a container keyed `{key}-{i}` (CSS class
-    `st-key-{key}-{i}`), which the browser test uses to find the first result. Clicking a
-    thumbnail opens the lightbox on this grid (the page calls lightbox.show_requested).
-    Without `details` a card shows the thumbnail and the file name only. Actions appear on
-    hover unless `hover_actions` is False (a checkbox that hides would hide what is ticked)."""
+    """A justified grid: rows about `columns` square photos wide, every photo at its own aspect
+    ratio (ui/views/grid.py). Card i is a container keyed `{key}-{i}` (CSS class
+    `st-key-{key}-{i}`), which the browser tests use. Clicking a thumbnail opens the lightbox on
+    this grid (the page calls lightbox.show_requested); a stack's cover shows its count, which
+    opens the stack's photos in the lightbox. No text under the pictures: the full path and the
+    facts are the thumbnail's tooltip, and the lightbox's. With `details` the similarity is a
+    badge. Actions appear on hover unless `hover_actions` is False (a checkbox that hides would
+    hide what is ticked); `score_label` names the score in the tooltip."""
     grid_style()
     ids = [item.image_id for item in items]
-    for start in range(0, len(items), columns):
-        cols = st.columns(columns, gap="small")
-        for offset, item in enumerate(items[start : start + columns]):
-            i = start + offset
-            with cols[offset].container(border=True, key=f"{key}-{i}"):
-                _card(item, i, ids, key, actions, details, hover_actions)
+    aspects = [clamped_aspect(item.width, item.height) for item in items]
+    for row in justified_rows(aspects, float(columns)):
+        cols = st.columns(row.columns, gap="small")
+        for offset, item in enumerate(items[row.start : row.stop]):
+            i = row.start + offset
+            with cols[offset].container(border=False, key=f"{key}-{i}"):
+                _card(item, i, ids, key, actions, details, hover_actions, score_label)
 
 
 def _card(
@@ -84,6 +97,7 @@ def _card(
     actions: Actions | None,
     details: bool,
     hover_actions: bool,
+    score_label: str,
 ) -> None:
     with st.container(key=f"card-{key}-{i}"):
         with st.container(key=f"thumb-{key}-{i}"):
@@ -93,18 +107,26 @@ def _card(
                 key=f"open-{key}-{item.image_id}",
                 on_click=request_open,
                 args=(ids, i, key),
-                help=f"Open {item.shown} at full size",
+                help=hover_text(item, score_label),
             )
-        if not details:
-            st.caption(item.name)
-        elif item.score is not None:
-            match = f"{item.match} · " if item.match else ""  # the score in words
-            st.markdown(f"**{item.score:.3f}** · {match}{item.name}")
-        else:
-            st.markdown(f"**{item.name}**")
-        if details:
-            st.caption(item.shown)
-            st.caption(describe(item))
+            _badges(item, key, i, details)
         if actions is not None:
             with st.container(key=f"{'hover' if hover_actions else 'actions'}-{key}-{i}"):
                 actions(item, i)
+
+
+def _badges(item: GridItem, key: str, i: int, details: bool) -> None:
+    if item.stack is None and not (details and item.score is not None):
+        return
+    with st.container(key=f"badges-{key}-{i}", horizontal=True):
+        if details and item.score is not None:
+            match = f" · {item.match}" if item.match else ""  # the score in words
+            st.markdown(f"{item.score:.2f}{match}")
+        if item.stack is not None:
+            st.button(
+                f"+{item.stacked}",
+                key=f"stack-{key}-{item.image_id}",
+                on_click=request_open,
+                args=(list(item.stack.members), 0, stack_grid(item.stack.id)),
+                help=f"Open the stack: {item.stacked + 1} photos kept together",
+            )

@@ -1,5 +1,6 @@
-"""The lightbox: one picture of a grid at full resolution, its EXIF facts, previous / next
-through the grid, "more like this" and the download link.
+"""The lightbox: one picture of a grid at full resolution (a small one at 100%, never blown
+up), titled by its file name, its EXIF facts, previous / next through the grid (also the left
+and right arrow keys), "more like this" and the download link.
 
 The picture is the original file itself, served by vitrieve's originals route (ui/server.py)
 to this browser only, like a download: never a thumbnail blown up, never Streamlit's open
@@ -19,17 +20,24 @@ import streamlit as st
 
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.stacks import remove_stack
 from vitrieve.search.files import servable_path
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components.download import download_link, original_url
 from vitrieve.ui.components.picture import describe, thumbnail
 from vitrieve.ui.components.query_state import set_query_from_id
 from vitrieve.ui.views.grid import GridItem, grid_items
-from vitrieve.ui.views.lightbox import LightboxState, browser_can_show, exif_facts
+from vitrieve.ui.views.lightbox import (
+    LightboxState,
+    browser_can_show,
+    exif_facts,
+    stack_of_grid,
+)
 
 STATE = "lightbox"  # LightboxState of the open (or last opened) lightbox
 PENDING = "lightbox_pending"  # set by a thumbnail click, consumed by show_requested
 LEAVE = "lightbox_leave"  # set by "More like this": the dialog's next run goes to Search
+CLOSE = "lightbox_close"  # set by "Unstack": the dialog's next run closes it
 ON_SEARCH = "lightbox_on_search"  # whether the lightbox was opened from the Search page
 SEARCH_PAGE = "app_pages/search.py"
 
@@ -67,6 +75,8 @@ def _lightbox(lib: Library) -> None:
         if st.session_state.get(ON_SEARCH):
             st.rerun()
         st.switch_page(SEARCH_PAGE)
+    if st.session_state.pop(CLOSE, False):  # the grids behind it changed: draw them again
+        st.rerun()
     state: LightboxState = st.session_state[STATE]
     found = grid_items(lib, [state.image_id])
     if not found:
@@ -74,7 +84,8 @@ def _lightbox(lib: Library) -> None:
         _navigation(state)
         return
     item = found[0]
-    st.caption(item.shown)  # first, so it names the file whatever follows fails
+    st.markdown(f"### {_md(item.name)}")  # the file name is the title
+    st.caption(item.shown)  # the full path next, so it is named whatever follows fails
     try:
         real = servable_path(lib, item.path)
     except VitrieveError as exc:
@@ -86,9 +97,19 @@ def _lightbox(lib: Library) -> None:
     with picture:
         _picture(item, url)
     with facts:
-        st.markdown(f"**{_md(item.name)}**")
         _facts(item, real)
         _navigation(state)
+        stack = stack_of_grid(state.grid)
+        if stack is not None:
+            st.button(
+                "Unstack",
+                key="lightbox-unstack",
+                icon=":material/layers_clear:",
+                width="stretch",
+                on_click=_unstack,
+                args=(lib, stack),
+                help="Show these photos one by one again (nothing on disk changes).",
+            )
         st.button(
             "More like this",
             key="lightbox-more",
@@ -101,6 +122,12 @@ def _lightbox(lib: Library) -> None:
             download_link(real, url)
 
 
+def _unstack(lib: Library, stack_id: int) -> None:
+    with lib.sessions.begin() as session:
+        remove_stack(session, stack_id)
+    st.session_state[CLOSE] = True
+
+
 def _more_like_this(lib: Library, image_id: int) -> None:
     """A callback, so the query is set whichever run follows: the dialog's own (a browser),
     which then leaves for the Search page, or the whole page's (AppTest)."""
@@ -111,12 +138,14 @@ def _more_like_this(lib: Library, image_id: int) -> None:
 def _picture(item: GridItem, url: str | None) -> None:
     if url is not None and browser_can_show(item.format):
         # The route answers with Content-Disposition: attachment, which an <img> ignores; the
-        # size attributes let the browser lay out the box before the bytes arrive.
+        # size attributes let the browser lay out the box before the bytes arrive. A picture
+        # smaller than the box is shown at 100% (never blown up), a larger one fitted to it.
         size = f'width="{item.width}" height="{item.height}"' if item.width and item.height else ""
         st.html(
             f'<img class="vitrieve-full" src="{html.escape(url)}" alt="{html.escape(item.shown)}"'
-            f' {size} style="width:100%;height:auto;max-height:78vh;object-fit:contain;'
-            f'background:#111;border-radius:4px">'
+            f' title="{html.escape(item.shown)}" {size} style="display:block;margin:auto;'
+            f"max-width:100%;width:auto;height:auto;max-height:78vh;object-fit:contain;"
+            f'border-radius:4px">'
         )
         return
     thumbnail(item)
@@ -154,6 +183,33 @@ def _navigation(state: LightboxState) -> None:
         width="stretch",
     )
     st.caption(f"{state.position + 1} of {len(state.ids)}")
+    _arrow_keys()
+
+
+ARROW_KEYS = """
+<script>
+// Left / right arrow: the lightbox's Previous / Next button, while a dialog is open and no
+// text field has the focus. One listener per page, however often the lightbox is drawn.
+if (!window.vitrieveArrowKeys) {
+  window.vitrieveArrowKeys = true;
+  document.addEventListener("keydown", (event) => {
+    const dialog = document.querySelector("[role=dialog]");
+    if (!dialog || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.target.closest && event.target.closest("input, textarea, select")) return;
+    const which = {ArrowLeft: "prev", ArrowRight: "next"}[event.key];
+    const button = which && dialog.querySelector(`.st-key-lightbox-${which} button`);
+    if (button && !button.disabled) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+}
+</script>
+"""
+
+
+def _arrow_keys() -> None:
+    st.html(ARROW_KEYS, unsafe_allow_javascript=True)
 
 
 def _md(text: str) -> str:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from vitrieve.ui.views.dups import human_size
-from vitrieve.ui.views.grid import GridItem
+from vitrieve.ui.views.grid import GridItem, facts_line
 
 
 @lru_cache(maxsize=4096)
@@ -32,12 +31,4 @@ def thumbnail(item: GridItem) -> None:
 
 
 def describe(item: GridItem) -> str:
-    parts = []
-    if item.date is not None:
-        parts.append(item.date.strftime("%Y-%m-%d") + ("" if item.date_is_exif else " (file)"))
-    if item.width and item.height:
-        parts.append(f"{item.width}×{item.height}")
-    if item.format:
-        parts.append(item.format)
-    parts.append(human_size(item.size))
-    return " · ".join(parts)
+    return facts_line(item)

@@ -65,6 +65,19 @@ class LightboxState:
         return replace(self, position=min(len(self.ids) - 1, max(0, self.position + delta)))
 
 
+STACK_GRID = "stack-"  # the grid of a stack opened from its cover's count: "stack-<id>"
+
+
+def stack_grid(stack_id: int) -> str:
+    return f"{STACK_GRID}{stack_id}"
+
+
+def stack_of_grid(grid: str) -> int | None:
+    """The stack a lightbox is stepping through, when it was opened on one."""
+    rest = grid.removeprefix(STACK_GRID)
+    return int(rest) if rest != grid and rest.isdigit() else None
+
+
 def browser_can_show(fmt: str | None) -> bool:
     return (fmt or "").upper() in BROWSER_FORMATS
 

@@ -7,6 +7,8 @@ ids `search` keeps to inside the index search, so k results come back whenever k
 
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -14,9 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from vitrieve.core.errors import VitrieveError
+from vitrieve.indexer.decode import DecodeError, decode_image
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.strength import strength_levels
 from vitrieve.search.duplicates.threshold import latest_calibration
+from vitrieve.search.duplicates.stacks import collapse, stacks_of
 from vitrieve.search.query import Query, dated_ids, query_from_bytes, search
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
 from vitrieve.ui.views.grid import GridItem, day_bounds, grid_items
@@ -37,6 +41,21 @@ def query_from_upload(lib: Library, data: bytes, name: str) -> Query:
     return query_from_bytes(lib, data, name)
 
 
+def upload_preview(data: bytes, max_pixels: int, size: int = 320) -> str | None:
+    """A small JPEG of an uploaded query as a data URI, to show the query above its results;
+    decoded as ingest decodes (upright, the pixel limit and the large-decode gate kept); None
+    when it cannot be (the search itself has said why, or used a stored vector)."""
+    try:
+        small = decode_image(data, target_size=size // 2, max_pixels=max_pixels).image
+    except DecodeError:
+        return None
+    small = small.copy()
+    small.thumbnail((size, size))
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
     folder: Path | None = None  # a root or a folder inside one
@@ -52,7 +71,7 @@ def search_grid(
     k: int = 20,
     filters: SearchFilters | None = None,
 ) -> list[GridItem]:
-    """Top-k grid items passing every filter, best first."""
+    """Top-k grid items passing every filter, best first; a stack once, by its cover."""
     filters = filters or SearchFilters()
     allowed = None
     if filters.tag:
@@ -66,3 +85,9 @@ def search_grid(
     items = grid_items(lib, [r.image_id for r in results], {r.image_id: r.score for r in results})
     levels = strength_levels(latest_calibration(lib))  # the score in words, as `vitrieve search`
     return [replace(i, match=levels.word(i.score)) if i.score is not None else i for i in items]
+    scores = {r.image_id: r.score for r in results}
+    with lib.sessions() as session:
+        stacks = stacks_of(session, scores)
+    # A stack is shown once, by its cover, where its best member ranked, with that score.
+    shown = collapse([r.image_id for r in results], stacks)
+    return grid_items(lib, [s for s, _ in shown], {s: scores[hit] for s, hit in shown})
