@@ -18,9 +18,9 @@ import numpy as np
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.decode import DecodeError, decode_image
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.stacks import collapse, stacks_of
 from vitrieve.search.duplicates.strength import strength_levels
 from vitrieve.search.duplicates.threshold import latest_calibration
-from vitrieve.search.duplicates.stacks import collapse, stacks_of
 from vitrieve.search.query import Query, dated_ids, query_from_bytes, search
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
 from vitrieve.ui.views.grid import GridItem, day_bounds, grid_items
