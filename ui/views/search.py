@@ -82,12 +82,11 @@ def search_grid(
     if allowed is not None and not allowed.size:
         return []
     results = search(lib, query, k, folder=filters.folder, allowed=allowed)
-    items = grid_items(lib, [r.image_id for r in results], {r.image_id: r.score for r in results})
-    levels = strength_levels(latest_calibration(lib))  # the score in words, as `vitrieve search`
-    return [replace(i, match=levels.word(i.score)) if i.score is not None else i for i in items]
     scores = {r.image_id: r.score for r in results}
     with lib.sessions() as session:
         stacks = stacks_of(session, scores)
     # A stack is shown once, by its cover, where its best member ranked, with that score.
     shown = collapse([r.image_id for r in results], stacks)
-    return grid_items(lib, [s for s, _ in shown], {s: scores[hit] for s, hit in shown})
+    items = grid_items(lib, [s for s, _ in shown], {s: scores[hit] for s, hit in shown})
+    levels = strength_levels(latest_calibration(lib))  # the score in words, as `vitrieve search`
+    return [replace(i, match=levels.word(i.score)) if i.score is not None else i for i in items]
