@@ -9,6 +9,7 @@ and after, that its similarities mean nothing.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +22,7 @@ from vitrieve.core.config import Settings
 from vitrieve.core.errors import VitrieveError
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import err, open_library, out
-from vitrieve.ui.cli.text import say, shown
+from vitrieve.ui.cli.text import count, say, shown
 
 TINY_VIT = Path(vitrieve.__file__).resolve().parent.parent / "tests" / "fixtures" / "tiny-vit"
 WARNING = (
@@ -80,9 +81,11 @@ def demo(
     with RichIngestProgress(err, enabled=err.is_terminal) as progress:
         summary = ingest(lib, [folder], progress)
     say(
-        f"demo library {settings.home}: {summary.embedded} images embedded, "
+        f"demo library {shown(settings.home)}: {count(summary.embedded, 'image')} embedded, "
         f"{summary.unchanged} unchanged, {summary.failed} failed"
     )
+    for failure in summary.failures:  # which file, and why: the count alone helps nobody
+        say(("failed", "red"), " ", failure.path, ": ", failure.reason)
     query = query or first_photo(folder.resolve())
     say(f"searching for images like {query}")
     table = Table("score", "path", title="demo results (random model: scores mean nothing)")
@@ -90,6 +93,12 @@ def demo(
         table.add_row(f"{r.score:.4f}", Text(shown(r.path)))
     out.print(table)
     err.print(WARNING, highlight=False, soft_wrap=True)
+    say(
+        "to browse the demo library in the web UI: ",
+        f"VITRIEVE_HOME={shlex.quote(shown(settings.home))} "
+        f"VITRIEVE_MODEL={shlex.quote(shown(TINY_VIT))} vitrieve ui",
+        console=err,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ from vitrieve.ui.cli import table as listing
 from vitrieve.ui.cli.common import emit_json, err, out
 from vitrieve.ui.cli.dup_decisions import decisions_app
 from vitrieve.ui.cli.settled import library_settled
-from vitrieve.ui.cli.text import say
+from vitrieve.ui.cli.text import count, say
 from vitrieve.ui.progress import counted_bars
 
 app = typer.Typer(
@@ -138,15 +138,16 @@ def dups(
     report = _find(lib, threshold, exact_only, method, nprobe, strictness)
     if csv_file is not None:
         rows = save_csv(report.groups, csv_file)
-        say(f"wrote {rows} rows ({len(report.groups)} groups) to ", csv_file, console=err)
+        groups = count(len(report.groups), "group")
+        say(f"wrote {count(rows, 'row')} ({groups}) to ", csv_file, console=err)
     if as_json:
         emit_json(report.to_dict())
         return
     exact = sum(g.exact for g in report.groups)
     kind = "exact only" if report.threshold is None else f"threshold {report.threshold:.3f}"
     listing.note(  # in a pipe on stderr: stdout is one line per member
-        f"{len(report.groups)} groups ({exact} exact, {len(report.groups) - exact} "
-        f"near) among {report.images} images; {kind}, {report.seconds:.1f}s"
+        f"{count(len(report.groups), 'group')} ({exact} exact, {len(report.groups) - exact} "
+        f"near) among {count(report.images, 'image')}; {kind}, {report.seconds:.1f}s"
     )
     if report.threshold is not None:
         listing.note(report.why)
@@ -292,11 +293,13 @@ def undo(
     if as_json:
         emit_json(result.to_dict())
     else:
-        say(f"restored {len(result.done)} files from batch {result.batch}")
+        say(f"restored {count(len(result.done), 'file')} from batch {result.batch}")
     for path, why in result.problems:
         say((path, "red"), ": ", why, console=err)
     if result.problems:
-        raise VitrieveError(f"{len(result.problems)} files could not be restored (listed above)")
+        raise VitrieveError(
+            f"{count(len(result.problems), 'file')} could not be restored (listed above)"
+        )
 
 
 @app.command()
@@ -378,7 +381,7 @@ def keep(
     lib = library_settled()
     with lib.sessions.begin() as session:
         changed = set_keepers(session, ids, keep=not remove)
-    out.print(f"{'unmarked' if remove else 'marked'} {changed} keepers")
+    out.print(f"{'unmarked' if remove else 'marked'} {count(changed, 'keeper')}")
 
 
 app.add_typer(decisions_app, name="decisions")
@@ -430,7 +433,8 @@ def eval_dups(
             style=style,
         )
     out.print(
-        f"{report.images} images, {report.true_pairs} true pairs, {report.grouping} groups",
+        f"{count(report.images, 'image')}, {count(report.true_pairs, 'true pair')}, "
+        f"{report.grouping} groups",
         highlight=False,
     )
     out.print(table)

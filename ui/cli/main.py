@@ -27,7 +27,7 @@ from vitrieve.ui.cli import jobs as cli_jobs
 from vitrieve.ui.cli import tags as cli_tags
 from vitrieve.ui.cli import thumbs as cli_thumbs
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
-from vitrieve.ui.cli.text import LogFormatter, say, shown
+from vitrieve.ui.cli.text import LogFormatter, count, say, shown
 from vitrieve.ui.progress import RichIngestProgress
 
 app = typer.Typer(
@@ -96,9 +96,8 @@ def ingest(
         f"{getattr(summary, k)} {k}"
         for k in ("new", "changed", "moved", "missing", "unchanged", "failed")
     )
-    rate = summary.embedded / summary.seconds if summary.seconds else 0.0
     say(("done", "bold"), f" in {summary.seconds:.1f}s: {counts}")
-    say(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
+    say(embedded_line(summary.embedded, summary.computed, progress.rate))
     if summary.skipped:
         say(skipped_line(summary.skipped))
     for failure in summary.failures:  # '[draft] a.jpg' or a reason's brackets are not markup
@@ -246,7 +245,7 @@ def ui_command(
 def index_rebuild() -> None:
     """Rebuild the FAISS index from the vectors in the catalog."""
     index = open_library().rebuild_index()
-    say(f"rebuilt {index.path} with {len(index)} vectors")
+    say(f"rebuilt {index.path} with {count(len(index), 'vector')}")
 
 
 @db_app.command("upgrade")
@@ -279,10 +278,21 @@ def model_fetch() -> None:
     say(f"{location.name}: {location.path} (from {location.source})")
 
 
+def embedded_line(embedded: int, computed: int, rate: float | None) -> str:
+    """How many images got a vector, at the rate the progress bar showed; no rate when the
+    model never ran (nothing new, or only copies of images it had already embedded)."""
+    if not embedded:
+        return "nothing new to embed"
+    if not computed:
+        return f"embedded {count(embedded, 'image')} (copies of images already embedded)"
+    speed = "" if rate is None else f" ({rate:.1f} img/s)"
+    return f"embedded {count(embedded, 'image')}{speed}"
+
+
 def skipped_line(skipped: dict[str, int]) -> str:
     """'skipped 12 files by extension: .txt 9, .mov 3' (not images vitrieve reads)."""
     kinds = ", ".join(f"{shown(ext) or '(none)'} {n}" for ext, n in skipped.items())
-    return f"skipped {sum(skipped.values())} files by extension: {kinds}"
+    return f"skipped {count(sum(skipped.values()), 'file')} by extension: {kinds}"
 
 
 def _quiet_libraries() -> None:

@@ -30,7 +30,7 @@ from rich.text import Text
 
 from vitrieve.ui.cli.common import out
 
-__all__ = ["LogFormatter", "line", "say", "shown"]
+__all__ = ["LogFormatter", "count", "line", "say", "shown"]
 
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
@@ -42,6 +42,12 @@ def _escape(match: re.Match[str]) -> str:
     if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a name
         return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+
+def count(number: int, word: str, plural: str | None = None) -> str:
+    """``number`` and ``word`` agreeing: "1 file", "2 files", "0 files" ("1 batch", "2 batches"
+    with ``plural``). Every count in a CLI message goes through here, so none reads "1 files"."""
+    return f"{number} {word if number == 1 else plural or word + 's'}"
 
 
 def shown(value: object) -> str:
