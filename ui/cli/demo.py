@@ -76,7 +76,7 @@ def demo(
     if not folder.is_dir():
         raise VitrieveError(f"{display_path(str(folder))}: not a folder")
     settings = demo_settings(Settings())
-    err.print(WARNING, highlight=False, soft_wrap=True)
+    err.print(WARNING, highlight=False, soft_wrap=not err.is_terminal)
     lib = open_library(settings)
     with RichIngestProgress(err, enabled=err.is_terminal) as progress:
         summary = ingest(lib, [folder], progress)
@@ -92,7 +92,7 @@ def demo(
     for r in search(lib, query_from_file(lib, query), k):
         table.add_row(f"{r.score:.4f}", Text(shown(r.path)))
     out.print(table)
-    err.print(WARNING, highlight=False, soft_wrap=True)
+    err.print(WARNING, highlight=False, soft_wrap=not err.is_terminal)
     say(
         "to browse the demo library in the web UI: ",
         f"VITRIEVE_HOME={shlex.quote(shown(settings.home))} "

@@ -151,16 +151,16 @@ def dups(
     )
     if report.threshold is not None:
         listing.note(report.why)
-    for group in report.groups[:limit]:
-        _print_group(group)
+    listing.print_together([_group_records(group) for group in report.groups[:limit]])
     if len(report.groups) > limit:
         more = len(report.groups) - limit
         listing.note(f"... {more} more groups: --json or --csv FILE lists all")
 
 
-def _print_group(group) -> None:
-    """One table per group; piped, one line per member: group, exact|near, keep|-, id, score,
-    resolution, format, size, date, path (README "Output in a terminal and in a pipe")."""
+def _group_records(group) -> listing.Records:
+    """One table per group (all laid out alike by `print_together`); piped, one line per
+    member: group, exact|near, keep|-, id, score, resolution, format, size, date, path (README
+    "Output in a terminal and in a pipe")."""
     kind = "exact" if group.exact else "near"
     records = listing.Records(
         [
@@ -188,7 +188,7 @@ def _print_group(group) -> None:
             m.captured_at.strftime("%Y-%m-%d") if m.captured_at else "",
             path=m.path,
         )
-    records.print()
+    return records
 
 
 @app.command()

@@ -234,11 +234,33 @@ def ui_command(
         "--client.showErrorDetails", "none",
         "--server.enableXsrfProtection", "true",  # its cookie ties download links to a browser
     ]  # fmt: skip
+    check_port_free(host, port)  # before the URL is announced, not after
     say(f"vitrieve UI on http://{host}:{port}", console=err)
     sys.stderr.flush()
     # Only ui/client_address.py reads forwarded headers, from the proxies the user named.
     env = os.environ | UVICORN_TRUSTS_NOBODY
     os.execve(sys.executable, cmd, env)  # streamlit takes over this process (and its signals)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fails in one line when HOST:PORT cannot be listened on (another server has it), so
+    `vitrieve ui` never prints a URL that belongs to someone else."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise VitrieveError(f"--host {host}: not an address of this machine ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise VitrieveError(
+                f"{host}:{port}: cannot listen there ({exc.strerror or exc}); is another "
+                "vitrieve ui running? Pick another port with --port"
+            ) from None
 
 
 @index_app.command("rebuild")

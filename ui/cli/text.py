@@ -72,12 +72,15 @@ def line(*parts: Part) -> Text:
 
 
 def say(*parts: Part, console: Console | None = None, style: str = "", wrap: bool = False) -> None:
-    """Print one line of `line(parts)` on ``console`` (stdout by default). Unwrapped unless
-    ``wrap`` (a long line is then folded to the terminal's width, never cut)."""
+    """Print one line of `line(parts)` on ``console`` (stdout by default). On a terminal, or
+    with ``wrap``, a long line is wrapped between words to the console's width (a word longer
+    than a line is folded, never cut), not broken mid-word by the terminal; in a pipe it stays
+    one line."""
     text = line(*parts)
     if style:
         text.stylize(style)
-    (console or out).print(text, highlight=False, soft_wrap=not wrap)
+    console = console or out
+    console.print(text, highlight=False, soft_wrap=not (wrap or console.is_terminal))
 
 
 class LogFormatter(logging.Formatter):
