@@ -17,18 +17,20 @@ from vitrieve.search.tagging.train import train_from_folders
 
 @pytest.fixture
 def tags_home(settings: Settings, photos: Path, tmp_path: Path) -> Path:
-    """Label folders (noise/, photo/) in the root, and an older tagger "alpha" trained on
-    them: the one the page shows first."""
-    labelled = photos / "labels"
-    for i in range(3):
-        (labelled / "noise").mkdir(parents=True, exist_ok=True)
-        noise_image(i).save(labelled / "noise" / f"n{i}.jpg", quality=90)
-    (labelled / "photo").mkdir()
-    for name in ("astronaut.jpg", "coffee.jpg", "immunohistochemistry.jpg"):
-        (labelled / "photo" / name).write_bytes((photos / name).read_bytes())
+    """Label folders in the root: labels/ (noise/, photo/) for the tagger the test trains, and
+    older/ (dull/, vivid/), on which an older tagger "alpha" was trained: the one the page shows
+    first (a label belongs to one tagger, hence two sets)."""
+    for labelled, (plain, real) in ((photos / "labels", ("noise", "photo")),
+                                    (photos / "older", ("dull", "vivid"))):  # fmt: skip
+        (labelled / plain).mkdir(parents=True)
+        (labelled / real).mkdir()
+        for i in range(3):
+            noise_image(i + len(real)).save(labelled / plain / f"n{i}.jpg", quality=90)
+        for name in ("astronaut.jpg", "coffee.jpg", "immunohistochemistry.jpg"):
+            (labelled / real / name).write_bytes((photos / name).read_bytes())
     with Library(settings) as lib:
         ingest(lib, [photos])
-        train_from_folders(lib, "alpha", labelled)
+        train_from_folders(lib, "alpha", photos / "older")
     return settings.home
 
 
