@@ -113,3 +113,10 @@ def test_ui_on_a_busy_port_fails_before_announcing_a_url(tmp_path: Path):
     assert "http://" not in proc.stderr + proc.stdout
     assert f"127.0.0.1:{port}: cannot listen there" in proc.stderr
     assert "--port" in proc.stderr
+
+
+def test_keeper_decisions_name_their_files_not_their_ids(env, photos: Path):
+    marked = invoke_cli(env, "dups", "keep", "1").stdout
+    assert marked.splitlines()[0] == "marked 1 keeper" and str(photos) in marked
+    removed = invoke_cli(env, "dups", "decisions", "remove", "keep:1").stdout
+    assert removed.startswith("removed keep:1 (keep): ") and str(photos) in removed

@@ -367,7 +367,7 @@ def _unignore_current_groups(lib, groups: list[int], threshold, exact_only: bool
         )
     with lib.sessions.begin() as session:
         n = sum(unignore_pairs(session, [m.image_id for m in by_id[g].members]) for g in groups)
-    out.print(f"removed {n} 'not duplicates' pairs")
+    say("removed ", count(n, "'not duplicates' pair"))
 
 
 @app.command()
@@ -376,12 +376,16 @@ def keep(
     remove: Annotated[bool, typer.Option("--remove", help="Take the decision back.")] = False,
 ) -> None:
     """Mark images as keepers: never suggested for quarantine (survives re-ingests)."""
+    from vitrieve.indexer.catalog import describe_images
     from vitrieve.search.duplicates.decisions import set_keepers
 
     lib = library_settled()
     with lib.sessions.begin() as session:
         changed = set_keepers(session, ids, keep=not remove)
-    out.print(f"{'unmarked' if remove else 'marked'} {count(changed, 'keeper')}")
+        files = [d.path for d in describe_images(session, ids).values()]
+    say(f"{'unmarked' if remove else 'marked'} {count(changed, 'keeper')}")
+    for path in files:  # by their files: an id means nothing to the reader
+        say("  ", path)
 
 
 app.add_typer(decisions_app, name="decisions")
