@@ -9,6 +9,7 @@ and after, that its similarities mean nothing.
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -93,9 +94,11 @@ def demo(
         table.add_row(f"{r.score:.4f}", Text(shown(r.path)))
     out.print(table)
     err.print(WARNING, highlight=False, soft_wrap=not err.is_terminal)
+    # the UI opens the demo's own catalog only with the user's database URL out of the way
+    unset = "env -u VITRIEVE_DATABASE_URL " if os.environ.get("VITRIEVE_DATABASE_URL") else ""
     say(
         "to browse the demo library in the web UI: ",
-        f"VITRIEVE_HOME={shlex.quote(shown(settings.home))} "
+        f"{unset}VITRIEVE_HOME={shlex.quote(shown(settings.home))} "
         f"VITRIEVE_MODEL={shlex.quote(shown(TINY_VIT))} vitrieve ui",
         console=err,
     )
