@@ -70,9 +70,10 @@ def query_from_id(lib: Library, image_id: int) -> Query:
     if status is None:
         raise NotIndexedError(f"no image with id {image_id} in the catalog")
     if vector is None or status != ImageStatus.EMBEDDED:
-        raise NotIndexedError(
-            f"image id {image_id} is {status}: it has no vector for the current model"
-        )
+        with lib.sessions() as session:  # named by its file: the id alone tells a user nothing
+            described = describe_images(session, [image_id]).get(image_id)
+        name = described.path if described else f"image id {image_id}"
+        raise NotIndexedError(f"{name} is {status}: it has no vector for the current model")
     return Query(decode_vectors([vector], model.dim)[0], image_id)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -45,6 +47,9 @@ class RichIngestProgress:
         )
         self._scan: TaskID | None = None
         self._embed: TaskID | None = None
+        self._embed_started: float | None = None
+        self._embed_seconds = 0.0
+        self._embed_done = 0
 
     def __enter__(self) -> RichIngestProgress:
         self._progress.start()
@@ -58,11 +63,24 @@ class RichIngestProgress:
             self._scan = self._progress.add_task("scanning", total=None, rate="")
         self._progress.update(self._scan, completed=files)
 
+    @property
+    def rate(self) -> float | None:
+        """Images embedded per second since embedding began: the one figure the bar shows and
+        `vitrieve ingest` closes with (None before any image is done)."""
+        if not self._embed_done or self._embed_seconds <= 0:
+            return None
+        return self._embed_done / self._embed_seconds
+
     def embedding(self, done: int, total: int) -> None:
+        now = time.perf_counter()
         if self._embed is None:
             if self._scan is not None:
                 self._progress.update(self._scan, total=self._progress.tasks[0].completed)
             self._embed = self._progress.add_task("embedding", total=total, rate="")
-        task = self._progress.tasks[-1]
-        speed = task.speed or 0.0
-        self._progress.update(self._embed, completed=done, rate=f"{speed:.1f} img/s")
+            self._embed_started = now
+        assert self._embed_started is not None  # set with the task just above
+        self._embed_seconds, self._embed_done = now - self._embed_started, done
+        rate = self.rate
+        self._progress.update(
+            self._embed, completed=done, rate="" if rate is None else f"{rate:.1f} img/s"
+        )

@@ -40,6 +40,8 @@ def undo_quarantine(lib: Library, batch: str | None = None) -> MoveReport:
         index = open_index(lib)
         model_id = current_model_id(lib)
         report, restored = MoveReport(batch=batch), []
+        with lib.sessions() as session:
+            roots = [Path(p) for p in session.scalars(select(Root.path))]
         for row in rows:
             src, dst = Path(row.src_path), Path(row.dst_path)
             if row.state == MoveState.RESTORED:  # file put back by an undo killed before its
@@ -70,8 +72,25 @@ def undo_quarantine(lib: Library, batch: str | None = None) -> MoveReport:
                 continue
             restored += _mark_restored(lib, row, model_id)
             report.done.append(as_move(row))
+            remove_emptied_folders(src, dst, roots)
         sync_index(lib, index, restored=restored)
     return report
+
+
+def remove_emptied_folders(src: Path, dst: Path, roots: list[Path]) -> None:
+    """The quarantine's folders above ``dst`` that the move into it made (the root's label and
+    the mirrored sub-folders: ``DEST/label/sub/dirs``), removed deepest first while empty; the
+    destination folder itself, a folder holding anything, and any folder outside that mirror
+    stay. So an undone batch leaves no empty tree behind."""
+    under = [r for r in roots if r in src.parents]
+    if not under:
+        return  # its root was removed since: how deep the mirror went is unknown
+    depth = len(src.relative_to(max(under, key=lambda r: len(r.parts))).parts)
+    for folder in dst.parents[:depth]:  # sub-folders first, the label folder last
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (another file of this or another batch), or already gone
 
 
 def _undo_rows(lib: Library, batch: str | None) -> tuple[str, list[QuarantineMove]]:

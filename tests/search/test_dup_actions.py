@@ -107,6 +107,21 @@ def test_quarantine_then_undo_restores_every_file_and_its_searchability(library,
         undo_quarantine(lib)
 
 
+def test_undo_removes_the_folders_the_quarantine_made_and_nothing_else(library, tmp_path):
+    lib, _, _ = library
+    dest = tmp_path / "q"
+    (dest / "mine" / "empty").mkdir(parents=True)  # the user's own, before the quarantine
+    (dest / "notes.txt").write_text("kept")
+    plan = plan_quarantine(lib, find_duplicates(lib, threshold=NEAR).groups, dest)
+    apply_quarantine(lib, plan)
+    assert (dest / "photos" / "backup").is_dir() and (dest / "photos" / "trip").is_dir()
+
+    undo_quarantine(lib)
+
+    left = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*"))
+    assert left == ["mine", "mine/empty", "notes.txt"]
+
+
 CRASHING_QUARANTINE = """
 import os
 from pathlib import Path

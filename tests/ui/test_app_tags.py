@@ -9,6 +9,7 @@ from tests.support import card_paths, jpeg_bytes, result_paths, texts
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import image_id_of_path
 from vitrieve.indexer.library import Library
+from vitrieve.search.tagging.train import train_from_ids
 
 NOISE = [f"generated-{i}.jpg" for i in range(4)]
 PHOTOS = ["astronaut.jpg", "coffee.jpg", "immunohistochemistry.jpg"]
@@ -40,8 +41,8 @@ def train(at, probe: str):
 def test_empty_states(catalog, open_page):
     at = open_page("tags")
     assert "No examples yet: select images above and give them a label." in texts(at.caption)
-    assert "No probes yet." in texts(at.caption)
-    assert "No tags yet: train a probe and apply it." in texts(at.caption)
+    assert "No taggers yet." in texts(at.caption)
+    assert "No tags yet: train a tagger and apply it." in texts(at.caption)
     assert len([b for b in at.checkbox if b.key.startswith("tick-")]) == 10
 
 
@@ -59,16 +60,20 @@ def test_label_train_apply_browse_and_filter_search(catalog, open_page):
     at = train(at, "kind")
     assert not at.error, texts(at.error)
     (trained,) = texts(at.success)
-    assert trained.startswith("Trained kind v1: 7 images, 2 labels, accuracy ")
-    assert "3-fold cross-validation" in trained  # k = the smallest label's count
+    assert trained.startswith("Trained kind v1 on 7 pictures with 2 labels: it labelled ")
+    assert "macro-F1" not in trained and "fold" not in trained  # ML words: under Details
+    assert any("3-fold cross-validation" in c for c in texts(at.caption))  # k: smallest label
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Images"] == "7" and metrics["Folds"] == "3"
+    assert metrics["Pictures"] == "7" and metrics["Labels"] == "2" and metrics["Folds"] == "3"
+    assert any(c.startswith("Each row is a label you gave") for c in texts(at.caption))
     per_class = next(d.value for d in at.dataframe if "precision" in d.value.columns)
     assert per_class["label"].tolist() == ["noise", "photo"]
     assert per_class["images"].tolist() == [4, 3]
     assert len(at.get("vega_lite_chart")) == 1  # the confusion matrix
 
-    next(b for b in at.button if b.key == "apply").click()
+    apply = next(b for b in at.button if b.key == "apply")
+    assert apply.label == "Apply kind v1 to the collection"
+    apply.click()
     at.run()
     assert any(s.startswith("Tagged 10 images with kind v1") for s in texts(at.success))
 
@@ -88,6 +93,24 @@ def test_label_train_apply_browse_and_filter_search(catalog, open_page):
     results = result_paths(search)
     assert results and not any(Path(r).name in NOISE for r in results)
     assert str(catalog / "coffee.jpg") in results
+
+
+def test_the_tagger_just_trained_is_the_one_shown_and_applied(catalog, open_page):
+    with Library(Settings()) as lib, lib.sessions() as session:
+        ids = [image_id_of_path(session, catalog / name) for name in NOISE + PHOTOS]
+    with Library(Settings()) as lib:  # an older tagger, listed first: the page opens on it
+        train_from_ids(lib, "alpha", {"dull": ids[:3], "vivid": ids[4:]})
+    at = open_page("tags")
+    assert at.selectbox(key="probe_pick").value == "alpha"
+    at = label(tick(at, catalog, NOISE), "noise")
+    at = train(label(tick(at, catalog, PHOTOS), "photo"), "zebra")
+    assert not at.error, texts(at.error)
+    assert at.selectbox(key="probe_pick").value == "zebra"  # not left on alpha
+    apply = next(b for b in at.button if b.key == "apply")
+    assert apply.label == "Apply zebra v1 to the collection"
+    apply.click()
+    at.run()
+    assert any(s.startswith("Tagged 10 images with zebra v1") for s in texts(at.success))
 
 
 def test_labelling_without_a_label_says_so_and_keeps_the_ticks(catalog, open_page):

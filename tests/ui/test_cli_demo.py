@@ -33,3 +33,14 @@ def test_demo_with_a_query_image_and_an_unchanged_second_run(tmp_path: Path, pho
 def test_demo_of_a_missing_folder_is_one_line(tmp_path: Path):
     proc = invoke_cli(cli_env(tmp_path / "home"), "demo", str(tmp_path / "nope"), code=1)
     assert proc.stderr.strip() == f"error: {tmp_path / 'nope'}: not a folder"
+
+
+def test_demo_names_a_failed_file_and_how_to_open_the_demo_in_the_ui(tmp_path: Path, photos):
+    (photos / "broken.jpg").write_bytes(b"not a picture at all")
+    home = tmp_path / "home"
+    proc = invoke_cli(cli_env(home), "demo", str(photos), "-k", "1")
+    assert "1 failed" in proc.stdout
+    assert f"failed {photos / 'broken.jpg'}: " in proc.stdout  # which file, not just a count
+    hint = proc.stderr.strip().splitlines()[-1]
+    assert hint.startswith("to browse the demo library in the web UI: ")
+    assert f"VITRIEVE_HOME={home / 'demo'} " in hint and hint.endswith(" vitrieve ui")

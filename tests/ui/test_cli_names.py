@@ -98,7 +98,7 @@ def test_latin1_names_are_indexed_shown_quarantined_and_restored(
     quarantine = tmp_path / fs(b"quarant\xe4ne")
     dry = run_cli(env, "dups", "quarantine", str(quarantine), "--exact-only")
     # piped: one record per move on stdout, the summary on stderr
-    assert "dry run: 1 files" in dry.stderr and "\\xe9" in dry.stdout and not quarantine.exists()
+    assert "dry run: 1 file (" in dry.stderr and "\\xe9" in dry.stdout and not quarantine.exists()
     moved = run_cli_json(env, "dups", "quarantine", str(quarantine), "--exact-only", "--apply")
     assert len(moved["done"]) == 1 and not moved["problems"]
     in_quarantine = tree(quarantine)
@@ -112,7 +112,7 @@ def test_latin1_names_are_indexed_shown_quarantined_and_restored(
     assert len(after_move) == 3  # the quarantined copy left the index
 
     restored = run_cli(env, "dups", "undo").stdout
-    assert "restored 1 files" in restored
+    assert "restored 1 file from" in restored
     assert tree(share) == before  # byte-identical, at the exact byte names, same mtime
     assert tree(quarantine) == {}
     assert len(run_cli_json(env, "search", str(share / "rocket.jpg"), "-k", "10")) == 4

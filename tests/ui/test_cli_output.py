@@ -128,7 +128,7 @@ def test_dups_piped_prints_one_line_per_member_and_the_summary_on_stderr(invoke,
     assert [r[1] for r in rows] == ["exact", "exact"]
     assert sorted(r[2] for r in rows) == ["exact", "keep"]  # the copy badged as exact
     assert all(len(r) == 10 for r in rows) and rows[0][0] == rows[1][0]  # same group id
-    assert "1 groups (1 with exact copies, 0 near only)" in result.stderr
+    assert "1 group (1 with exact copies, 0 near only)" in result.stderr
     assert "group" not in result.stdout  # titles are for the terminal
 
 
@@ -174,7 +174,7 @@ def test_real_terminal_of_80_columns_and_real_pipe(catalog):
 
     piped = run_cli(env, "dups", "--exact-only")
     assert len(piped.stdout.splitlines()) == 2 and "\t" in piped.stdout
-    assert "groups" in piped.stderr and "groups" not in piped.stdout
+    assert "1 group (" in piped.stderr and "group" not in piped.stdout
 
 
 # -- the renderer ------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_a_missing_original_is_listed_not_fatal(env, photos):
     shutil.rmtree(home / "thumbs")
     (photos / "coffee.jpg").unlink()
     proc = invoke_cli(env, "thumbs")
-    assert "5 remade, 1 could not be" in proc.stdout
+    assert "5 remade, 1 could not be remade" in proc.stdout
     assert f"failed {photos / 'coffee.jpg'}: vanished before it could be read" in proc.stdout
     assert len(webps(home)) == 5
 

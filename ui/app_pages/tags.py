@@ -1,5 +1,9 @@
-"""Tags page: label examples, train a linear probe, read its cross-validated metrics and
-confusion matrix, apply it to the collection, and browse the collection by tag and score."""
+"""Tags page: label examples, train a tagger (a linear probe), read how well it did and its
+confusion matrix, apply it to the collection, and browse the collection by tag and score.
+
+Plain words first (tagger, pictures, "right on held-back pictures"); the ML terms (probe,
+macro-F1, folds, calibration) are under "Details". The tagger just trained is the one shown and
+the one "Apply" names and applies."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.apply import apply_probe
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
 from vitrieve.search.tagging.train import TrainResult, train_from_folders, train_from_ids
+from vitrieve.ui.cli.text import count
 from vitrieve.ui.components import charts, examples, lightbox
 from vitrieve.ui.components.grid import thumbnail_grid
 from vitrieve.ui.components.session import library, shown_errors
@@ -19,26 +24,29 @@ from vitrieve.ui.views.tags import ProbeInfo, probe_list, tag_labels, tagged_gri
 BROWSE_PAGE = 30
 
 
+PICKED = "probe_pick"  # the probe shown in section 3, the one "Apply" applies
+
+
 def _train(lib: Library) -> None:
-    st.subheader("2. Train a probe")
+    st.subheader("2. Train a tagger")
     chosen = {label: ids for label, ids in examples.examples().items() if ids}
     with st.form("train-form"):
-        name = st.text_input("Probe name", placeholder="animals", key="probe_name")
+        name = st.text_input("Tagger name", placeholder="animals", key="probe_name")
         st.caption(
-            "Training again under the same name adds a new version. Needs at least two labels "
-            "with two images each; metrics come from k-fold cross-validation."
+            "Training again under the same name makes a new version. It needs at least two "
+            "labels with two pictures each."
         )
         go = st.form_submit_button(
             "Train on the examples", icon=":material/model_training:", disabled=not chosen
         )
     if go:
-        with shown_errors(), st.spinner("Training (cross-validation, calibration)…"):
+        with shown_errors(), st.spinner("Training…"):
             result = train_from_ids(lib, name, chosen)
             _trained(result)
     with st.expander("…or train from label folders (FOLDER/cats/*.jpg → cats)"):
         with st.form("train-folders-form", border=False):
             folder = st.text_input("Folder of label folders", key="label_folder")
-            fname = st.text_input("Probe name", key="folder_probe_name")
+            fname = st.text_input("Tagger name", key="folder_probe_name")
             go_folders = st.form_submit_button("Train from folders")
         if go_folders:
             with shown_errors(), st.spinner("Training…"):
@@ -46,25 +54,39 @@ def _train(lib: Library) -> None:
 
 
 def _trained(result: TrainResult) -> None:
+    """Says what was trained in plain words, and makes it the tagger shown (and applied)
+    below: the selection never stays on an older one."""
+    st.session_state[PICKED] = result.name
     m = result.metrics
     st.success(
-        f"Trained {result.name} v{result.version}: {m['images']} images, "
-        f"{len(result.classes)} labels, accuracy {m['accuracy']:.3f}, "
-        f"macro-F1 {m['macro_f1']:.3f} ({m['folds']}-fold cross-validation)."
+        f"Trained {result.name} v{result.version} on {count(m['images'], 'picture')} with "
+        f"{count(len(result.classes), 'label')}: it labelled {m['accuracy']:.0%} of them right "
+        "when each was held back from its training."
     )
+    with st.expander("Details"):
+        st.caption(
+            f"Linear probe · accuracy {m['accuracy']:.3f} · macro-F1 {m['macro_f1']:.3f} · "
+            f"{m['folds']}-fold cross-validation"
+        )
 
 
 def _metrics(probe: ProbeInfo) -> None:
     m = probe.metrics
-    cols = st.columns(4)
-    cols[0].metric("Accuracy", f"{m.get('accuracy', 0):.3f}")
-    cols[1].metric("Macro-F1", f"{m.get('macro_f1', 0):.3f}")
-    cols[2].metric("Images", m.get("images", 0))
-    cols[3].metric("Folds", m.get("folds", 0))
-    st.caption(f"{m.get('mode', '')} · {m.get('estimator', '')} · {m.get('calibration', '')}")
-    per_class = m.get("per_class") or {}
-    left, right = st.columns([3, 2])
-    with left:
+    cols = st.columns(3)
+    cols[0].metric("Right on held-back pictures", f"{m.get('accuracy', 0):.0%}")
+    cols[1].metric("Pictures", m.get("images", 0))
+    cols[2].metric("Labels", len(probe.classes))
+    charts.confusion_matrix(m)
+    with st.expander("Details"):
+        cols = st.columns(3)
+        cols[0].metric("Accuracy", f"{m.get('accuracy', 0):.3f}")
+        cols[1].metric("Macro-F1", f"{m.get('macro_f1', 0):.3f}")
+        cols[2].metric("Folds", m.get("folds", 0))
+        st.caption(
+            f"linear probe · {m.get('mode', '')} · {m.get('estimator', '')} · "
+            f"{m.get('calibration', '')}"
+        )
+        per_class = m.get("per_class") or {}
         st.dataframe(
             [
                 {
@@ -79,39 +101,42 @@ def _metrics(probe: ProbeInfo) -> None:
             hide_index=True,
             width="stretch",
         )
-    with right:
-        charts.confusion_matrix(m)
 
 
 def _probes(lib: Library) -> None:
-    st.subheader("3. Probes")
+    st.subheader("3. Taggers")
     probes = probe_list(lib)
     if not probes:
-        st.caption("No probes yet.")
+        st.caption("No taggers yet.")
         return
     names = [p.name for p in probes]
-    name = st.selectbox("Probe", names, key="probe_pick")
+    if st.session_state.get(PICKED) not in names:
+        st.session_state.pop(PICKED, None)  # a tagger gone since: show the first one
+    name = st.selectbox("Tagger", names, key=PICKED)
     probe = probes[names.index(name)]
     st.markdown(
         f"**{probe.name} v{probe.version}** · labels: {', '.join(probe.classes)} · "
-        + ("auto-tags new images" if probe.active else "inactive")
+        + ("tags new pictures as they are added" if probe.active else "inactive")
     )
     if not probe.current_model:
         st.warning("Trained on other model weights: retrain it before applying.")
     _metrics(probe)
-    if st.button("Apply to the collection", icon=":material/sell:", key="apply"):
+    applied = f"{probe.name} v{probe.version}"
+    if st.button(f"Apply {applied} to the collection", icon=":material/sell:", key="apply"):
         with shown_errors():
             total = max(1, len(lib.index()))
             bar = st.progress(0.0, text="tagging…")
             summary = apply_probe(
                 lib,
                 probe.name,
-                progress=lambda n: bar.progress(min(1.0, n / total), text=f"scored {n} images"),
+                progress=lambda n: bar.progress(
+                    min(1.0, n / total), text=f"tagged {count(n, 'picture')}"
+                ),
             )
             bar.progress(1.0, text="done")
             st.success(
-                f"Tagged {summary.images} images with {summary.name} v{summary.version} "
-                f"({summary.tags} tag rows) in {summary.seconds:.1f} s."
+                f"Tagged {count(summary.images, 'image')} with {summary.name} v{summary.version} "
+                f"in {summary.seconds:.1f} s."
             )
 
 
@@ -119,7 +144,7 @@ def _browse(lib: Library) -> None:
     st.subheader("4. Browse by tag")
     labels = tag_labels(lib)
     if not labels:
-        st.caption("No tags yet: train a probe and apply it.")
+        st.caption("No tags yet: train a tagger and apply it.")
         return
     c1, c2, c3 = st.columns([2, 2, 1])
     label = c1.selectbox("Tag", labels, key="browse_tag")

@@ -9,6 +9,8 @@ and after, that its similarities mean nothing.
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +23,7 @@ from vitrieve.core.config import Settings
 from vitrieve.core.errors import VitrieveError
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.cli.common import err, open_library, out
-from vitrieve.ui.cli.text import say, shown
+from vitrieve.ui.cli.text import count, say, shown
 
 TINY_VIT = Path(vitrieve.__file__).resolve().parent.parent / "tests" / "fixtures" / "tiny-vit"
 WARNING = (
@@ -75,21 +77,31 @@ def demo(
     if not folder.is_dir():
         raise VitrieveError(f"{display_path(str(folder))}: not a folder")
     settings = demo_settings(Settings())
-    err.print(WARNING, highlight=False, soft_wrap=True)
+    err.print(WARNING, highlight=False, soft_wrap=not err.is_terminal)
     lib = open_library(settings)
     with RichIngestProgress(err, enabled=err.is_terminal) as progress:
         summary = ingest(lib, [folder], progress)
     say(
-        f"demo library {settings.home}: {summary.embedded} images embedded, "
+        f"demo library {shown(settings.home)}: {count(summary.embedded, 'image')} embedded, "
         f"{summary.unchanged} unchanged, {summary.failed} failed"
     )
+    for failure in summary.failures:  # which file, and why: the count alone helps nobody
+        say(("failed", "red"), " ", failure.path, ": ", failure.reason)
     query = query or first_photo(folder.resolve())
     say(f"searching for images like {query}")
     table = Table("score", "path", title="demo results (random model: scores mean nothing)")
     for r in search(lib, query_from_file(lib, query), k):
         table.add_row(f"{r.score:.4f}", Text(shown(r.path)))
     out.print(table)
-    err.print(WARNING, highlight=False, soft_wrap=True)
+    err.print(WARNING, highlight=False, soft_wrap=not err.is_terminal)
+    # the UI opens the demo's own catalog only with the user's database URL out of the way
+    unset = "env -u VITRIEVE_DATABASE_URL " if os.environ.get("VITRIEVE_DATABASE_URL") else ""
+    say(
+        "to browse the demo library in the web UI: ",
+        f"{unset}VITRIEVE_HOME={shlex.quote(shown(settings.home))} "
+        f"VITRIEVE_MODEL={shlex.quote(shown(TINY_VIT))} vitrieve ui",
+        console=err,
+    )
 
 
 def register(app: typer.Typer) -> None:

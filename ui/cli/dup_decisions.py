@@ -59,8 +59,8 @@ def remove_decisions(
     lib = library_settled()
     with lib.sessions.begin() as session:
         removed = [remove_decision(session, i) for i in ids]
-    for d in removed:
-        say(f"removed {d.id}")
+    for d in removed:  # the id, then what it was about in words and files
+        say(f"removed {d.id} ({_WORDS[d.kind]}): ", " | ".join(shown(p) for p in d.paths))
 
 
 def print_decisions(decisions: list[Decision]) -> None:

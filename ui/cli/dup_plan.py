@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from vitrieve.search.duplicates.plan import REASON_WORDS, Plan, PlannedMove
 from vitrieve.ui.cli.common import err, out
 from vitrieve.ui.cli.table import EMPTY
-from vitrieve.ui.cli.text import say, shown
+from vitrieve.ui.cli.text import count, say, shown
 
 if TYPE_CHECKING:
     from vitrieve.search.duplicates.quarantine import MoveReport
@@ -72,8 +72,9 @@ def plan_summary(plan: Plan) -> str:
     reasons = ", ".join(f"{v['files']} {REASON_WORDS[r]}" for r, v in sorted(t.by_reason.items()))
     kept = f"; {len(plan.left)} left in place by the filters" if plan.left else ""
     return (
-        f"dry run: {t.files} files ({size_words(t.bytes)}) in {t.groups} groups would move to "
-        f"{shown(plan.dest)} ({reasons}){kept}; add --apply to move them"
+        f"dry run: {count(t.files, 'file')} ({size_words(t.bytes)}) in "
+        f"{count(t.groups, 'group')} would move to {shown(plan.dest)} "
+        f"({reasons}){kept}; add --apply to move them"
     )
 
 
@@ -82,7 +83,8 @@ def moved_summary(result: MoveReport, dest: Path) -> str:
     if not result.done:
         return f"moved no files to {shown(dest)}; nothing to undo"
     return (
-        f"moved {len(result.done)} files ({size_words(sum(m.size for m in result.done))}) to "
+        f"moved {count(len(result.done), 'file')} "
+        f"({size_words(sum(m.size for m in result.done))}) to "
         f"{shown(dest)}; batch {result.batch}. Undo: vitrieve dups undo --batch "
         f"{result.batch}"
     )

@@ -22,7 +22,7 @@ from vitrieve.ui.cli.common import emit_json, err, out
 from vitrieve.ui.cli.dup_decisions import decisions_app
 from vitrieve.ui.cli.settled import library_settled
 from vitrieve.ui.cli.stacks import stack_group, stacks_app
-from vitrieve.ui.cli.text import say
+from vitrieve.ui.cli.text import count, say
 from vitrieve.ui.progress import counted_bars
 
 app = typer.Typer(
@@ -139,30 +139,31 @@ def dups(
     report = _find(lib, threshold, exact_only, method, nprobe, strictness)
     if csv_file is not None:
         rows = save_csv(report.groups, csv_file)
-        say(f"wrote {rows} rows ({len(report.groups)} groups) to ", csv_file, console=err)
+        groups = count(len(report.groups), "group")
+        say(f"wrote {count(rows, 'row')} ({groups}) to ", csv_file, console=err)
     if as_json:
         emit_json(report.to_dict())
         return
     exact = sum(g.exact_copies > 0 for g in report.groups)  # a near group's byte copy counts
     kind = "exact only" if report.threshold is None else f"threshold {report.threshold:.3f}"
     listing.note(  # in a pipe on stderr: stdout is one line per member
-        f"{len(report.groups)} groups ({exact} with exact copies, {len(report.groups) - exact} "
-        f"near only) among {report.images} images; {kind}, {report.seconds:.1f}s"
+        f"{count(len(report.groups), 'group')} ({exact} with exact copies, "
+        f"{len(report.groups) - exact} near only) among {count(report.images, 'image')}; "
+        f"{kind}, {report.seconds:.1f}s"
     )
     if report.threshold is not None:
         listing.note(report.why)
-    for group in report.groups[:limit]:
-        _print_group(group)
+    listing.print_together([_group_records(group) for group in report.groups[:limit]])
     if len(report.groups) > limit:
         more = len(report.groups) - limit
         listing.note(f"... {more} more groups: --json or --csv FILE lists all")
 
 
-def _print_group(group) -> None:
-    """One table per group; piped, one line per member: group, exact|near, keep|exact|-, id,
-    score, resolution, format, size, date, path (README "Output in a terminal and in a pipe").
-    The group is named by its keeper; "exact" marks a member with the keeper's bytes or
-    pixels, also in a near group."""
+def _group_records(group) -> listing.Records:
+    """One table per group (all laid out alike by `print_together`); piped, one line per
+    member: group, exact|near, keep|exact|-, id, score, resolution, format, size, date, path
+    (README "Output in a terminal and in a pipe"). The group is named by its keeper; "exact"
+    marks a member with the keeper's bytes or pixels, also in a near group."""
     kind = "exact" if group.exact else "near"
     copies = group.exact_copies
     if copies and not group.exact:
@@ -193,7 +194,7 @@ def _print_group(group) -> None:
             m.captured_at.strftime("%Y-%m-%d") if m.captured_at else "",
             path=m.path,
         )
-    records.print()
+    return records
 
 
 @app.command()
@@ -298,11 +299,13 @@ def undo(
     if as_json:
         emit_json(result.to_dict())
     else:
-        say(f"restored {len(result.done)} files from batch {result.batch}")
+        say(f"restored {count(len(result.done), 'file')} from batch {result.batch}")
     for path, why in result.problems:
         say((path, "red"), ": ", why, console=err)
     if result.problems:
-        raise VitrieveError(f"{len(result.problems)} files could not be restored (listed above)")
+        raise VitrieveError(
+            f"{count(len(result.problems), 'file')} could not be restored (listed above)"
+        )
 
 
 @app.command()
@@ -370,7 +373,7 @@ def _unignore_current_groups(lib, groups: list[int], threshold, exact_only: bool
         )
     with lib.sessions.begin() as session:
         n = sum(unignore_pairs(session, [m.image_id for m in by_id[g].members]) for g in groups)
-    out.print(f"removed {n} 'not duplicates' pairs")
+    say("removed ", count(n, "'not duplicates' pair"))
 
 
 @app.command()
@@ -379,12 +382,16 @@ def keep(
     remove: Annotated[bool, typer.Option("--remove", help="Take the decision back.")] = False,
 ) -> None:
     """Mark images as keepers: never suggested for quarantine (survives re-ingests)."""
+    from vitrieve.indexer.catalog import describe_images
     from vitrieve.search.duplicates.decisions import set_keepers
 
     lib = library_settled()
     with lib.sessions.begin() as session:
         changed = set_keepers(session, ids, keep=not remove)
-    out.print(f"{'unmarked' if remove else 'marked'} {changed} keepers")
+        files = [d.path for d in describe_images(session, ids).values()]
+    say(f"{'unmarked' if remove else 'marked'} {count(changed, 'keeper')}")
+    for path in files:  # by their files: an id means nothing to the reader
+        say("  ", path)
 
 
 app.add_typer(decisions_app, name="decisions")
@@ -438,7 +445,8 @@ def eval_dups(
             style=style,
         )
     out.print(
-        f"{report.images} images, {report.true_pairs} true pairs, {report.grouping} groups",
+        f"{count(report.images, 'image')}, {count(report.true_pairs, 'true pair')}, "
+        f"{report.grouping} groups",
         highlight=False,
     )
     out.print(table)

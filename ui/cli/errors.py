@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from vitrieve.core.db import catalog_of
 from vitrieve.core.errors import VitrieveError
 from vitrieve.core.redact import redact, url_password
+from vitrieve.ui.cli.help import tidy
 from vitrieve.ui.cli.text import shown
 
 # typer >= 0.2x parses with its own copy of click, older ones with click itself; either way its
@@ -34,7 +35,7 @@ _SECRET_URLS = ("VITRIEVE_DATABASE_URL", "VITRIEVE_BROKER_URL")
 def run(app: typer.Typer, prog_name: str = "vitrieve") -> int:
     """Runs the CLI and returns its exit status; all output about failures is one line."""
     try:
-        code = app(prog_name=prog_name, standalone_mode=False)
+        code = tidy(typer.main.get_command(app))(prog_name=prog_name, standalone_mode=False)
     except UsageError as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `vitrieve db`: typer printed the help
             if exc.format_message():  # plain click builds it instead of printing it

@@ -13,7 +13,7 @@ from vitrieve.core.errors import MAX_ID, VitrieveError
 from vitrieve.core.redact import hide_password
 from vitrieve.ui.cli.common import emit_json, err, open_library
 from vitrieve.ui.cli.table import Col, Records, note
-from vitrieve.ui.cli.text import say
+from vitrieve.ui.cli.text import count, say
 
 roots_app = typer.Typer(help="Registered (and watched) folders.", no_args_is_help=True)
 
@@ -100,10 +100,23 @@ def jobs(
         time.sleep(0.5)
     if as_json:
         emit_json(rows)
-    else:
+    elif rows:
         _print_jobs(rows)
+    else:  # an empty table and exit 0 read as "something is wrong, but what?"
+        note(_no_jobs(lib.settings))
     if wait and rows[0]["state"] != "done":
         raise VitrieveError(f"job {job_id} {rows[0]['state']}: {rows[0]['error'] or ''}")
+
+
+def _no_jobs(settings: Settings) -> str:
+    """Why there is no job to show, and what to do about it."""
+    if not settings.broker_url:
+        return (
+            "no background jobs: no broker is set (VITRIEVE_BROKER_URL), so `vitrieve ingest` "
+            "runs in its own process and shows its progress there. For background jobs, start "
+            "Redis, set VITRIEVE_BROKER_URL and run `vitrieve worker` (docs/WORKERS.md)."
+        )
+    return "no background jobs yet: `vitrieve ingest FOLDER --background` queues one"
 
 
 def _print_jobs(rows: list[dict]) -> None:
@@ -160,7 +173,7 @@ def roots_add(
         mark(lib, path, on=True)
     inside = " (the registered root containing it)" if root != path.expanduser().resolve() else ""
     images = next((r["images"] for r in list_roots(lib) if Path(r["path"]) == root), 0)
-    known = f"{images} images in the catalog" if images else "no images in the catalog yet"
+    known = f"{count(images, 'image')} in the catalog" if images else "no images in the catalog yet"
     say(f"root {root}{inside}: {known}")
     if not watched:
         if not images:
@@ -226,7 +239,7 @@ def roots_remove(
     from vitrieve.worker.roots import remove_root
 
     path, removed = remove_root(open_library(_settings()), root)
-    say(f"removed root {path}: {removed} images left the catalog (files untouched)")
+    say(f"removed root {path}: {count(removed, 'image')} left the catalog (files untouched)")
 
 
 # -- processes ---------------------------------------------------------------------------------

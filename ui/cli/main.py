@@ -28,7 +28,7 @@ from vitrieve.ui.cli import references as cli_references
 from vitrieve.ui.cli import tags as cli_tags
 from vitrieve.ui.cli import thumbs as cli_thumbs
 from vitrieve.ui.cli.common import emit_json, err, open_library, out
-from vitrieve.ui.cli.text import LogFormatter, say, shown
+from vitrieve.ui.cli.text import LogFormatter, count, say, shown
 from vitrieve.ui.progress import RichIngestProgress
 
 app = typer.Typer(
@@ -98,9 +98,8 @@ def ingest(
         f"{getattr(summary, k)} {k}"
         for k in ("new", "changed", "moved", "missing", "unchanged", "failed")
     )
-    rate = summary.embedded / summary.seconds if summary.seconds else 0.0
     say(("done", "bold"), f" in {summary.seconds:.1f}s: {counts}")
-    say(f"embedded {summary.embedded} images ({rate:.1f} img/s)")
+    say(embedded_line(summary.embedded, summary.computed, progress.rate))
     if summary.skipped:
         say(skipped_line(summary.skipped))
     for failure in summary.failures:  # '[draft] a.jpg' or a reason's brackets are not markup
@@ -248,6 +247,7 @@ def ui_command(
         "--client.showErrorDetails", "none",
         "--server.enableXsrfProtection", "true",  # its cookie ties download links to a browser
     ]  # fmt: skip
+    check_port_free(host, port)  # before the URL is announced, not after
     say(f"vitrieve UI on http://{host}:{port}", console=err)
     sys.stderr.flush()
     # Only ui/client_address.py reads forwarded headers, from the proxies the user named.
@@ -255,11 +255,32 @@ def ui_command(
     os.execve(sys.executable, cmd, env)  # streamlit takes over this process (and its signals)
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Fails in one line when HOST:PORT cannot be listened on (another server has it), so
+    `vitrieve ui` never prints a URL that belongs to someone else."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise VitrieveError(f"--host {host}: not an address of this machine ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise VitrieveError(
+                f"{host}:{port}: cannot listen there ({exc.strerror or exc}); is another "
+                "vitrieve ui running? Pick another port with --port"
+            ) from None
+
+
 @index_app.command("rebuild")
 def index_rebuild() -> None:
     """Rebuild the FAISS index from the vectors in the catalog."""
     index = open_library().rebuild_index()
-    say(f"rebuilt {index.path} with {len(index)} vectors")
+    say(f"rebuilt {index.path} with {count(len(index), 'vector')}")
 
 
 @db_app.command("upgrade")
@@ -292,10 +313,21 @@ def model_fetch() -> None:
     say(f"{location.name}: {location.path} (from {location.source})")
 
 
+def embedded_line(embedded: int, computed: int, rate: float | None) -> str:
+    """How many images got a vector, at the rate the progress bar showed; no rate when the
+    model never ran (nothing new, or only copies of images it had already embedded)."""
+    if not embedded:
+        return "nothing new to embed"
+    if not computed:
+        return f"embedded {count(embedded, 'image')} (copies of images already embedded)"
+    speed = "" if rate is None else f" ({rate:.1f} img/s)"
+    return f"embedded {count(embedded, 'image')}{speed}"
+
+
 def skipped_line(skipped: dict[str, int]) -> str:
     """'skipped 12 files by extension: .txt 9, .mov 3' (not images vitrieve reads)."""
     kinds = ", ".join(f"{shown(ext) or '(none)'} {n}" for ext, n in skipped.items())
-    return f"skipped {sum(skipped.values())} files by extension: {kinds}"
+    return f"skipped {count(sum(skipped.values()), 'file')} by extension: {kinds}"
 
 
 def _quiet_libraries() -> None:

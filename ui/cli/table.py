@@ -35,7 +35,7 @@ from rich.text import Text
 from vitrieve.ui.cli.common import err, out
 from vitrieve.ui.cli.text import shown
 
-__all__ = ["Col", "Records", "is_plain", "note"]
+__all__ = ["Col", "Records", "is_plain", "note", "print_together"]
 
 #: Narrowest a folding column is made before optional columns are dropped to make room.
 MIN_FOLD = 16
@@ -58,7 +58,8 @@ def note(text: str, console: Console | None = None) -> None:
     a pipe, so that what a script reads from stdout is records only."""
     console = console or out
     target = err if is_plain(console) else console
-    target.print(Text(shown(text)), highlight=False, soft_wrap=True)
+    # wrapped between words on a terminal; one line in a pipe
+    target.print(Text(shown(text)), highlight=False, soft_wrap=not target.is_terminal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +137,19 @@ class Records:
 
     def table(self, width: int) -> Table:
         """The rich table for a console `width` columns wide (see `layout`)."""
+        return self.drawn(self.plan(width))
+
+    def plan(self, width: int) -> Plan:
+        """Which columns, how wide, and whether the folder goes under the name (`layout`)."""
         # A file listing rather stacks the folder under the name than loses a column.
         plan = layout(*self._natural(False), width, last_resort=self.path != "file")
         if plan is None:
             plan = layout(*self._natural(True), width, last_resort=True, name_need=self._names())
         assert plan is not None  # a last resort always answers
+        return plan
+
+    def drawn(self, plan: Plan) -> Table:
+        """The rich table of these rows laid out as `plan` says."""
         keep, widths, stacked = plan
         cols, cells = self._columns(stacked)
         table = Table(
@@ -177,6 +186,24 @@ class Records:
         ]
         empty = {i for i in range(len(cols)) if cells and not any(r[i].plain for r in cells)}
         return cols, natural, stacked, empty
+
+
+def print_together(listings: Sequence[Records], console: Console | None = None) -> None:
+    """Several listings of the same columns (the groups of `vitrieve dups`) in one layout: the
+    same columns, widths and folder placement for all, planned on all their rows together, so
+    the folder never jumps from its column to under the name between two groups."""
+    console = console or out
+    if not listings:
+        return
+    if is_plain(console):
+        for records in listings:
+            records.print(console)
+        return
+    first = listings[0]
+    together = Records(first.cols, path=first.path, rows=[r for x in listings for r in x.rows])
+    plan = together.plan(console.width)
+    for records in listings:
+        console.print(records.drawn(plan))
 
 
 def _widest_line(text: Text) -> int:

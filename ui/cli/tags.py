@@ -11,7 +11,7 @@ import typer
 from vitrieve.core.errors import MAX_ID, ModelUnavailableError, VitrieveError
 from vitrieve.ui.cli.common import emit_json, err, open_library
 from vitrieve.ui.cli.table import Col, Records
-from vitrieve.ui.cli.text import say
+from vitrieve.ui.cli.text import count, say
 
 app = typer.Typer(help="Auto-tagging with linear probes.", no_args_is_help=True)
 
@@ -61,7 +61,7 @@ def train(
     m = result.metrics
     say(
         (f"{result.name} v{result.version}", "bold"),
-        f": {m['images']} images, {len(result.classes)} labels ({m['mode']}), "
+        f": {count(m['images'], 'image')}, {count(len(result.classes), 'label')} ({m['mode']}), "
         f"{m['folds']}-fold cross-validation: "
         f"accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}",
     )
@@ -94,14 +94,14 @@ def apply(
             lib,
             name,
             batch_size=batch_size,
-            progress=lambda n: status and status.update(f"tagging: {n} images"),
+            progress=lambda n: status and status.update(f"tagging: {count(n, 'image')}"),
         )
     if as_json:
         emit_json(summary.to_dict())
         return
     say(
-        f"{summary.name} v{summary.version}: tagged {summary.images} images "
-        f"({summary.tags} tags stored) in {summary.seconds:.1f}s"
+        f"{summary.name} v{summary.version}: tagged {count(summary.images, 'image')} "
+        f"({count(summary.tags, 'tag')} stored) in {summary.seconds:.1f}s"
     )
 
 
@@ -170,7 +170,10 @@ def list_probes(
 
 @app.command()
 def show(
-    image: Annotated[Path | None, typer.Argument(help="An image file in the catalog.")] = None,
+    image: Annotated[
+        Path | None,
+        typer.Argument(help="An image file in the catalog, or its catalog id (a number)."),
+    ] = None,
     image_id: Annotated[
         int | None, typer.Option("--id", min=1, max=MAX_ID, help="Catalog id instead.")
     ] = None,
@@ -178,11 +181,13 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """One image's tags: manual ones, and each probe's scores."""
-    from vitrieve.indexer.catalog import image_id_of_path
+    from vitrieve.indexer.catalog import describe_images, image_id_of_path
     from vitrieve.search.tagging.query import image_tags
 
     if (image is None) == (image_id is None):
         raise typer.BadParameter("give an IMAGE file or --id (one of them)")
+    if image is not None and _catalog_id(image) is not None:
+        image_id, image = _catalog_id(image), None  # `tag show 4`: a number, not a file here
     lib = open_library()
     with lib.sessions() as session:
         if image is not None:
@@ -190,12 +195,16 @@ def show(
             if image_id is None:
                 raise VitrieveError(f"{image}: not in the catalog (run vitrieve ingest first)")
         assert image_id is not None  # given, or found for the file just above
+        described = describe_images(session, [image_id])
+        if image_id not in described:
+            raise VitrieveError(f"no image with id {image_id} in the catalog")
+        name = described[image_id].path
         tags = image_tags(session, image_id, min_score)
     if as_json:
         emit_json({"image_id": image_id, "tags": [t.to_dict() for t in tags]})
         return
     if not tags:
-        say(f"image {image_id} has no tags")
+        say(name, " has no tags")
         return
     # Piped, one line per tag: label, score, source, counts.
     table = Records(["label", Col("score", "right"), "source", Col("counts", fold=True)])
@@ -204,6 +213,14 @@ def show(
         counts = "yes" if t.effective else ("no: manual tags decide" if t.overridden else "no")
         table.add(t.label, f"{t.score:.3f}", source, counts)
     table.print()
+
+
+def _catalog_id(image: Path) -> int | None:
+    """``image`` as a catalog id when it is a plain number and no such file exists here."""
+    text = str(image)
+    if text.isascii() and text.isdigit() and not image.exists() and 0 < int(text) <= MAX_ID:
+        return int(text)
+    return None
 
 
 @app.command()
@@ -216,7 +233,7 @@ def export(
     from vitrieve.search.tagging.export import export_tags
 
     rows = export_tags(open_library(), name, csv_file, min_score=min_score)
-    say(f"wrote {rows} tags to {csv_file}")
+    say(f"wrote {count(rows, 'tag')} to {csv_file}")
 
 
 def _set_active(name: str, active: bool) -> None:

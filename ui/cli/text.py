@@ -30,7 +30,7 @@ from rich.text import Text
 
 from vitrieve.ui.cli.common import out
 
-__all__ = ["LogFormatter", "line", "say", "shown"]
+__all__ = ["LogFormatter", "count", "line", "say", "shown"]
 
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
@@ -42,6 +42,12 @@ def _escape(match: re.Match[str]) -> str:
     if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a name
         return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+
+def count(number: int, word: str, plural: str | None = None) -> str:
+    """``number`` and ``word`` agreeing: "1 file", "2 files", "0 files" ("1 batch", "2 batches"
+    with ``plural``). Every count in a CLI message goes through here, so none reads "1 files"."""
+    return f"{number} {word if number == 1 else plural or word + 's'}"
 
 
 def shown(value: object) -> str:
@@ -66,12 +72,15 @@ def line(*parts: Part) -> Text:
 
 
 def say(*parts: Part, console: Console | None = None, style: str = "", wrap: bool = False) -> None:
-    """Print one line of `line(parts)` on ``console`` (stdout by default). Unwrapped unless
-    ``wrap`` (a long line is then folded to the terminal's width, never cut)."""
+    """Print one line of `line(parts)` on ``console`` (stdout by default). On a terminal, or
+    with ``wrap``, a long line is wrapped between words to the console's width (a word longer
+    than a line is folded, never cut), not broken mid-word by the terminal; in a pipe it stays
+    one line."""
     text = line(*parts)
     if style:
         text.stylize(style)
-    (console or out).print(text, highlight=False, soft_wrap=not wrap)
+    console = console or out
+    console.print(text, highlight=False, soft_wrap=not (wrap or console.is_terminal))
 
 
 class LogFormatter(logging.Formatter):

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from vitrieve.ui.cli.common import emit_json, err, open_library
-from vitrieve.ui.cli.text import say
+from vitrieve.ui.cli.text import count, say
 from vitrieve.ui.progress import counted_bars
 
 
@@ -43,11 +43,12 @@ def thumbs(
         emit_json(report.to_dict())
         return
     what = "selected" if everything else "missing or damaged"
-    line = f"checked {report.contents} thumbnails in {report.seconds:.1f}s: {report.missing} {what}"
+    checked = count(report.contents, "thumbnail")
+    line = f"checked {checked} in {report.seconds:.1f}s: {report.missing} {what}"
     if dry_run:
         say(f"{line}; dry run, nothing written")
         return
-    say(f"{line}, {report.remade} remade, {report.failed} could not be")
+    say(f"{line}, {report.remade} remade, {report.failed} could not be remade")
     for path, reason in report.failures:
         say(("failed", "red"), " ", path, ": ", reason)
     if report.failed > len(report.failures):

@@ -1,4 +1,8 @@
-"""Charts of a probe's cross-validated metrics (Altair, bundled with Streamlit)."""
+"""Charts of a tagger's (a probe's) cross-validated metrics (Altair, bundled with Streamlit).
+
+The confusion matrix is read by people who never met the term: the axes say "your label" and
+"tagged as", every cell shows its count, no label is cut short, and a caption says in words how
+to read it and how many pictures it got right."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import streamlit as st
 
 
 def confusion_matrix(metrics: dict) -> None:
-    """Single-label: true x predicted counts. Multi-label: one 2x2 (no/yes) block per label."""
+    """Single-label: your label x tagged-as counts. Multi-label: one 2x2 (no/yes) block per
+    label. Each under a caption in plain words."""
     cm = metrics.get("confusion_matrix") or {}
     labels = cm.get("labels") or []
     if "matrix" in cm:
@@ -17,7 +22,14 @@ def confusion_matrix(metrics: dict) -> None:
             for t, row in zip(labels, cm["matrix"], strict=True)
             for p, n in zip(labels, row, strict=True)
         ]
-        _heatmap(pd.DataFrame(rows), labels, labels, title="Confusion matrix (out-of-fold)")
+        _heatmap(pd.DataFrame(rows), labels, labels, title="How it tagged your examples")
+        right = sum(row[i] for i, row in enumerate(cm["matrix"]))
+        total = sum(sum(row) for row in cm["matrix"])
+        st.caption(
+            f"Each row is a label you gave, each column the label the tagger chose for those "
+            f"pictures, tested on pictures held back from its training. The diagonal is where "
+            f"it was right: {right} of {total}."
+        )
     elif "per_label" in cm:
         rows = [
             {
@@ -30,11 +42,13 @@ def confusion_matrix(metrics: dict) -> None:
             for p, n in enumerate(row)
         ]
         order = [f"{label}: {v}" for label in labels for v in ("no", "yes")]
-        _heatmap(
-            pd.DataFrame(rows), order, ["no", "yes"], title="Per-label confusion (out-of-fold)"
+        _heatmap(pd.DataFrame(rows), order, ["no", "yes"], title="How it tagged your examples")
+        st.caption(
+            "For each label, the rows say whether you gave a picture that label (no/yes), the "
+            "columns whether the tagger did, tested on pictures held back from its training."
         )
     else:
-        st.caption("No confusion matrix stored with this probe.")
+        st.caption("No confusion matrix stored with this tagger.")
 
 
 def _heatmap(df: pd.DataFrame, y_order: list[str], x_order: list[str], *, title: str) -> None:
@@ -43,12 +57,21 @@ def _heatmap(df: pd.DataFrame, y_order: list[str], x_order: list[str], *, title:
         width=max(120, side * len(x_order)), height=max(120, side * len(y_order))
     )
     base = base.encode(
-        x=alt.X("predicted:N", sort=x_order, title="predicted", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("true:N", sort=y_order, title="true"),
+        x=alt.X(
+            "predicted:N",
+            sort=x_order,
+            title="tagged as",
+            axis=alt.Axis(labelAngle=-30, labelLimit=0, orient="top"),
+        ),
+        y=alt.Y("true:N", sort=y_order, title="your label", axis=alt.Axis(labelLimit=0)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("images:Q", scale=alt.Scale(scheme="blues"), legend=None),
-        tooltip=["true", "predicted", "images"],
+        tooltip=[
+            alt.Tooltip("true", title="your label"),
+            alt.Tooltip("predicted", title="tagged as"),
+            alt.Tooltip("images", title="pictures"),
+        ],
     )
     text = base.mark_text(fontSize=14).encode(
         text="images:Q",
