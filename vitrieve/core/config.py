@@ -130,7 +130,8 @@ class Settings(BaseSettings):
         200,
         ge=1,
         description="Catalog photos `vitrieve calibrate` samples (7 in-memory edits each); 200 "
-        "is about 3 minutes of ViT-B/16 embedding on a 2-core CPU.",
+        "is about 3 minutes of ViT-B/16 on a 2-core CPU with the auto runtime, 6 with torch "
+        "fp32 (docs/BENCHMARKS.md).",
     )
     auto_calibrate: bool = Field(
         True,
