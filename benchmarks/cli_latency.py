@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> dict:
             k: v for k, v in os.environ.items() if not k.startswith(("VITRIEVE_", "HF_", "MODELS"))
         }
         env |= {"VITRIEVE_HOME": str(home), "VITRIEVE_MODEL": str(model_dir)}
+        env["VITRIEVE_AUTO_CALIBRATE"] = "false"  # `ingest (nothing new)` would calibrate once
         env["PYTHONPATH"] = str(ROOT)
         python = [sys.executable]
         baseline = timed([*python, "-c", "pass"], {"after": env}, args.repeats)["after"]

@@ -102,6 +102,7 @@ def settings(tmp_path: Path) -> Settings:
         model=str(TINY_VIT),
         precision="fp32",
         runtime="torch",
+        auto_calibrate=False,
         batch_size=4,
         decode_workers=2,
     )

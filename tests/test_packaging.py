@@ -136,7 +136,11 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 def run_installed(venv: Path, cwd: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = clean_env(home) | {"VITRIEVE_PRECISION": "fp32", "VITRIEVE_RUNTIME": "torch"}
+    env = clean_env(home) | {
+        "VITRIEVE_PRECISION": "fp32",
+        "VITRIEVE_RUNTIME": "torch",
+        "VITRIEVE_AUTO_CALIBRATE": "false",
+    }
     return subprocess.run(
         [str(venv / "bin" / "vitrieve"), *args],
         cwd=cwd,

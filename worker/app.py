@@ -20,6 +20,7 @@ TASK_ROUTES = {
     "vitrieve.scan": {"queue": "scan"},
     "vitrieve.rescan_watched": {"queue": "scan"},
     "vitrieve.embed": {"queue": "embed"},
+    "vitrieve.calibrate": {"queue": "embed"},  # embeds edits: where the model is loaded
     "vitrieve.index_add": {"queue": "index"},
     "vitrieve.index_update": {"queue": "index"},
     "vitrieve.index_sync": {"queue": "index"},

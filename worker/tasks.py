@@ -3,6 +3,8 @@
 scan(job)       -> scan_roots; cut pending images into batches; send embed(job, seq) per batch
 embed(job, seq) -> embed_items on the batch's still-pending images; batch done; send index_add
 index_*         -> the index writer applies vectors/deletions, saves, completes the job
+calibrate       -> after a completed job, when one is due (search/duplicates/auto_calibrate.py):
+                   the near-duplicate threshold measured on an embed worker, which has the model
 
 Every task is idempotent, so redelivery (acks_late after a lost worker, a visibility timeout,
 a retry) is always safe: a finished batch is a no-op, vectors are replaced never duplicated,
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import kombu.exceptions
 import redis
@@ -31,6 +33,7 @@ from vitrieve.indexer.ingest import (
 )
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.pipeline import WorkItem
+from vitrieve.search.duplicates.auto_calibrate import auto_calibrate, calibration_due
 from vitrieve.search.tagging.apply import auto_tagger
 from vitrieve.tables.catalog import Image, ImageStatus, Root
 from vitrieve.tables.jobs import BatchState, JobState
@@ -245,8 +248,30 @@ def _settle_job(lib: Library, job_id: int | None) -> None:
     with lib.sessions() as session:
         complete = jobs.job_complete(session, job_id)
     writer.maybe_save(force=complete)
-    if complete:
-        jobs.finish_job(lib, job_id)
+    if complete and jobs.finish_job(lib, job_id):  # True once per job, however redelivered
+        send_calibration_if_due(lib)
+
+
+def send_calibration_if_due(lib: Library, sender: Callable[..., None] = send) -> bool:
+    """A finished job may have left the first MIN_IMAGES photos of a model without a
+    calibration: queue one (the task checks again under the calibration lock, so two jobs
+    finishing together queue two messages but calibrate once)."""
+    if not calibration_due(lib):
+        return False
+    sender("vitrieve.calibrate")
+    return True
+
+
+@app.task(name="vitrieve.calibrate")
+def calibrate() -> None:
+    """Never fails: a refusal or an error is the one line it logs (auto_calibrate)."""
+    line = auto_calibrate(library())
+    if line is None:
+        return
+    if line.startswith("calibration "):  # skipped, failed or busy: worth a look
+        log.warning("%s", line)
+    else:
+        log.info("%s", line)
 
 
 @app.task(name="vitrieve.ping", acks_late=False)

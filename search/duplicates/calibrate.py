@@ -15,7 +15,8 @@ the library measures it where it runs:
    (search/duplicates/curve.py), and the whole curve, stored as one row per model.
 
 Default sample: 200 photos x 7 edits = 1,400 embeddings, about 3 minutes of ViT-B/16 on a
-2-core CPU at the ~8 img/s measured in docs/BENCHMARKS.md (seconds on a GPU); 200 is also the
+2-core CPU with the auto runtime, 6 with torch fp32 (docs/BENCHMARKS.md, "Calibration cost";
+seconds on a GPU); 200 is also the
 fewest embedded photos it accepts, so a small catalog is sampled whole. Memory is bounded by one
 chunk of photos and their edits at a time. Nothing is written but the catalog row: the edits
 never leave memory. The row is inserted in one transaction, so kill -9 at any moment leaves the

@@ -13,6 +13,11 @@ that vitrieve used before (``grouping="components"``).
 Only images of the truth that are searchable in the catalog are evaluated, and the groups are
 formed among those images alone. The detector is measured on its own: the user's "not
 duplicates" decisions are not applied.
+
+Beside the given thresholds, every report scores the ones `vitrieve dups` would use (``compared``):
+the fixed DEFAULT_THRESHOLD and, when the current model is calibrated (`vitrieve calibrate`), the
+calibrated strict, balanced and loose thresholds, each labelled, so the calibration is judged on
+the same truth as the fixed value it replaces.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ from vitrieve.indexer.decode import IMAGE_EXTENSIONS
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.backfill import fill_missing_facts
 from vitrieve.search.duplicates.centred import copy_keys_of, keeper_centred, keeper_order
-from vitrieve.search.duplicates.find import EdgeSet, duplicate_edges
+from vitrieve.search.duplicates.curve import STRICTNESS
+from vitrieve.search.duplicates.find import DEFAULT_THRESHOLD, EdgeSet, duplicate_edges
 from vitrieve.search.duplicates.graph import Edges, components
 from vitrieve.search.duplicates.groups import image_facts
 from vitrieve.search.duplicates.pairs import DEFAULT_NPROBE, ProgressFn
+from vitrieve.search.duplicates.threshold import UNCALIBRATED, latest_calibration
 from vitrieve.tables.catalog import Image, ImageStatus, Root
 
 DEFAULT_SWEEP = tuple(round(0.80 + 0.01 * i, 2) for i in range(20))  # 0.80 .. 0.99
@@ -54,13 +61,21 @@ class EvalRow:
     false_negatives: int
 
 
+@dataclass(frozen=True, slots=True)
+class LabelledRow:
+    label: str  # "fixed", "calibrated strict", "calibrated balanced", "calibrated loose"
+    row: EvalRow
+
+
 @dataclass
 class EvalReport:
     images: int  # truth images found (searchable) in the catalog
     true_pairs: int
-    rows: list[EvalRow] = field(default_factory=list)
+    rows: list[EvalRow] = field(default_factory=list)  # the given thresholds
     unmatched: list[str] = field(default_factory=list)  # truth paths not searchable
     grouping: str = "keeper"  # GROUPINGS
+    compared: list[LabelledRow] = field(default_factory=list)  # what `dups` would use
+    calibration: str = UNCALIBRATED  # the calibration in force, in words
 
     @property
     def best(self) -> EvalRow | None:
@@ -75,7 +90,20 @@ class EvalReport:
             "unmatched": self.unmatched,
             "best": asdict(best) if best else None,
             "rows": [asdict(r) for r in self.rows],
+            "calibration": self.calibration,
+            "compared": [{"label": c.label} | asdict(c.row) for c in self.compared],
         }
+
+
+def reference_thresholds(lib: Library) -> tuple[list[tuple[str, float]], str]:
+    """(label, threshold) of the fixed value and of each calibrated strictness, and the
+    calibration in words (UNCALIBRATED without one)."""
+    named = [("fixed", DEFAULT_THRESHOLD)]
+    found = latest_calibration(lib)
+    if found is None:
+        return named, UNCALIBRATED
+    named += [(f"calibrated {s}", found.thresholds[s]) for s in STRICTNESS]
+    return named, found.describe()
 
 
 def parse_thresholds(spec: str) -> list[float]:
@@ -198,15 +226,19 @@ def evaluate(
     group_of = {image_id: truth[p] for p, image_id in found.items()}
     names = {name: i for i, name in enumerate(sorted(set(group_of.values())))}
     truth_labels = np.asarray([names[group_of[int(i)]] for i in ids])
+    named, calibration = reference_thresholds(lib)
+    lowest = min([*thresholds, *(t for _, t in named)])
     searched = duplicate_edges(
-        lib, min(thresholds), only_ids=ids, method=method, nprobe=nprobe, progress=progress
+        lib, lowest, only_ids=ids, method=method, nprobe=nprobe, progress=progress
     )
     edges = searched.edges.restricted_to(ids)
     form = components if grouping == "components" else keeper_grouping(lib, ids, searched)
     rows = sweep(ids, truth_labels, edges, thresholds, form)
-    true_pairs = rows[0].true_positives + rows[0].false_negatives if rows else 0
+    scored = sweep(ids, truth_labels, edges, [t for _, t in named], form)
+    compared = [LabelledRow(label, row) for (label, _), row in zip(named, scored, strict=True)]
+    true_pairs = scored[0].true_positives + scored[0].false_negatives
     unmatched = sorted(str(p) for p in truth if p not in found)
-    return EvalReport(len(ids), true_pairs, rows, unmatched, grouping)
+    return EvalReport(len(ids), true_pairs, rows, unmatched, grouping, compared, calibration)
 
 
 def _catalog_ids(lib: Library, paths: list[Path]) -> dict[Path, int]:

@@ -23,7 +23,8 @@ from tests.support import TINY_VIT, VITRIEVE_CLI, cli_env, run_cli, write_dup_se
 from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
-from vitrieve.search.duplicates.calibrate import CalibrationRefused, calibrate
+from vitrieve.search.duplicates.calibrate import CHUNK, CalibrationRefused, calibrate
+from vitrieve.search.duplicates.edits import KINDS
 from vitrieve.search.duplicates.threshold import UNCALIBRATED, threshold_in_force
 from vitrieve.tables.calibrations import DupCalibration
 
@@ -156,3 +157,23 @@ def test_kill_9_during_calibration_leaves_the_old_result_and_a_rerun_completes(h
         assert threshold_in_force(lib)[0] == new.threshold
     with Library(_settings(home)) as lib, lib.sessions() as session:
         assert session.scalar(select(func.count()).select_from(DupCalibration)) == 2
+
+
+def test_the_sample_is_measured_in_chunks_of_bounded_size(home):
+    """Bounded memory: whatever the sample, at most CHUNK photos and their edits are decoded
+    and embedded at once (the embedder is watched, not replaced: it still does the work)."""
+    with Library(_settings(home)) as lib:
+        embedder = lib.embedder
+        embed_pixels = embedder.embed_pixels
+        batches: list[int] = []
+
+        def watched(pixels):
+            batches.append(len(pixels))
+            return embed_pixels(pixels)
+
+        embedder.embed_pixels = watched  # type: ignore[method-assign]
+        steps: list[int] = []
+        result = calibrate(lib, images=40, progress=lambda stage, done, total: steps.append(done))
+    assert result.sample_size == 40
+    assert batches == [CHUNK * len(KINDS)] * (40 // CHUNK)
+    assert steps == list(range(CHUNK, 41, CHUNK))

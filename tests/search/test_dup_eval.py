@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,14 +10,17 @@ import pytest
 from PIL import Image as PILImage
 
 from benchmarks.make_dup_set import VARIANTS, build_set, write_skimage_originals
-from tests.support import chain_library, clone_library
+from tests.support import chain_library, cli_env, clone_library, invoke_cli, invoke_cli_json
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.duplicates.centred import keeper_centred
+from vitrieve.search.duplicates.curve import build_curve
 from vitrieve.search.duplicates.evaluate import evaluate, load_truth, parse_thresholds, sweep
 from vitrieve.search.duplicates.graph import Edges
 from vitrieve.search.duplicates.groups import image_facts
+from vitrieve.search.duplicates.threshold import UNCALIBRATED, latest_calibration
+from vitrieve.tables.calibrations import DupCalibration
 
 
 def test_sweep_reproduces_hand_computed_precision_and_recall():
@@ -169,3 +173,69 @@ def test_make_dup_set_writes_every_variant_and_a_truth_the_harness_reads(tmp_pat
     assert by_csv.rows == by_folder.rows and by_csv.images == len(rows)
     assert by_csv.true_pairs == 2 * (17 * 16 // 2)
     assert by_csv.rows[-1].true_positives >= 2  # original.png = png.png: identical pixels
+
+
+def _store_calibration(lib: Library, thresholds: dict[str, float]) -> None:
+    """A calibration row as `vitrieve calibrate` stores it (its curve from made-up samples)."""
+    rng = np.random.default_rng(0)
+    positives = {"jpeg_q30": rng.uniform(0.95, 1.0, 50), "crop": rng.uniform(0.9, 1.0, 50)}
+    negatives = rng.uniform(0.5, 0.97, 100)
+    with lib.sessions.begin() as session:
+        session.add(
+            DupCalibration(
+                model_id=lib.model_row.id,
+                threshold=thresholds["balanced"],
+                thresholds=thresholds,
+                targets={"strict": 0.001, "balanced": 0.01, "loose": 0.05},
+                sample_size=200,
+                seed=0,
+                negatives=100,
+                excluded={},
+                curve=build_curve(positives, negatives, list(thresholds.values())),
+            )
+        )
+
+
+def test_eval_dups_scores_the_fixed_and_calibrated_thresholds_beside_the_given_ones(
+    dup_template, tmp_path
+):
+    photos, settings = clone_library(dup_template, tmp_path / "lib")
+    truth = tmp_path / "truth.csv"
+    truth.write_text(
+        f"{photos / 'trip/rocket.png'},rocket\n{photos / 'rocket-q70.jpg'},rocket\n"
+        f"{photos / 'coffee.jpg'},coffee\n{photos / 'backup/coffee.jpg'},coffee\n"
+        f"{photos / 'trip/camera.png'},camera\n"
+    )
+    env = cli_env(settings.home, settings.model)
+    args = ("eval", "dups", "--truth", str(truth), "--thresholds", "0.5,0.99")
+    before = invoke_cli_json(env, *args)
+    assert before["calibration"] == UNCALIBRATED
+    assert [(c["label"], c["threshold"]) for c in before["compared"]] == [("fixed", 0.9)]
+    assert [r["threshold"] for r in before["rows"]] == [0.5, 0.99]  # the given ones, apart
+
+    calibrated = {"strict": 0.9987, "balanced": 0.9912, "loose": 0.4}
+    with Library(settings) as lib:
+        _store_calibration(lib, calibrated)
+        why = latest_calibration(lib).describe()
+    report = invoke_cli_json(env, *args)
+    assert report["calibration"] == why
+    compared = {c["label"]: c for c in report["compared"]}
+    assert list(compared) == [
+        "fixed",
+        "calibrated strict",
+        "calibrated balanced",
+        "calibrated loose",
+    ]
+    assert {k: compared[f"calibrated {k}"]["threshold"] for k in calibrated} == calibrated
+    given = {r["threshold"]: r for r in report["rows"]}
+    for label, same in (("fixed", None), ("calibrated loose", 0.5)):  # scored like a given one
+        row = compared[label]
+        assert 0 <= row["precision"] <= 1 and row["true_positives"] + row["false_negatives"] == 2
+        if same is not None:  # 0.4 groups no more than 0.5 does on these five photos
+            keys = ("precision", "recall", "true_positives", "false_positives")
+            assert [row[k] for k in keys] == [given[same][k] for k in keys]
+    assert compared["calibrated loose"]["false_positives"] > 0  # too loose: unrelated grouped
+    table = invoke_cli(env, *args[:-2], "--thresholds", "0.99").stdout
+    assert why in table and "0.9987" in table  # calibrated ones to their 4 decimals
+    for label in ("fixed", "calibrated strict", "calibrated balanced", "calibrated loose", "given"):
+        assert re.search(rf"\b0\.\d+\s+\W?\s*{label}\b", table), (label, table)

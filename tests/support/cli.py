@@ -43,6 +43,7 @@ def cli_env(home: Path, model: str = str(TINY_VIT)) -> dict[str, str]:
         "VITRIEVE_MODEL": model,
         "VITRIEVE_PRECISION": "fp32",
         "VITRIEVE_RUNTIME": "torch",
+        "VITRIEVE_AUTO_CALIBRATE": "false",  # on only in the tests of automatic calibration
     }
 
 

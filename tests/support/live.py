@@ -78,6 +78,7 @@ def run_server(
         "VITRIEVE_MODEL": str(TINY_VIT),
         "VITRIEVE_PRECISION": "fp32",
         "VITRIEVE_RUNTIME": "torch",
+        "VITRIEVE_AUTO_CALIBRATE": "false",
         "HOME": str(user),
         "PYTHONPATH": str(REPO),
     }

@@ -29,6 +29,7 @@ def app_env(settings: Settings, monkeypatch) -> Iterator[Settings]:
     monkeypatch.setenv("VITRIEVE_MODEL", str(TINY_VIT))
     monkeypatch.setenv("VITRIEVE_PRECISION", "fp32")
     monkeypatch.setenv("VITRIEVE_RUNTIME", "torch")
+    monkeypatch.setenv("VITRIEVE_AUTO_CALIBRATE", "false")
     monkeypatch.setenv("VITRIEVE_BATCH_SIZE", "4")
     monkeypatch.setenv("VITRIEVE_DECODE_WORKERS", "2")
     # Password tries are counted per client for the whole process; every test starts afresh.

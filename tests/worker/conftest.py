@@ -26,6 +26,7 @@ def stack_factory(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
             "model": str(TINY_VIT),
             "precision": "fp32",
             "runtime": "torch",
+            "auto_calibrate": False,
             "batch_size": 2,
             "decode_workers": 1,
             "job_batch_size": 4,

@@ -418,7 +418,8 @@ def eval_dups(
         ),
     ] = "keeper",
 ) -> None:
-    """Precision, recall and F1 of duplicate pairs over a sweep of thresholds."""
+    """Precision, recall and F1 of duplicate pairs over a sweep of thresholds, beside the fixed
+    and calibrated thresholds `vitrieve dups` would use."""
     from vitrieve.search.duplicates.evaluate import evaluate, parse_thresholds
 
     sweep = parse_thresholds(thresholds)
@@ -430,25 +431,28 @@ def eval_dups(
     if as_json:
         emit_json(report.to_dict())
         return
-    table = Table("threshold", "precision", "recall", "F1", "TP", "FP", "FN")
+    # What `dups` would use (fixed, calibrated) first, then the given thresholds: one table.
+    table = Table("threshold", "source", "precision", "recall", "F1", "TP", "FP", "FN")
     best = report.best
-    for r in report.rows:
-        style = "bold" if r is best else None
+    labelled = [(c.label, c.row, "cyan") for c in report.compared]
+    for label, r, style in [*labelled, *(("given", r, None) for r in report.rows)]:
         table.add_row(
-            f"{r.threshold:.2f}",
+            f"{r.threshold:.4f}" if label.startswith("calibrated") else f"{r.threshold:.2f}",
+            label,
             f"{r.precision:.4f}",
             f"{r.recall:.4f}",
             f"{r.f1:.4f}",
             str(r.true_positives),
             str(r.false_positives),
             str(r.false_negatives),
-            style=style,
+            style="bold" if r is best else style,
         )
     out.print(
         f"{count(report.images, 'image')}, {count(report.true_pairs, 'true pair')}, "
         f"{report.grouping} groups",
         highlight=False,
     )
+    say(report.calibration)
     out.print(table)
     if best is not None:
         out.print(f"best F1 {best.f1:.4f} at threshold {best.threshold:.2f}", highlight=False)

@@ -91,8 +91,8 @@ def ingest(
     lib = open_library()
     with RichIngestProgress(err, enabled=err.is_terminal) as progress:
         summary = run_ingest(lib, paths, progress, on_embedded=auto_tagger(lib))
-    if as_json:
-        emit_json(summary.to_dict())
+    if as_json:  # the calibration's line (or null) joins the summary; progress stays on stderr
+        emit_json(summary.to_dict() | {"calibration": cli_calibrate.after_ingest(lib)})
         return
     counts = ", ".join(
         f"{getattr(summary, k)} {k}"
@@ -104,6 +104,9 @@ def ingest(
         say(skipped_line(summary.skipped))
     for failure in summary.failures:  # '[draft] a.jpg' or a reason's brackets are not markup
         say(("failed", "red"), " ", failure.path, ": ", failure.reason)
+    calibrated = cli_calibrate.after_ingest(lib)  # once per model, never fails the ingest
+    if calibrated is not None:
+        say(calibrated)
 
 
 @app.command()

@@ -184,7 +184,14 @@ class Settings(BaseSettings):
         200,
         ge=1,
         description="Catalog photos `vitrieve calibrate` samples (7 in-memory edits each); 200 "
-        "is about 3 minutes of ViT-B/16 embedding on a 2-core CPU.",
+        "is about 3 minutes of ViT-B/16 on a 2-core CPU with the auto runtime, 6 with torch "
+        "fp32 (docs/BENCHMARKS.md).",
+    )
+    auto_calibrate: bool = Field(
+        True,
+        description="Calibrate the near-duplicate threshold after an ingest that leaves at "
+        "least 200 embedded images of a model with no calibration yet (at the end of "
+        "`vitrieve ingest`, or as a worker task with a broker).",
     )
     calibration_false_rate: float = Field(
         0.01,
