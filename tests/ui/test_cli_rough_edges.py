@@ -37,7 +37,7 @@ def test_counts_agree_with_their_nouns():
 
 def test_dups_says_one_group_not_one_groups(env):
     proc = invoke_cli(env, "dups", "--exact-only")
-    assert "1 group (1 exact, 0 near) among 7 images" in proc.stderr
+    assert "1 group (1 with exact copies, 0 near only) among 7 images" in proc.stderr
 
 
 def test_a_second_ingest_and_an_ingest_of_copies_show_no_zero_rate(env, photos: Path):
