@@ -23,7 +23,15 @@ if TYPE_CHECKING:
         texts,
         write_copies_of_astronaut,
     )
-    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, need_chromium
+    from tests.support.browser import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        OUTPUT,
+        need_chromium,
+        page_runs,
+        scroll_to,
+        scroll_top,
+    )
     from tests.support.calibration import (
         COPIES,
         SPREAD_GAIN,
@@ -162,6 +170,9 @@ _HOME: dict[str, str] = {
     "CHROMIUM_ARGS": "browser",
     "OUTPUT": "browser",
     "need_chromium": "browser",
+    "page_runs": "browser",
+    "scroll_to": "browser",
+    "scroll_top": "browser",
     "CHAIN_T": "dups",
     "NEAR": "dups",
     "STEP": "dups",
@@ -258,6 +269,7 @@ __all__ = [
     "open_dups",
     "originals",
     "other_vit",
+    "page_runs",
     "pair_scores",
     "pil_decoder",
     "png_bomb",
@@ -271,6 +283,8 @@ __all__ = [
     "run_cli_together",
     "run_server",
     "save_camera_jpeg",
+    "scroll_to",
+    "scroll_top",
     "set_vectors",
     "stand_in",
     "texts",

@@ -210,7 +210,8 @@ def test_not_a_duplicate_records_the_pair_with_the_keeper_only(copies_catalog, o
     pair = tuple(sorted((crop.image_id, group.keepers[0].image_id)))
     with Library(app_env) as lib, lib.sessions() as session:
         assert session.execute(select(DupIgnore.image_a, DupIgnore.image_b)).all() == [pair]
-    said = f"Recorded: {Path(crop.path).name} is not a duplicate of {Path(group.keepers[0].path).name}."
+    keeper = Path(group.keepers[0].path).name
+    said = f"Recorded: {Path(crop.path).name} is not a duplicate of {keeper}."
     assert said in texts(at.info), texts(at.info)
     at = click(at, "dup_undo")
     with Library(app_env) as lib, lib.sessions() as session:

@@ -35,9 +35,13 @@ HELP = "dup_review_help"  # the keys panel is open
 RELOAD = "dup_review_reload"  # files moved: find the groups again
 SCOPE = "review"  # the quarantine plan of the group under review
 COLUMNS = 4
-# The photos keep one size whatever the group: the fragment's height barely changes from one
-# group to the next, so nothing below it jumps.
+# The photos keep one size whatever the group, and the review fills at least the window: the
+# page never gets shorter after a decision (a group of two after one of ten), so the scroll
+# position the user had stays where it was; nor does the browser's scroll anchoring move it
+# when a message appears above the photos.
 _STYLE = """<style>
+.stMain {overflow-anchor: none;}
+.st-key-dup-review {min-height: 100vh;}
 .st-key-dup-review [class*='st-key-review-photo-'] img {height: 220px; object-fit: contain;}
 </style>"""
 
@@ -115,11 +119,13 @@ def move(lib: Library) -> None:
     pending = st.session_state.get(quarantine.PLAN)
     if pending is None or pending["scope"] != SCOPE:
         return
+    groups, index = _here()
     quarantine.apply_plan(lib, pending["folder"], pending["plan"])
     moved = st.session_state.get(quarantine.LAST_BATCH)
     if moved is not None:
         note = f"moved {moved[1]} file{'s' if moved[1] != 1 else ''} to quarantine"
         st.session_state[dups.LAST] = {"note": note, "kind": "move", "batch": moved[0]}
+        _remember(groups, index)
     st.session_state[RELOAD] = True
 
 
@@ -129,8 +135,10 @@ def undo(lib: Library) -> None:
         return
     back = last.get("review")
     dups.undo_last(lib)
-    if last["kind"] == "move":
+    if last["kind"] == "move":  # the files are back: find the groups, show the group again
         st.session_state[RELOAD] = True
+        if back is not None:
+            st.session_state[PLACE] = view.place_at(*back)
     elif back is not None:
         _store(*back)
 
@@ -142,11 +150,14 @@ def toggle_help() -> None:
 @st.fragment
 def review(lib: Library, find: Callable[[], DupReport]) -> None:
     """The group under review with its actions. `find` finds the groups again (after a move)."""
-    if st.session_state.pop(RELOAD, False) or st.session_state.get(REPORT) is None:
-        find()
-    groups, index = _here()
     with st.container(key="dup-review"):
         st.html(_STYLE)
+        # inside the review (whose height never drops below the window's), so the progress of
+        # finding the groups again never takes the review's place and scrolls the page up
+        with st.empty().container():
+            if st.session_state.pop(RELOAD, False) or st.session_state.get(REPORT) is None:
+                find()
+        groups, index = _here()
         quarantine.flash(lib)
         if not groups:
             st.info("No duplicates left at this threshold.")
