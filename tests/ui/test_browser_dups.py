@@ -181,6 +181,11 @@ def test_groups_are_reviewed_by_keyboard_in_place(settings, all_groups, tmp_path
             photo = f".st-key-review-photo-{first.keepers[0].image_id}"
             expect(review.locator(photo)).to_contain_text("keeper (suggested)")
             expect(review.locator(photo)).to_contain_text(Path(first.keepers[0].path).name)
+            expect(review.locator(".st-key-review-accept")).to_be_visible()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.st-key-dup-review img')]"
+                ".every(i => i.complete && i.naturalWidth > 0)"
+            )
             page.screenshot(path=str(OUTPUT / "dups-review.png"))
             page.set_viewport_size({"width": 390, "height": 844})
             page.screenshot(path=str(OUTPUT / "dups-review-phone.png"), full_page=True)

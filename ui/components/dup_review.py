@@ -309,7 +309,7 @@ def _photo(lib: Library, group: DupGroup, m: DupMember, n: int, chosen: set[int]
     else:
         st.markdown(f"**{n}** :blue-badge[{view.match_words(m)}]")
     st.markdown(f"**{view.file_name(m.path)}**", help=display_path(m.path))
-    st.caption(display_path(str(PurePath(m.path).parent)))
+    st.caption(f"in {display_path(PurePath(m.path).parent.name)}/")  # the whole path: hover
     st.caption("  \n".join(view.plain_facts(m)))
     if m.keeper and group.keeper_reason and m.image_id == keeper_of(group).image_id:
         st.caption(f"Kept because: {group.keeper_reason}.")
