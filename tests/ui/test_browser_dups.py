@@ -149,6 +149,14 @@ def test_a_big_group_is_reviewed_compared_quarantined_alone_and_undone(dup_home,
     assert not [f for f in dest.rglob("*") if f.is_file()]
 
 
+# The review drawn whole: its buttons there and nothing left of the previous draw (Streamlit
+# marks those stale until they are replaced or removed).
+SETTLED = """() => {
+  const r = document.querySelector('.st-key-dup-review');
+  return !!r && !!r.querySelector('.st-key-review-next') && !r.querySelector('[data-stale="true"]');
+}"""
+
+
 def _keepers(settings) -> set[int]:
     with Library(settings) as lib, lib.sessions() as session:
         return keeper_ids(session)
@@ -182,9 +190,12 @@ def test_groups_are_reviewed_by_keyboard_in_place(settings, all_groups, tmp_path
             expect(review.locator(photo)).to_contain_text("keeper (suggested)")
             expect(review.locator(photo)).to_contain_text(Path(first.keepers[0].path).name)
             expect(review.locator(".st-key-review-accept")).to_be_visible()
+            page.wait_for_function(SETTLED, timeout=60_000)
             page.wait_for_function(
-                "() => [...document.querySelectorAll('.st-key-dup-review img')]"
-                ".every(i => i.complete && i.naturalWidth > 0)"
+                "n => { const i = [...document.querySelectorAll('.st-key-dup-review img')];"
+                " return i.length >= n && i.every(i => i.complete && i.naturalWidth > 0); }",
+                arg=len(first.members),
+                timeout=60_000,
             )
             page.screenshot(path=str(OUTPUT / "dups-review.png"))
             page.set_viewport_size({"width": 390, "height": 844})
@@ -207,6 +218,7 @@ def test_groups_are_reviewed_by_keyboard_in_place(settings, all_groups, tmp_path
             def key(name: str, shows: str) -> None:
                 page.keyboard.press(name)
                 expect(review).to_contain_text(shows, timeout=30_000)
+                page.wait_for_function(SETTLED, timeout=30_000)  # drawn whole: keys act again
                 assert page_runs(page) == runs, f"{name}: the whole page reran"
                 assert scroll_top(page) == top, f"{name}: the page scrolled"
 

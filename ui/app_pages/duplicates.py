@@ -181,6 +181,8 @@ def main() -> None:
             empty_library_notice()
             return
         with st.sidebar:
+            if st.session_state.get(VIEW, REVIEW) != LIST:  # the photos get the main area's top
+                st.header("Duplicates")
             threshold, exact_only = _threshold(lib)
             st.session_state.setdefault(VIEW, REVIEW)
             view = st.segmented_control(
