@@ -24,7 +24,15 @@ if TYPE_CHECKING:
         texts,
         write_copies_of_astronaut,
     )
-    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, OUTPUT, need_chromium
+    from tests.support.browser import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        OUTPUT,
+        need_chromium,
+        page_runs,
+        scroll_to,
+        scroll_top,
+    )
     from tests.support.calibrated import synthetic_calibration
     from tests.support.calibration import (
         COPIES,
@@ -166,6 +174,9 @@ _HOME: dict[str, str] = {
     "CHROMIUM_ARGS": "browser",
     "OUTPUT": "browser",
     "need_chromium": "browser",
+    "page_runs": "browser",
+    "scroll_to": "browser",
+    "scroll_top": "browser",
     "CHAIN_T": "dups",
     "NEAR": "dups",
     "STEP": "dups",
@@ -263,6 +274,7 @@ __all__ = [
     "open_dups",
     "originals",
     "other_vit",
+    "page_runs",
     "pair_scores",
     "pil_decoder",
     "png_bomb",
@@ -276,6 +288,8 @@ __all__ = [
     "run_cli_together",
     "run_server",
     "save_camera_jpeg",
+    "scroll_to",
+    "scroll_top",
     "set_vectors",
     "stand_in",
     "synthetic_calibration",

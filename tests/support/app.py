@@ -62,8 +62,11 @@ def write_copies_of_astronaut(folder: Path) -> None:
     img.save(folder / "astronaut.webp", quality=80)
 
 
-def open_dups(open_page):
+def open_dups(open_page, view: str = "All groups"):
+    """The Duplicates page at the suite's threshold, showing every group ("All groups") or
+    one group at a time ("One group at a time", the page's default)."""
     at = open_page("duplicates")
+    at.session_state["dup_view"] = view
     at.slider(key="dup_threshold").set_value(DUP_THRESHOLD).run()
     assert not at.exception and not at.error, texts(at.error)
     return at

@@ -71,6 +71,10 @@ def test_duplicates_with_latin1_names_are_shown_and_quarantined_at_their_byte_na
     at = open_page("duplicates")
     at.slider(key="dup_threshold").set_value(THRESHOLD).run()
     assert not at.exception and not at.error, texts(at.error)
+    # one group at a time (the default): names shown escaped, never a crash
+    assert {"**caf\\xe9.jpg**", "**copie-\\xe9.jpg**"} & set(texts(at.markdown)), texts(at.markdown)
+    at.session_state["dup_view"] = "All groups"
+    at.run()
     shown = {c for c in texts(at.caption) if c.startswith("/")}
     assert {f"{share}/caf\\xe9.jpg", f"{share}/dir-\\xff/copie-\\xe9.jpg"} <= shown
     at.text_input[0].set_value(str(tmp_path / "quarantine"))

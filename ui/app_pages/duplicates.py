@@ -1,7 +1,10 @@
-"""Duplicates page: groups at a threshold, every member reviewable (paged, by similarity to the
-keeper, compared at full size), decisions (keep this one, not a duplicate, not duplicates),
-quarantine with a dry-run preview and an undo, for one group, for every exact copy at once, or
-for every group; the space each would reclaim; export.
+"""Duplicates page, photos first: by default one group at a time (ui/components/dup_review.py,
+a fragment driven by buttons and keys), or the list of all groups, every member reviewable
+(paged, by similarity to the keeper, compared at full size); decisions (keep this one, not a
+duplicate, not duplicates); quarantine with a dry-run preview and an undo, for one group, for
+every exact copy at once, or for every group; the space each would reclaim; export. The
+threshold, totals and quarantine folder sit in the sidebar; bulk clean-up, export and the undo
+of any batch in a collapsed panel below.
 
 Groups come from search.duplicates.find.find_duplicates and are kept in the session until the
 threshold changes or a decision or move is recorded, so paging through them costs nothing.
@@ -20,12 +23,16 @@ from vitrieve.search.duplicates.find import DupReport, find_duplicates
 from vitrieve.search.duplicates.quarantine import move_batches
 from vitrieve.ui.components import dup_calibration, dups, keeper_prefs
 from vitrieve.ui.components import dup_quarantine as quarantine
+from vitrieve.ui.components import dup_review as review
 from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
 from vitrieve.ui.views.dups import exact_parts, human_size, page_count, totals
 from vitrieve.ui.views.library import list_roots
 
-REPORT = "dup_report"  # (key, DupReport)
+REPORT = review.REPORT  # (key, DupReport)
 PER_PAGE = 10  # groups per page
+VIEW = "dup_view"  # one group at a time, or the list of all groups
+REVIEW, LIST = "One group at a time", "All groups"
+RUNS = "dup_page_runs"  # full runs of the page in this session
 
 
 def _report(lib: Library, threshold: float, exact_only: bool, prefer: str) -> DupReport:
@@ -53,10 +60,9 @@ def _summary(report: DupReport) -> None:
         f"{len(report.groups) - exact} near only) among {report.images} images"
     )
     t = totals(report.groups)
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Images in groups", t.members)
-    c2.metric("Reclaimable (all groups)", f"{human_size(t.reclaimable)} · {t.redundant} files")
-    c3.metric(
+    st.metric("Images in groups", t.members)
+    st.metric("Reclaimable (all groups)", f"{human_size(t.reclaimable)} · {t.redundant} files")
+    st.metric(
         "Reclaimable (exact copies)", f"{human_size(t.exact_reclaimable)} · {t.exact_files} files"
     )
 
@@ -78,13 +84,11 @@ def _export(report: DupReport) -> None:
 
 
 def _clean_up(lib: Library, report: DupReport) -> None:
-    st.subheader("Clean up")
     st.caption(
         "Quarantine moves files to a folder outside the library (mirroring their paths); nothing "
         "is deleted, every move is previewed first and can be put back with Undo."
     )
     quarantine.read_only_notice(lib, report.groups)
-    quarantine.destination()
     exact = exact_parts(report.groups)
     c1, c2, _ = st.columns([1, 1, 2])
     with c1:
@@ -141,27 +145,61 @@ def _undo(lib: Library) -> None:
     )
 
 
+def _threshold(lib: Library) -> tuple[float, bool]:
+    """The similarity threshold and "identical only", chosen in the sidebar (the one place the
+    page's threshold is chosen): a strictness on the measured curve, or a custom value."""
+    threshold = dup_calibration.threshold_control(lib)
+    exact_only = st.checkbox("Identical only", key="dup_exact")
+    return threshold, exact_only
+
+
+def _page_run() -> None:
+    """A mark that only a run of the whole page changes (a decision in the review reruns just
+    its fragment): the browser tests and benchmarks/dup_review_latency.py read it."""
+    runs = st.session_state.get(RUNS, 0) + 1
+    st.session_state[RUNS] = runs
+    st.markdown(
+        f'<span class="vitrieve-page-run" data-run="{runs}"></span>', unsafe_allow_html=True
+    )
+
+
 def main() -> None:
-    st.title("Duplicates")
     lib = library()
-    quarantine.flash(lib)
+    with st.sidebar:
+        _page_run()
     with shown_errors():
         if not list_roots(lib):
+            st.title("Duplicates")
             empty_library_notice()
             return
-        threshold = dup_calibration.threshold_control(lib)  # sidebar: strictness or custom
-        exact_only = st.checkbox("Identical only", key="dup_exact")
-        report = _report(lib, threshold, exact_only, keeper_prefs.editor(lib))
-        _summary(report)
-        dup_calibration.distribution_panel(lib, threshold)
-        dups.undo_bar(lib)
-        if not report.groups:
-            st.info("No duplicates at this threshold.")
+        with st.sidebar:
+            if st.session_state.get(VIEW, REVIEW) != LIST:  # the photos get the main area's top
+                st.header("Duplicates")
+            threshold, exact_only = _threshold(lib)
+            st.session_state.setdefault(VIEW, REVIEW)
+            view = st.segmented_control(
+                "Show", [REVIEW, LIST], key=VIEW, label_visibility="collapsed"
+            )
+            prefer = keeper_prefs.editor(lib)
+            quarantine.destination()
+            report = _report(lib, threshold, exact_only, prefer)
+            _summary(report)
+        if view != LIST:
+            review.review(lib, lambda: _report(lib, threshold, exact_only, prefer))
         else:
-            _clean_up(lib, report)
-            _export(report)
-            _groups(lib, report)
-        _undo(lib)
+            st.title("Duplicates")
+            quarantine.flash(lib)
+            dups.undo_bar(lib)
+            if not report.groups:
+                st.info("No duplicates at this threshold.")
+            else:
+                _groups(lib, report)
+        dup_calibration.distribution_panel(lib, threshold)  # below the photos
+        with st.expander("Clean up every group, export, undo a quarantine"):
+            if report.groups:
+                _clean_up(lib, report)
+                _export(report)
+            _undo(lib)
 
 
 main()

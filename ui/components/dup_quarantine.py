@@ -67,7 +67,7 @@ def make_plan(lib: Library, scope: str, groups: Sequence[DupGroup]) -> None:
     st.session_state.pop("dup_confirm", None)
     dest = str(st.session_state.get(DEST) or "").strip()
     if not dest:
-        st.session_state[PLAN_ERROR] = (scope, "Give the quarantine folder first (above).")
+        st.session_state[PLAN_ERROR] = (scope, "Give the quarantine folder first (in the sidebar).")
         return
     folder = Path(dest).expanduser()
     try:
@@ -124,7 +124,7 @@ def preview(lib: Library, scope: str) -> None:
         disabled=not sure,
         type="primary",
         key="dup_apply",
-        on_click=_apply,
+        on_click=apply_plan,
         args=(lib, pending["folder"], plan),
     )
     c2.button("Cancel", key="dup_cancel", on_click=cancel)
@@ -136,7 +136,7 @@ def cancel() -> None:
     st.session_state.pop("dup_confirm", None)
 
 
-def _apply(lib: Library, folder: Path, plan: Iterable[PlannedMove]) -> None:
+def apply_plan(lib: Library, folder: Path, plan: Iterable[PlannedMove]) -> None:
     """Callback, so the page that follows already shows the groups without the moved files."""
     cancel()
     _after(lambda: apply_quarantine(lib, list(plan)), _moved_words(folder), undoable=True)
@@ -147,7 +147,7 @@ def _moved_words(folder: Path) -> Callable[[Any], str]:
         left = f" {r.not_moved} files were not moved (reasons below)." if r.not_moved else ""
         if not r.done:
             return f"Nothing was moved to {display_path(folder)}.{left}"
-        return f"Moved {len(r.done)} files to {display_path(folder)} (batch {r.batch}).{left}"
+        return f"Moved {len(r.done)} files to {display_path(folder)}.{left}"
 
     return words
 
@@ -155,7 +155,7 @@ def _moved_words(folder: Path) -> Callable[[Any], str]:
 def restore(lib: Library, batch: str) -> None:
     _after(
         lambda: undo_quarantine(lib, batch),
-        lambda r: f"Restored {len(r.done)} files from batch {r.batch}.",
+        lambda r: f"Restored {len(r.done)} files from quarantine.",
         undoable=False,
     )
 
@@ -189,7 +189,7 @@ def flash(lib: Library) -> None:
     last = st.session_state.get(LAST_BATCH)
     if last is not None:
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.info(f"Last quarantine: batch {last[0]} ({last[1]} files).", icon=":material/move_item:")
+        c1.info(f"Last quarantine: {last[1]} files moved.", icon=":material/move_item:")
         c2.button(
             "Undo this move",
             key="dup_undo_batch",

@@ -23,6 +23,7 @@ from vitrieve.ui.components import dup_quarantine as quarantine
 from vitrieve.ui.components import stacks
 from vitrieve.ui.components.dup_compare import COMPARE, compare, open_compare
 from vitrieve.ui.components.picture import thumbnail
+from vitrieve.ui.views.dup_review import file_name, names_text
 from vitrieve.ui.views.dups import (
     MATCH_WORDS,
     facts_text,
@@ -45,6 +46,12 @@ def _changed(note: str, undo: dict) -> None:
     st.session_state[LAST] = {"note": note, **undo}
 
 
+def _name(group: DupGroup, image_id: int) -> str:
+    """A member named by its file name, as every message names it."""
+    path = next((m.path for m in group.members if m.image_id == image_id), None)
+    return file_name(path) if path is not None else f"image {image_id}"
+
+
 def choose_keeper(lib: Library, group: DupGroup, image_id: int) -> None:
     """Callback: this member is the group's keeper (the user's earlier keepers in it unmarked)."""
     ids = [m.image_id for m in group.members]
@@ -53,7 +60,10 @@ def choose_keeper(lib: Library, group: DupGroup, image_id: int) -> None:
         if previous:
             set_keepers(session, previous, keep=False)
         set_keepers(session, [image_id], keep=True)
-    _changed(f"kept image {image_id}", {"kind": "keep", "chosen": image_id, "previous": previous})
+    _changed(
+        f"kept {_name(group, image_id)}",
+        {"kind": "keep", "chosen": image_id, "previous": previous},
+    )
 
 
 def also_keep(lib: Library, group: DupGroup, image_id: int) -> None:
@@ -63,7 +73,7 @@ def also_keep(lib: Library, group: DupGroup, image_id: int) -> None:
     with lib.sessions.begin() as session:
         added = sorted(wanted - keeper_ids(session))
         set_keepers(session, added, keep=True)
-    _changed(f"kept image {image_id} too (group {group.group})", {"kind": "add", "ids": added})
+    _changed(f"kept {_name(group, image_id)} too", {"kind": "add", "ids": added})
 
 
 def not_duplicates(lib: Library, group: DupGroup) -> None:
@@ -73,7 +83,7 @@ def not_duplicates(lib: Library, group: DupGroup) -> None:
     ids = [m.image_id for m in group.members]
     with lib.sessions.begin() as session:
         set_id = ignore_group(session, group.group, ids)
-    _changed(f"group {group.group}: not duplicates", {"kind": "ignore-set", "set": set_id})
+    _changed(f"{names_text(group)}: not duplicates", {"kind": "ignore-set", "set": set_id})
 
 
 def not_duplicate_of_keeper(lib: Library, group: DupGroup, image_id: int) -> None:
@@ -83,7 +93,7 @@ def not_duplicate_of_keeper(lib: Library, group: DupGroup, image_id: int) -> Non
     with lib.sessions.begin() as session:
         ignore_pairs(session, pair)
     _changed(
-        f"image {image_id} is not a duplicate of keeper {pair[1]} (group {group.group})",
+        f"{_name(group, image_id)} is not a duplicate of {_name(group, pair[1])}",
         {"kind": "ignore", "ids": pair},
     )
 
@@ -105,6 +115,8 @@ def undo_last(lib: Library) -> None:
             remove_decision(session, f"group:{last['set']}")
     if last["kind"] == "stack":
         stacks.undo_stack(lib, last["stack"])
+    if last["kind"] == "move":  # a quarantine made from the review (ui/components/dup_review.py)
+        quarantine.restore(lib, last["batch"])
     quarantine.bump()
 
 
