@@ -77,7 +77,7 @@ def test_duplicates_with_latin1_names_are_shown_and_quarantined_at_their_byte_na
     at.run()
     shown = {c for c in texts(at.caption) if c.startswith("/")}
     assert {f"{share}/caf\\xe9.jpg", f"{share}/dir-\\xff/copie-\\xe9.jpg"} <= shown
-    at.text_input[0].set_value(str(tmp_path / "quarantine"))
+    at.text_input(key="dup_dest").set_value(str(tmp_path / "quarantine"))
     next(b for b in at.button if b.label == "Plan the moves").click()
     at.run()
     at.checkbox(key="dup_confirm").check().run()
