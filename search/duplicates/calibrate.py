@@ -185,5 +185,6 @@ def _store(lib: Library, result: Calibration) -> Calibration:
         session.add(row)
         session.flush()
         created = row.created_at
-    log.info("calibrated: %s", result.describe())
+    # Debug only: the caller says it once (`vitrieve calibrate` prints it, the worker task logs it).
+    log.debug("calibrated: %s", result.describe())
     return replace(result, created_at=created)

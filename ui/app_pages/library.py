@@ -12,6 +12,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.apply import auto_tagger
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components import jobs, roots
+from vitrieve.ui.components.calibration_after_ingest import calibrate_if_due
 from vitrieve.ui.components.progress import StreamlitIngestProgress
 from vitrieve.ui.components.session import library, shown_errors
 from vitrieve.ui.views.library import list_roots, recent_failures
@@ -84,6 +85,7 @@ def _add_folder(lib: Library) -> None:
         # Active probes tag the new images as they are embedded, as they do in the workers.
         summary = ingest(lib, [folder], StreamlitIngestProgress(), on_embedded=auto_tagger(lib))
         roots.show_summary(summary)
+        calibrate_if_due(lib)  # once per model, as at the end of `vitrieve ingest`
 
 
 def _failures(lib: Library) -> None:

@@ -20,6 +20,7 @@ from vitrieve.search.duplicates.reference import list_references, set_reference
 from vitrieve.search.tagging.apply import auto_tagger
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components import jobs
+from vitrieve.ui.components.calibration_after_ingest import calibrate_if_due
 from vitrieve.ui.components.progress import StreamlitIngestProgress
 from vitrieve.ui.components.session import shown_errors
 
@@ -146,7 +147,8 @@ def _remove(lib: Library, root_id: int) -> None:
 
 def _rescan(lib: Library, root: RootRow) -> None:
     """Background when a broker is configured (like `vitrieve ingest --background`), else in
-    this window, with the same progress and summary as a first ingest."""
+    this window, with the same progress, summary and calibration (when due) as a first
+    ingest."""
     path = Path(root.path)
     with shown_errors():
         if not path.is_dir():
@@ -156,6 +158,7 @@ def _rescan(lib: Library, root: RootRow) -> None:
             return
         summary = ingest(lib, [path], StreamlitIngestProgress(), on_embedded=auto_tagger(lib))
         show_summary(summary)
+        calibrate_if_due(lib)
 
 
 def show_summary(summary: IngestSummary) -> None:
