@@ -23,6 +23,7 @@ import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
 from vitrieve.indexer.decode_messages import Notes, captured
+from vitrieve.indexer.jpeg_xl import JXL_SIGNATURES, JxlRefused, open_jxl
 from vitrieve.indexer.limits import (
     DEFAULT_MAX_PIXELS,
     TooManyPixels,
@@ -33,6 +34,7 @@ from vitrieve.indexer.limits import (
     shrink,
 )
 from vitrieve.indexer.photo_facts import NO_EXIF, ExifFacts, ShotScores, exif_facts, shot_scores
+from vitrieve.indexer.tiff_fallback import TiffUnreadable, read_tiff
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,15 @@ log = logging.getLogger(__name__)
 pillow_heif.register_heif_opener()
 
 SUPPORTED_FORMATS: frozenset[str] = frozenset(
-    {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF"}
+    {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF", "JXL"}
 )
-"""Pillow format names we index. MPO is how Pillow names multi-picture JPEGs from cameras."""
+"""Pillow format names we index. MPO is how Pillow names multi-picture JPEGs from cameras; AVIF
+is Pillow's own (11.2+), JXL needs the optional extra (indexer.jpeg_xl)."""
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
     | {".heic", ".heif", ".hif"}  # the HEIF family, read through pillow_heif
+    | {".avif", ".jxl"}
 )
 """Lowercase extensions (with the dot) the scanner should pick up."""
 
@@ -79,8 +83,12 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"BM", 0, "BMP"),
     (b"II*\x00", 0, "TIFF"),
     (b"MM\x00*", 0, "TIFF"),
+    (b"II+\x00", 0, "TIFF"),  # BigTIFF
+    (b"MM\x00+", 0, "TIFF"),
+    *((magic, 0, "JPEG XL") for magic in JXL_SIGNATURES),
 )
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
 
 _ORIENTATION_TAG = 0x0112
 _EXIF_IFD = 0x8769
@@ -163,7 +171,12 @@ def decode_image(
     admit_in_pillow(max_pixels)
     with captured() as notes:
         try:
-            decoded = _decode(data, target_size, source, max_pixels)
+            try:
+                decoded = _decode(data, target_size, source, max_pixels)
+            except DecodeError as refused:
+                if _sniff(data) != "TIFF":
+                    raise
+                decoded = _decode_tiff(data, target_size, source, max_pixels, refused.reason)
         except Image.DecompressionBombError as exc:  # Pillow's own check, inside Image.open
             raise DecodeError(bomb_reason(str(exc), max_pixels), source) from exc
         except TooManyPixels as exc:
@@ -177,7 +190,11 @@ def decode_image(
 
 def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> DecodedImage:
     try:
-        im: Image.Image = Image.open(BytesIO(data))  # an ImageFile until transposed
+        im: Image.Image = (  # an ImageFile until transposed
+            open_jxl(data, max_pixels) if _sniff(data) == "JPEG XL" else Image.open(BytesIO(data))
+        )
+    except JxlRefused as exc:
+        raise DecodeError(exc.reason, source) from exc
     except UnidentifiedImageError as exc:
         kind = _sniff(data)
         reason = (
@@ -232,6 +249,25 @@ def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> Deco
     if orientation >= 5:  # these orientations rotate by 90 degrees: sides swap
         full_width, full_height = full_height, full_width
     return DecodedImage(rgb, full_width, full_height, fmt, exif_captured_at(exif), facts, scores)
+
+
+def _decode_tiff(
+    data: bytes, target_size: int, source: str, max_pixels: int, pillow_said: str
+) -> DecodedImage:
+    """Pillow refused a TIFF: tifffile reads it (indexer.tiff_fallback), or the reason says
+    what each of the two readers said."""
+    try:
+        tiff = read_tiff(data, target_size=target_size, max_pixels=max_pixels)
+    except TiffUnreadable as exc:
+        raise DecodeError(f"Pillow: {pillow_said}; tifffile: {exc.reason}", source) from exc
+    orientation = exif_orientation(tiff.exif)
+    rgb = tiff.image
+    if orientation in _TRANSPOSE_FOR_ORIENTATION:
+        rgb = rgb.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+    width, height = (tiff.height, tiff.width) if orientation >= 5 else (tiff.width, tiff.height)
+    facts = exif_facts(tiff.image, tiff.exif)
+    scores = shot_scores(rgb, full_size=tiff.full_size, lossless=tiff.lossless)
+    return DecodedImage(rgb, width, height, "TIFF", exif_captured_at(tiff.exif), facts, scores)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -326,6 +362,8 @@ def _sniff(data: bytes) -> str | None:
     """The supported format ``data`` claims to be by its magic bytes, for failure reasons."""
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "HEIF"
+    if data[4:8] == b"ftyp" and data[8:12] in _AVIF_BRANDS:
+        return "AVIF"
     for magic, offset, name in _SIGNATURES:
         if data[offset : offset + len(magic)] == magic:
             return name

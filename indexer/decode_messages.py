@@ -9,7 +9,7 @@ line (INFO) that names it.
 Decoding runs in a thread pool, so capture is per thread and nothing global changes per
 decode: `warnings.catch_warnings()` swaps process-wide filters and hooks (one thread's exit
 undoes another's), and redirecting fd 2 would swallow whatever other threads print meanwhile
-(the progress bar, vitrieve's own error lines). Instead, two hooks are installed once at
+(the progress bar, vitrieve's own error lines). Instead, three hooks are installed once at
 import; each hands a message to the capture open in the thread that produced it, and passes it
 on untouched when that thread is not decoding:
 
@@ -19,6 +19,8 @@ on untouched when that thread is not decoding:
   modules (appended: explicit filters such as ``-W error`` still win) lets a warning repeated
   by many files reach each of them, not only the first; a catch_warnings block that was open
   when it was added drops it on exit, so each capture puts it back if it is missing.
+- tifffile's logger (the fallback reader of TIFFs), through a filter that takes a record
+  away when a capture is open in its thread.
 - libtiff's process-wide error and warning handlers, set through ctypes on the libtiff that
   Pillow's extension module is linked against (its own bundled copy in the wheels). They run
   in the decoding thread, so the thread-local capture applies to them as well.
@@ -187,5 +189,17 @@ def _install_libtiff_handlers() -> bool:
     return True
 
 
+# -- tifffile ----------------------------------------------------------------------------------
+
+
+class _TifffileNotes(logging.Filter):
+    """tifffile (the second TIFF reader, indexer.tiff_fallback) logs what it works around as
+    WARNING records of its 'tifffile' logger; in a decoding thread they become notes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _deliver(f"tifffile: {record.getMessage()}")
+
+
 _install_warnings_hook()
 LIBTIFF_CAPTURED = _install_libtiff_handlers()
+logging.getLogger("tifffile").addFilter(_TifffileNotes())

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from tests.support import (
     TINY_VIT,
     cli_env,
+    cut_avif,
     deflate_tiff,
     gif,
     invalid_apng,
@@ -98,13 +99,14 @@ CORPUS: list[CorpusFile] = [
     CorpusFile(
         "scans/zeroed.tif",
         data(deflate_tiff("zeroed")),
-        "truncated or corrupt image data: decoder error -2; libtiff: ZIPDecode: Decoding error",
+        "Pillow: truncated or corrupt image data: decoder error -2; tifffile: libdeflate_zlib_",
     ),
     CorpusFile(
         "scans/cut.tif",
         data(tiff_cut_in_its_directory()),
-        "truncated or corrupt TIFF data (14 bytes, header unreadable); Corrupt EXIF data.",
+        "Pillow: truncated or corrupt TIFF data (14 bytes, header unreadable); tifffile: ",
     ),
+    CorpusFile("phone/cut.avif", data(cut_avif()), "truncated or corrupt image data: Failed"),
 ]
 
 # Names that are not valid UTF-8 (a Latin-1 share): a good photo in a folder named in bytes, and
@@ -177,6 +179,7 @@ def test_failure_lines_show_paths_and_reasons_verbatim(tmp_path):
     assert proc.stderr == ""
     failed = [line for line in proc.stdout.splitlines() if line.startswith("failed ")]
     assert failed == [
-        f"failed {folder / 'page.tif'}: truncated or corrupt image data: decoder error -2; "
+        f"failed {folder / 'page.tif'}: Pillow: truncated or corrupt image data: decoder error "
+        "-2; tifffile: libdeflate_zlib_decompress returned LIBDEFLATE_BAD_DATA; "
         "libtiff: ZIPDecode: Decoding error at scanline 0, invalid stored block lengths"
     ]

@@ -65,6 +65,13 @@ def tiff_cut_in_its_directory() -> bytes:
     return buf.getvalue()[:14]
 
 
+def cut_avif() -> bytes:
+    """The first 300 bytes of a small AVIF: its header is whole, its image data is cut."""
+    buf = BytesIO()
+    Image.new("RGB", (64, 48), "orange").save(buf, "AVIF")
+    return buf.getvalue()[:300]
+
+
 def invalid_apng() -> bytes:
     """A good PNG with an acTL chunk declaring 0 frames: Pillow warns and shows the PNG."""
     buf = BytesIO()
