@@ -56,6 +56,10 @@ def main() -> None:
         first_s, first_cpu = time.perf_counter() - wall, _cpu_s() - cpu
         peak_mb = (vm_kib("VmHWM") or 0) / 1024
         choice = first.runtime.name
+        measured = {
+            m.runtime: {"img_s": m.img_s, "min_cos": m.min_cos, "kept": m.kept}
+            for m in (first.decision.measured if first.decision else [])
+        }
         del first
         log("a later start: the remembered choice")
         wall, cpu = time.perf_counter(), _cpu_s()
@@ -66,6 +70,7 @@ def main() -> None:
             "benchmark": "runtime_calibration",
             "choice": choice,
             "remembered_choice": again.runtime.name,
+            "measured": measured,
             "first_run_s": round(first_s, 1),
             "first_run_cpu_s": round(first_cpu, 1),
             "remembered_s": round(again_s, 1),

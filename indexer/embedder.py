@@ -63,19 +63,15 @@ class Embedder:
         cache_dir: Path | None = None,
         runtime: str = "auto",
     ) -> None:
-        from transformers import ViTModel
         from transformers.utils import logging as hf_logging
+
+        from vitrieve.indexer.runtimes.forwards import load_torch_vit
 
         hf_logging.disable_progress_bar()
         self.location = location
         self.device = pick_device(device)
         self.spec = PreprocessSpec.from_model_dir(location.path)
-        model = ViTModel.from_pretrained(
-            location.path, attn_implementation="sdpa", add_pooling_layer=True
-        )
-        if model.pooler is None:
-            raise ValueError(f"{location.path}: model has no pooler layer")
-        self._model: torch.nn.Module | None = model.eval().to(self.device)
+        self._model: torch.nn.Module | None = load_torch_vit(location.path).to(self.device)
         self.info = read_model_info(location)
         self.decision: Decision | None = None  # the CPU calibration behind the choice, if any
         self._cpu_forward: Forward | None = None  # None: torch on self._model at self.dtype
@@ -103,20 +99,19 @@ class Embedder:
     ) -> None:
         from vitrieve.indexer.runtimes.select import Request, select
 
-        assert self._model is not None
-        chosen = select(
-            Request(
-                model=self._model,
-                model_dir=self.location.path,
-                spec=self.spec,
-                weights_hash=self.info.weights_hash,
-                engine=runtime,
-                precision=precision,
-                batch_size=batch_size,
-                cache_dir=cache_dir,
-                calibration_pixels=lambda n: _calibration_pixels(self.spec, n),
-            )
+        request = Request(
+            model=self._model,
+            model_dir=self.location.path,
+            spec=self.spec,
+            weights_hash=self.info.weights_hash,
+            engine=runtime,
+            precision=precision,
+            batch_size=batch_size,
+            cache_dir=cache_dir,
+            calibration_pixels=lambda n: _calibration_pixels(self.spec, n),
         )
+        self._model = None  # the request owns it now: an OpenVINO candidate may drop it
+        chosen = select(request)
         self.runtime, self.batch_size, self.decision = (
             chosen.runtime,
             chosen.batch_size,

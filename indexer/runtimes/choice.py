@@ -3,14 +3,12 @@ its vectors stay within cosine `MIN_COSINE` of torch fp32, the fastest survivor 
 
 The measuring is a pure function of the candidates it is handed, so a test can hand it a
 deliberately unfaithful one and see that it is never chosen. Candidates are built and released
-one at a time, so at most one model copy beside the fp32 reference is in memory.
+one at a time, and `before_build` lets the caller free the fp32 reference's model before a
+candidate that does not need it (select.py drops torch's before OpenVINO's): one copy at a time.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from vitrieve.indexer.runtimes.candidates import REFERENCE, Forward, Runtime
+from vitrieve.indexer.runtimes.memory import release_memory
 
 MIN_COSINE = 0.999  # the least agreement with torch fp32 a faster runtime must keep
 TIMED_IMAGES = 8  # per candidate: one warm-up and two timed passes over this many images
@@ -70,14 +69,6 @@ class Decision:
 Offer = tuple[Runtime, Callable[[], Forward]]
 
 
-def release_memory() -> None:
-    """Frees what the last candidate held and hands it back to the system (glibc keeps freed
-    blocks for reuse otherwise, so each candidate's peak would stack on the last one's)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: it keeps what it keeps
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def speed(forward: Forward, pixels: np.ndarray) -> tuple[np.ndarray, float]:
     """Images per second, the best of two passes after a warm-up (first calls pay for kernel
     selection and allocation), and the vectors of the last pass."""
@@ -96,24 +87,28 @@ def choose(
     pixels: np.ndarray,
     *,
     batch_sizes: Sequence[int] = BATCH_SIZES,
+    before_build: Callable[[Runtime], None] = lambda runtime: None,
 ) -> tuple[Decision, Forward]:
     """Times the reference and each offer on `pixels[:TIMED_IMAGES]`, then the winner at each
     batch size (pixels must hold at least the largest). Returns the decision and the winner's
     forward, ready to use. The reference may win only if it is among the offers (a setting
-    such as VITRIEVE_PRECISION=bf16 leaves it out); if no offer is faithful, it wins anyway."""
+    such as VITRIEVE_PRECISION=bf16 leaves it out); if no offer is faithful, it wins anyway,
+    rebuilt by its offer when there is one. `before_build` runs before each offer is built (the
+    winner's rebuild included): the caller's chance to free what that offer does not need."""
     started = time.perf_counter()
     timed = pixels[:TIMED_IMAGES]
     truth, ref_speed = speed(reference, timed)
     release_memory()  # the reference's activations, before a candidate's model comes in
     eligible = any(runtime == REFERENCE for runtime, _ in offers)
     measured = [Measured(REFERENCE.name, round(ref_speed, 3), 1.0, kept=eligible)]
-    factories = {REFERENCE: lambda: reference}
+    factories = {REFERENCE: dict(offers).get(REFERENCE, lambda: reference)}
     for runtime, build in offers:
         if runtime == REFERENCE:
             continue
         entry = Measured(runtime.name)
         measured.append(entry)
         try:
+            before_build(runtime)
             vectors, img_s = speed(build(), timed)  # the copy is released when speed returns
         except Exception as exc:  # a runtime that fails here is simply not a candidate
             entry.error = f"{type(exc).__name__}: {exc}"[:300]
@@ -127,6 +122,7 @@ def choose(
     kept = [m for m in measured if m.kept] or measured[:1]
     best = max(kept, key=lambda m: m.img_s or 0.0)
     winner = Runtime.parse(best.runtime)
+    before_build(winner)
     forward = factories[winner]()
     batch_img_s = {str(TIMED_IMAGES): best.img_s or 0.0}
     for size in batch_sizes:

@@ -1,7 +1,13 @@
 """The CPU runtime for this process: forced by the settings, remembered from an earlier
 calibration, or calibrated now (once per weights, CPU, thread count and package versions).
 Calibrating and building OpenVINO models happen under the runtime lock (decisions.py), so two
-processes starting at once calibrate once."""
+processes starting at once calibrate once.
+
+Memory: the request owns the fp32 torch model (the caller hands it over and keeps no reference).
+The reference vectors and the torch candidates come first; before any OpenVINO model is built the
+torch model is dropped, and loaded again only if a torch runtime wins. So the calibration never
+holds torch's fp32 weights and an OpenVINO copy at once, and an OpenVINO winner runs without
+torch's copy."""
 
 from __future__ import annotations
 
@@ -22,7 +28,13 @@ from vitrieve.indexer.runtimes import abilities
 from vitrieve.indexer.runtimes.candidates import Forward, Runtime, cpu_candidates
 from vitrieve.indexer.runtimes.choice import BATCH_SIZES, Decision, choose
 from vitrieve.indexer.runtimes.decisions import read_decisions, runtime_lock, write_decision
-from vitrieve.indexer.runtimes.forwards import OpenVinoForward, TorchForward, torch_forward
+from vitrieve.indexer.runtimes.forwards import (
+    OpenVinoForward,
+    TorchForward,
+    load_torch_vit,
+    torch_forward,
+)
+from vitrieve.indexer.runtimes.memory import release_memory
 from vitrieve.indexer.runtimes.openvino_ir import ensure_ir
 
 log = logging.getLogger(__name__)
@@ -42,7 +54,7 @@ ISA_CAPS = (
 class Request:
     """What the settings ask for, and what the chooser needs to build candidates."""
 
-    model: torch.nn.Module  # the fp32 ViTModel on the CPU
+    model: torch.nn.Module | None  # the fp32 ViTModel on the CPU; None: loaded when needed
     model_dir: Path  # its weights, for OpenVINO's converter (a child process)
     spec: PreprocessSpec
     weights_hash: str
@@ -100,10 +112,24 @@ def decision_key(req: Request) -> str:
     )
 
 
+def torch_model(req: Request) -> torch.nn.Module:
+    """The fp32 torch model, loaded again if an OpenVINO candidate had it dropped."""
+    if req.model is None:
+        req.model = load_torch_vit(req.model_dir)
+    return req.model
+
+
+def drop_torch_for(req: Request, runtime: Runtime) -> None:
+    """Before an OpenVINO model is built: frees the torch model (unless the caller kept it)."""
+    if runtime.engine == "openvino" and req.model is not None:
+        req.model = None
+        release_memory()
+
+
 def build(req: Request, runtime: Runtime) -> Forward:
     """A ready forward for `runtime` (OpenVINO models are converted on first use)."""
     if runtime.engine == "torch":
-        return torch_forward(runtime, req.model, req.spec)
+        return torch_forward(runtime, torch_model(req), req.spec)
     if req.cache_dir is None:
         raise RuntimeError("OpenVINO needs a cache folder for its converted model")
     xml = ensure_ir(
@@ -126,12 +152,14 @@ def select(req: Request) -> Selected:
     fallback = req.batch_size or 16
     with runtime_lock(req.cache_dir):  # also held while an OpenVINO model is built
         if len(offered) == 1:  # forced: no measuring
+            drop_torch_for(req, offered[0])
             return Selected(offered[0], fallback, build(req, offered[0]), None)
         key = decision_key(req)
         cached = read_decisions(req.cache_dir).get(key)
         if cached is not None:
             try:
                 decision = Decision.from_dict(cached)
+                drop_torch_for(req, decision.runtime)
                 forward = build(req, decision.runtime)
                 return Selected(decision.runtime, decision.batch_size, forward, decision)
             except Exception as exc:  # a stale or unbuildable entry: measure again
@@ -155,9 +183,18 @@ def _calibrate(req: Request, offered: list[Runtime], can: Any) -> tuple[Decision
     pixels = req.calibration_pixels(max(BATCH_SIZES)) if req.calibration_pixels else None
     if pixels is None:
         raise ValueError("no calibration images")
-    reference = TorchForward(req.model, torch.float32, req.spec)
     offers = [(rt, _builder(req, rt)) for rt in offered]
-    decision, forward = choose(reference, offers, pixels, batch_sizes=sizes)
+
+    def reference(batch: np.ndarray) -> np.ndarray:  # holds no model: it may be dropped
+        return TorchForward(torch_model(req), torch.float32, req.spec)(batch)
+
+    decision, forward = choose(
+        reference,
+        offers,
+        pixels,
+        batch_sizes=sizes,
+        before_build=lambda runtime: drop_torch_for(req, runtime),
+    )
     if req.batch_size:
         decision.batch_size = req.batch_size
     decision.note = can.openvino
