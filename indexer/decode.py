@@ -33,6 +33,7 @@ from vitrieve.indexer.limits import (
     shrink,
 )
 from vitrieve.indexer.photo_facts import NO_EXIF, ExifFacts, ShotScores, exif_facts, shot_scores
+from vitrieve.indexer.raw_decode import RAW_FORMAT, RawDecodeError, decode_raw, is_camera_raw
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,8 @@ def decode_image(
 
 
 def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> DecodedImage:
+    if is_camera_raw(data, source):
+        return _from_raw(data, target_size, source, max_pixels)
     try:
         im: Image.Image = Image.open(BytesIO(data))  # an ImageFile until transposed
     except UnidentifiedImageError as exc:
@@ -232,6 +235,27 @@ def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> Deco
     if orientation >= 5:  # these orientations rotate by 90 degrees: sides swap
         full_width, full_height = full_height, full_width
     return DecodedImage(rgb, full_width, full_height, fmt, exif_captured_at(exif), facts, scores)
+
+
+def _from_raw(data: bytes, target_size: int, source: str, max_pixels: int) -> DecodedImage:
+    """A camera RAW rendered by LibRaw (raw_decode), turned upright like any photo."""
+    try:
+        raw = decode_raw(data, target_size=target_size, max_pixels=max_pixels)
+    except RawDecodeError as exc:
+        raise DecodeError(exc.reason, source) from exc
+    im = raw.image
+    if raw.orientation in _TRANSPOSE_FOR_ORIENTATION:
+        im = im.transpose(_TRANSPOSE_FOR_ORIENTATION[raw.orientation])
+    size = (raw.height, raw.width) if raw.orientation >= 5 else (raw.width, raw.height)
+    facts, taken = exif_facts(im, raw.exif, data), exif_captured_at(raw.exif)
+    scores = shot_scores(im, full_size=False, lossless=False)
+    return DecodedImage(im, *size, RAW_FORMAT, taken, facts, scores)
+
+
+def scanned_extensions(raw_extensions: frozenset[str]) -> frozenset[str]:
+    """What ingest and the watcher pick up: the image extensions plus the configured RAW ones
+    (Settings.raw_extension_set)."""
+    return IMAGE_EXTENSIONS | raw_extensions
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

@@ -91,6 +91,7 @@ if TYPE_CHECKING:
         real_photo,
         write_photos,
     )
+    from tests.support.raw_files import dng_bytes, mosaic
     from tests.support.scenes import COLOURS, colour_scene, write_scenes
     from tests.support.sqlfake import DIM, FakeSql, assert_serves, filled, unit_vectors
     from tests.support.stack import Stack, index_file_ids, make_photos, wait_for
@@ -176,6 +177,8 @@ _HOME: dict[str, str] = {
     "on_arc": "dups",
     "set_vectors": "dups",
     "unique_images": "dups",
+    "dng_bytes": "raw_files",
+    "mosaic": "raw_files",
     "COLOURS": "scenes",
     "colour_scene": "scenes",
     "write_scenes": "scenes",
@@ -237,6 +240,7 @@ __all__ = [
     "clustered",
     "colour_scene",
     "deflate_tiff",
+    "dng_bytes",
     "dup_settings",
     "filled",
     "free_port",
@@ -250,6 +254,7 @@ __all__ = [
     "jpeg_bytes",
     "later",
     "make_photos",
+    "mosaic",
     "need_chromium",
     "need_setpriv",
     "noise_image",
