@@ -10,7 +10,8 @@ per 2x2 Bayer cell, no interpolation: the cheap way to a faithful small renderin
 The sensor's pixels count against ``max_pixels`` before anything is unpacked, and a sensor over
 ``limits.LARGE_PIXELS`` takes the large-decode gate, as a big PNG does. The facts the keeper and
 series rules need (camera, capture time, GPS, orientation) come from the RAW's own TIFF/EXIF
-structure (every format but CR3 and RAF is a TIFF underneath), else from the preview's EXIF.
+structure (every format but CR3 and RAF is a TIFF underneath; CR3 has TIFFs in its CMT boxes),
+else from the preview's EXIF.
 ``decode.decode_image`` routes a file here by its name or by a RAW's own signature.
 """
 
@@ -40,6 +41,11 @@ _FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
 _TIFF_HEADERS = (b"II*\x00", b"MM\x00*")
 _TIFF_LIKE = (b"IIRO", b"IIRS", b"MMOR", b"IIU\x00")  # ORF and RW2: TIFF with their own magic
 _DNG_VERSION = 0xC612
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+# CR3 keeps its EXIF as TIFFs in boxes of the movie header, which leads the file: CMT1 holds
+# IFD0 (Make, Model, Orientation), CMT2 the EXIF directory (DateTimeOriginal), CMT4 the GPS one.
+_CR3_EXIF_BOXES = ((b"CMT2", _EXIF_IFD), (b"CMT4", _GPS_IFD))
+_CR3_HEADER_SPAN = 1 << 20
 _ENDIAN = {b"II": "<", b"MM": ">"}
 
 
@@ -121,16 +127,44 @@ def raw_exif(data: bytes, preview: Image.Image | None = None) -> Image.Exif:
     Never raises: broken metadata costs facts, not the picture."""
     blob = _TIFF_HEADERS[data[:1] == b"M"] + data[4:] if data[:4] in _TIFF_LIKE else data
     exif = Image.Exif()
-    if blob[:4] in _TIFF_HEADERS:
-        try:
+    try:
+        if blob[:4] in _TIFF_HEADERS:
             exif.load(blob)
-        except Exception:
-            exif = Image.Exif()
+        elif data[4:12] == b"ftypcrx ":
+            exif = _cr3_exif(data)
+    except Exception:
+        exif = Image.Exif()
     if len(exif) == 0 and preview is not None:
         try:
             exif = preview.getexif()
         except Exception:
             exif = Image.Exif()
+    return exif
+
+
+def _cr3_exif(data: bytes) -> Image.Exif:
+    """A CR3's CMT boxes joined into one EXIF (IFD0 with its EXIF and GPS directories)."""
+    exif = _box_tiff(data, b"CMT1")
+    if len(exif) == 0:
+        return exif
+    for box, tag in _CR3_EXIF_BOXES:
+        directory = _box_tiff(data, box)
+        if len(directory):
+            exif[tag] = dict(directory)
+    joined = Image.Exif()
+    joined.load(exif.tobytes())  # written out and read back: get_ifd then finds both
+    return joined
+
+
+def _box_tiff(data: bytes, box: bytes) -> Image.Exif:
+    """The TIFF in the first ISO-BMFF box named ``box`` near the start of ``data``, as EXIF."""
+    exif = Image.Exif()
+    at = data.find(box, 8, _CR3_HEADER_SPAN)
+    if at >= 4:
+        (size,) = struct.unpack_from(">I", data, at - 4)
+        tiff = data[at + 4 : at - 4 + size]
+        if tiff[:4] in _TIFF_HEADERS:
+            exif.load(tiff)
     return exif
 
 

@@ -5,6 +5,7 @@ read is one failure quoting LibRaw; ingest picks up the configured RAW extension
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +15,11 @@ from sqlalchemy import select
 
 from tests.support import dng_bytes, real_photo
 from vitrieve.core.config import DEFAULT_RAW_EXTENSIONS, InvalidSettingError, Settings
-from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.decode import DecodeError, decode_image, exif_captured_at
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
-from vitrieve.indexer.raw_decode import is_camera_raw
+from vitrieve.indexer.photo_facts import exif_facts
+from vitrieve.indexer.raw_decode import is_camera_raw, raw_exif
 from vitrieve.indexer.thumbnails import thumbnail_path
 from vitrieve.search.files import check_servable
 from vitrieve.tables.catalog import Image as ImageRow
@@ -153,3 +155,20 @@ def test_download_original_serves_the_raw_file(tmp_path):
     root.mkdir()
     (root / "IMG_1.CR3").write_bytes(b"raw bytes")
     assert check_servable(root / "IMG_1.CR3", [root], tmp_path / "home") == root / "IMG_1.CR3"
+
+
+def test_a_cr3_gives_its_camera_capture_time_and_gps_from_its_cmt_boxes():
+    def box(name: bytes, exif: Image.Exif) -> bytes:
+        tiff = exif.tobytes()[6:]  # without "Exif\0\0": the TIFF itself, as CR3 stores it
+        return (8 + len(tiff)).to_bytes(4, "big") + name + tiff  # size counts the header
+
+    ifd0, taken, gps = Image.Exif(), Image.Exif(), Image.Exif()
+    ifd0[0x010F], ifd0[0x0110] = "Canon", "Canon EOS R6"
+    taken[0x9003] = "2023:01:02 03:04:05"  # DateTimeOriginal
+    gps[1], gps[2] = "N", (48.0, 51.0, 24.0)
+    head = b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom"
+    data = head + box(b"CMT1", ifd0) + box(b"CMT2", taken) + box(b"CMT4", gps) + b"\0" * 64
+    exif = raw_exif(data)
+    facts = exif_facts(Image.new("RGB", (8, 8)), exif, data)
+    assert (facts.camera, facts.has_gps) == ("Canon EOS R6", True)
+    assert exif_captured_at(exif) == datetime(2023, 1, 2, 3, 4, 5)
