@@ -106,6 +106,7 @@ def decode_raw(data: bytes, *, target_size: int, max_pixels: int) -> RawPicture:
         preview = _preview(raw, target_size, sizes.width, sizes.height, max_pixels)
         exif = raw_exif(data, preview)
         if preview is not None:
+            preview.info = {}  # the preview's metadata (LibRaw adds EXIF) is not the RAW's
             return RawPicture(preview, sizes.width, sizes.height, orientation, exif, "preview")
         with large_decode(sensor):
             try:
@@ -189,7 +190,9 @@ def _preview(
         if im.format == "JPEG":
             im.draft("RGB", (2 * target_size, 2 * target_size))
         im.load()
-        return im.convert("RGB") if im.mode != "RGB" else im
+        # Always a plain copy, ~2x the model's input: the preview's JPEG tables are not the
+        # RAW's (their quality must not be recorded as the RAW's).
+        return im.convert("RGB")
     except Exception:  # a damaged preview: the sensor data may still be fine
         return None
 

@@ -47,6 +47,8 @@ def test_a_preview_at_least_twice_the_model_input_is_the_picture(photo):
     assert (decoded.width, decoded.height) == (W, H)
     assert decoded.image.size == (W, H)  # the 1024x768 preview; a half-size demosaic is 512x384
     assert likeness(decoded.image, photo) > 0.95
+    assert decoded.exif.jpeg_quality is None  # the preview's JPEG quality is not the RAW's
+    assert decoded.exif.data_size == len(data)
 
 
 def test_without_a_preview_the_sensor_data_is_demosaiced_at_half_size(photo):
