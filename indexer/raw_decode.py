@@ -208,7 +208,10 @@ def _libraw_says(exc: BaseException) -> str:
     """LibRaw's message without rawpy's bytes repr (b'...'), or the error's name."""
     arg = exc.args[0] if exc.args else ""
     text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
-    return " ".join(text.split()) or type(exc).__name__
+    said = " ".join(text.split()) or type(exc).__name__
+    if isinstance(exc, rawpy.LibRawIOError):  # reading bytes in memory fails only past the end
+        said += ": the file ends early (truncated or damaged)"
+    return said
 
 
 def _dng_version_in_ifd0(data: bytes) -> bool:

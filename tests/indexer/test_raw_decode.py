@@ -98,6 +98,18 @@ def test_every_raw_extension_goes_to_libraw_and_fails_with_its_reason(ext):
     assert err.value.reason == NOT_RAW
 
 
+@pytest.mark.parametrize("keep", [1000, 0.5])
+def test_a_truncated_raw_is_one_failure_quoting_libraw(photo, keep):
+    data = dng_bytes(photo)
+    cut = data[: keep if isinstance(keep, int) else int(len(data) * keep)]
+    with pytest.raises(DecodeError) as err:
+        decode_image(cut, source="cut.dng")
+    assert err.value.reason == (
+        "cannot decode camera RAW data (LibRaw: Input/output error: the file ends early "
+        "(truncated or damaged))"
+    )
+
+
 def test_a_dng_under_another_name_is_recognised_by_its_dng_version(photo):
     data = dng_bytes(photo)
     assert is_camera_raw(data, "scan.tif")
