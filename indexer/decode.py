@@ -34,6 +34,7 @@ from vitrieve.indexer.limits import (
     shrink,
 )
 from vitrieve.indexer.photo_facts import NO_EXIF, ExifFacts, ShotScores, exif_facts, shot_scores
+from vitrieve.indexer.raw_decode import RAW_FORMAT, RawDecodeError, decode_raw, is_camera_raw
 from vitrieve.indexer.tiff_fallback import TiffUnreadable, read_tiff
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,8 @@ def decode_image(
 
 
 def _decode(data: bytes, target_size: int, source: str, max_pixels: int) -> DecodedImage:
+    if is_camera_raw(data, source):
+        return _from_raw(data, target_size, source, max_pixels)
     try:
         im: Image.Image = (  # an ImageFile until transposed
             open_jxl(data, max_pixels) if _sniff(data) == "JPEG XL" else Image.open(BytesIO(data))
@@ -268,6 +271,27 @@ def _decode_tiff(
     facts = exif_facts(tiff.image, tiff.exif)
     scores = shot_scores(rgb, full_size=tiff.full_size, lossless=tiff.lossless)
     return DecodedImage(rgb, width, height, "TIFF", exif_captured_at(tiff.exif), facts, scores)
+
+
+def _from_raw(data: bytes, target_size: int, source: str, max_pixels: int) -> DecodedImage:
+    """A camera RAW rendered by LibRaw (raw_decode), turned upright like any photo."""
+    try:
+        raw = decode_raw(data, target_size=target_size, max_pixels=max_pixels)
+    except RawDecodeError as exc:
+        raise DecodeError(exc.reason, source) from exc
+    im = raw.image
+    if raw.orientation in _TRANSPOSE_FOR_ORIENTATION:
+        im = im.transpose(_TRANSPOSE_FOR_ORIENTATION[raw.orientation])
+    size = (raw.height, raw.width) if raw.orientation >= 5 else (raw.width, raw.height)
+    facts, taken = exif_facts(im, raw.exif, data), exif_captured_at(raw.exif)
+    scores = shot_scores(im, full_size=False, lossless=False)
+    return DecodedImage(im, *size, RAW_FORMAT, taken, facts, scores)
+
+
+def scanned_extensions(raw_extensions: frozenset[str]) -> frozenset[str]:
+    """What ingest and the watcher pick up: the image extensions plus the configured RAW ones
+    (Settings.raw_extension_set)."""
+    return IMAGE_EXTENSIONS | raw_extensions
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

@@ -27,7 +27,7 @@ from vitrieve.indexer.catalog import (
     under_folder,
     vectors_by_ids,
 )
-from vitrieve.indexer.decode import IMAGE_EXTENSIONS
+from vitrieve.indexer.decode import scanned_extensions
 from vitrieve.indexer.index.store import VectorIndex
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.limits import InputLimits
@@ -130,7 +130,7 @@ def scan_targets(
             files = _counted(
                 scan_tree(
                     target.root_path,
-                    extensions=IMAGE_EXTENSIONS,
+                    extensions=scanned_extensions(lib.settings.raw_extension_set),
                     subdir=target.subdir,
                     exclude=[lib.settings.home],
                     on_problem=problems.append,

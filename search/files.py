@@ -27,6 +27,7 @@ from pathlib import Path, PurePath
 
 from sqlalchemy import select
 
+from vitrieve.core.config import CAMERA_RAW_EXTENSIONS
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
 from vitrieve.indexer.library import Library
@@ -87,7 +88,7 @@ def check_servable(path: str | os.PathLike[str], roots: Iterable[Path], home: Pa
         raise not_found(text)
     if not real.is_file():
         raise PathRefusedError(f"refused: {text} is not a regular file")
-    if real.suffix.lower() not in IMAGE_EXTENSIONS:
+    if real.suffix.lower() not in IMAGE_EXTENSIONS | CAMERA_RAW_EXTENSIONS:  # RAWs: originals
         raise PathRefusedError(f"refused: {text} is not an image file")
     return real
 

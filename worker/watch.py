@@ -21,12 +21,17 @@ from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
+from vitrieve.core.config import CAMERA_RAW_EXTENSIONS
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
 MAX_FOLDERS_PER_JOB = 16  # beyond that, scanning the whole root is cheaper than many subtrees
 _IGNORED_EVENTS = {"opened", "closed_no_write"}
+
+
+# Any RAW LibRaw reads wakes a rescan; the scan itself picks up VITRIEVE_RAW_EXTENSIONS only.
+_WATCHED = IMAGE_EXTENSIONS | CAMERA_RAW_EXTENSIONS
 
 
 class _Handler(FileSystemEventHandler):
@@ -128,7 +133,7 @@ class FolderWatcher:
             return True
         if any(ex == path or ex in path.parents for ex in self._exclude):
             return True
-        return not is_directory and path.suffix.lower() not in IMAGE_EXTENSIONS
+        return not is_directory and path.suffix.lower() not in _WATCHED
 
     def flush(self, now: float | None = None) -> int:
         """Enqueues every root whose folders have had no event for `debounce_s`."""

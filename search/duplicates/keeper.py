@@ -29,6 +29,7 @@ from vitrieve.indexer.photo_facts import UNKNOWN_FACTS, PhotoFacts
 # Loss of an encoding when nothing better is known; lower is less lossy. JPEGs with an
 # estimated quality use 100 - quality instead. Lossless formats hold what the source had.
 FORMAT_PREFERENCE: dict[str, int] = {
+    "RAW": 0,  # camera RAW (indexer/raw_decode.py): the sensor's own data
     "TIFF": 0,
     "PNG": 0,
     "BMP": 0,

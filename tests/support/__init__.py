@@ -111,6 +111,7 @@ if TYPE_CHECKING:
         real_photo,
         write_photos,
     )
+    from tests.support.raw_files import dng_bytes, mosaic
     from tests.support.scenes import COLOURS, colour_scene, write_scenes
     from tests.support.sqlfake import DIM, FakeSql, assert_serves, filled, unit_vectors
     from tests.support.stack import Stack, index_file_ids, make_photos, wait_for
@@ -209,6 +210,8 @@ _HOME: dict[str, str] = {
     "on_arc": "dups",
     "set_vectors": "dups",
     "unique_images": "dups",
+    "dng_bytes": "raw_files",
+    "mosaic": "raw_files",
     "COLOURS": "scenes",
     "colour_scene": "scenes",
     "write_scenes": "scenes",
@@ -274,6 +277,7 @@ __all__ = [
     "colour_scene",
     "cut_avif",
     "deflate_tiff",
+    "dng_bytes",
     "dup_settings",
     "encoded",
     "filled",
@@ -288,6 +292,7 @@ __all__ = [
     "jpeg_bytes",
     "later",
     "make_photos",
+    "mosaic",
     "need_chromium",
     "need_setpriv",
     "noise_image",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import vitrieve.ui.views.search
-from tests.support import SIMILAR, jpeg_bytes, result_paths, texts
+from tests.support import SIMILAR, dng_bytes, jpeg_bytes, real_photo, result_paths, texts
 
 
 def upload(at, name: str, data: bytes, mime: str = "image/jpeg"):
@@ -39,6 +39,16 @@ def test_an_uploaded_reencoded_photo_finds_its_original_first(catalog, open_page
     assert "similarity 1.000" in first.help  # in the tooltip, and as a badge
     assert "1.00 · same photo" in texts(at.markdown)  # the score in words beside it
     assert "similarity 1.000 (same photo)" in first.help
+
+
+def test_an_uploaded_camera_raw_finds_its_photo(catalog, open_page):
+    import numpy as np
+
+    chelsea = real_photo("chelsea").resize((902, 600))  # its preview: large enough to be used
+    raw = dng_bytes(np.asarray(chelsea), preview=chelsea)
+    at = upload(open_page(), "IMG_0001.dng", raw, "image/x-adobe-dng")
+    assert not at.error, texts(at.error)
+    assert result_paths(at)[0] == str(catalog / "trip" / "chelsea.png")
 
 
 def test_the_k_slider_limits_the_grid(catalog, open_page):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from vitrieve.core.config import CAMERA_RAW_EXTENSIONS
 from vitrieve.indexer.decode import IMAGE_EXTENSIONS
 from vitrieve.indexer.library import Library
 from vitrieve.search.files import servable_path
@@ -28,7 +29,7 @@ from vitrieve.ui.views.library import browse, list_folders, list_roots
 from vitrieve.ui.views.search import MAX_UPLOAD_MB, SearchFilters, search_grid, upload_preview
 from vitrieve.ui.views.search import query_from_upload as embed_upload
 
-UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
+UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS | CAMERA_RAW_EXTENSIONS)
 PICK_PAGE = 20
 
 

@@ -91,6 +91,63 @@ def _keeper_prefer(value: str) -> str:
     return value
 
 
+# Camera RAW extensions LibRaw reads (indexer/raw_decode.py decodes a file of any of them);
+# VITRIEVE_RAW_EXTENSIONS picks which of them ingest scans.
+CAMERA_RAW_EXTENSIONS = frozenset(
+    [
+        ".3fr",
+        ".arw",
+        ".cr2",
+        ".cr3",
+        ".crw",
+        ".dcr",
+        ".dng",
+        ".erf",
+        ".iiq",
+        ".k25",
+        ".kdc",
+        ".mef",
+        ".mos",
+        ".mrw",
+        ".nef",
+        ".nrw",
+        ".orf",
+        ".pef",
+        ".raf",
+        ".raw",
+        ".rw2",
+        ".rwl",
+        ".sr2",
+        ".srf",
+        ".srw",
+        ".x3f",
+    ]
+)
+DEFAULT_RAW_EXTENSIONS = ".dng,.cr2,.cr3,.nef,.arw,.orf,.rw2,.raf,.pef,.srw"
+
+
+def raw_extensions(value: str) -> frozenset[str]:
+    """The extensions of a VITRIEVE_RAW_EXTENSIONS value (lowercase, with the dot); one that
+    LibRaw does not read is a one-line error naming it."""
+    found = set()
+    for item in filter(None, (part.strip().lower() for part in value.split(","))):
+        ext = item if item.startswith(".") else f".{item}"
+        if ext not in CAMERA_RAW_EXTENSIONS:
+            raise PydanticCustomError(
+                "raw_extensions",
+                "'{item}' is not a camera RAW extension vitrieve reads (comma-separated, each "
+                "one of {names})",
+                {"item": item, "names": " ".join(sorted(CAMERA_RAW_EXTENSIONS))},
+            )
+        found.add(ext)
+    return frozenset(found)
+
+
+def _raw_extensions(value: str) -> str:
+    raw_extensions(value)
+    return value
+
+
 class Settings(BaseSettings):
     # inf and nan are refused in every number: "VITRIEVE_UI_DOWNLOAD_TTL=inf" would make links
     # that never expire, "VITRIEVE_RESCAN_INTERVAL=nan" a loop that never waits.
@@ -128,6 +185,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Decoded pixels; larger images are refused as decompression bombs. "
         "The default admits 250 MP panoramas and refuses a 20000x20000 bomb.",
+    )
+    raw_extensions: Annotated[str, AfterValidator(_raw_extensions)] = Field(
+        DEFAULT_RAW_EXTENSIONS,
+        description="Camera RAW files ingest picks up (comma-separated extensions, decoded "
+        "through LibRaw); empty: none.",
     )
     broker_url: str | None = Field(None, description="Celery broker; unset runs in-process.")
     # -- vector index policy (docs/INDEXING.md) --
@@ -263,6 +325,11 @@ class Settings(BaseSettings):
     def _absolute_home(cls, value: Path) -> Path:
         # Resolved once so the scanner can exclude the data dir wherever it sits.
         return value.expanduser().resolve()
+
+    @property
+    def raw_extension_set(self) -> frozenset[str]:
+        """VITRIEVE_RAW_EXTENSIONS as a set (lowercase, with the dot)."""
+        return raw_extensions(self.raw_extensions)
 
     @cached_property
     def catalog_url(self) -> str:
