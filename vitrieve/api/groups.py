@@ -71,8 +71,7 @@ class DuplicateGroups(Sequence[DupGroup]):
             rows = [leak.to_dict() for leak in self.leaks]
             return pandas.DataFrame(rows, columns=list(CSV_COLUMNS))
         members = [{"group": g.group, **m.to_dict()} for g in self.groups for m in g.members]
-        columns = ["group", *(members[0] if members else _MEMBER_COLUMNS)]
-        return pandas.DataFrame(members, columns=columns)
+        return pandas.DataFrame(members, columns=["group", *_MEMBER_COLUMNS])
 
     def to_imagededup(self, relative_to: str | PathLike[str] | None = None) -> dict[str, list[str]]:
         """imagededup's ``{file: [duplicates]}``: every image considered is a key, each group's
