@@ -53,6 +53,10 @@ extras=${VITRIEVE_EXTRAS:-dev}
 if [ "$extras" = dev ]; then
     "${PIP[@]}" install -r "$lock"
     "${PIP[@]}" install --no-deps -e .
+    # imagededup, for tests/api/test_imagededup.py only (its hash methods against
+    # `to_imagededup()`), without its dependencies: it requires PyPI's torchvision, which does not
+    # import beside the CPU torch; the hash methods need only PyWavelets beside the lock.
+    "${PIP[@]}" install --no-deps imagededup==0.3.3.post2 PyWavelets==1.9.0
 else
     "${PIP[@]}" install -c "$lock" "torch==$torch_version" -e ".[${extras}]"
 fi

@@ -1,7 +1,7 @@
 """The architecture, checked: imports flow one way (tables <- migrations <- core <- indexer <-
-search <- worker <- ui, with migrations reading only the tables), every import goes through the
-one name `vitrieve`, and no module reaches into another module's private names (ours or a
-library's)."""
+search <- worker <- ui <- api, with migrations reading only the tables), every import goes
+through the one name `vitrieve`, and no module reaches into another module's private names (ours
+or a library's)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ MAY_IMPORT = {
     "search": {"tables", "core", "indexer"},
     "worker": {"tables", "core", "indexer", "search"},
     "ui": {"tables", "core", "indexer", "search", "worker"},
+    # the public Python API (docs/PYTHON.md): a facade over the rest, imported by no layer
+    "api": {"tables", "core", "indexer", "search", "worker", "ui"},
 }
 OLD_TOP_LEVEL = {"indexer", "search", "worker", "ui", "migrations", "tables"}
 

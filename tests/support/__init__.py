@@ -113,6 +113,7 @@ if TYPE_CHECKING:
     )
     from tests.support.raw_files import dng_bytes, mosaic
     from tests.support.scenes import COLOURS, colour_scene, write_scenes
+    from tests.support.splits import LEAK_THRESHOLD, LEAKS, api_settings, write_split
     from tests.support.sqlfake import DIM, FakeSql, assert_serves, filled, unit_vectors
     from tests.support.stack import Stack, index_file_ids, make_photos, wait_for
     from tests.support.unprivileged import AS_NOBODY, as_unprivileged, need_setpriv, reachable_tmp
@@ -165,6 +166,10 @@ _HOME: dict[str, str] = {
     "png_bomb": "hostile",
     "png_chunk": "hostile",
     "tiff_cut_in_its_directory": "hostile",
+    "LEAKS": "splits",
+    "LEAK_THRESHOLD": "splits",
+    "write_split": "splits",
+    "api_settings": "splits",
     "DIM": "sqlfake",
     "PREPROCESS_SPEC": "gpu",
     "pil_decoder": "gpu",
@@ -239,6 +244,8 @@ __all__ = [
     "DUP_THRESHOLD",
     "FIXTURES",
     "FULL",
+    "LEAKS",
+    "LEAK_THRESHOLD",
     "MULTIPAGE_RGB",
     "NEAR",
     "OUTPUT",
@@ -262,6 +269,7 @@ __all__ = [
     "Stack",
     "StreamClient",
     "add_duplicates",
+    "api_settings",
     "as_unprivileged",
     "assert_serves",
     "avif_10bit",
@@ -335,6 +343,7 @@ __all__ = [
     "write_dup_set",
     "write_photos",
     "write_scenes",
+    "write_split",
 ]
 
 

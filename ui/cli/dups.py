@@ -19,6 +19,7 @@ from rich.table import Table
 from vitrieve.core.errors import MAX_ID, VitrieveError
 from vitrieve.ui.cli import table as listing
 from vitrieve.ui.cli.common import emit_json, err, out
+from vitrieve.ui.cli.dup_across import leaks_found, show_leaks
 from vitrieve.ui.cli.dup_decisions import decisions_app
 from vitrieve.ui.cli.settled import library_settled
 from vitrieve.ui.cli.stacks import stack_group, stacks_app
@@ -57,6 +58,14 @@ Method = Annotated[
 ]
 Nprobe = Annotated[int, typer.Option(min=1, help="IVF cells probed per vector (recall knob).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+Across = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--across",
+        help="Leakage across sets (repeat, reference set first: --across TRAIN --across TEST): "
+        "images of a later folder that copy one of an earlier folder (docs/DUPLICATES.md).",
+    ),
+]
 
 
 class _Progress:
@@ -90,19 +99,12 @@ def _find(
     """The groups at --threshold if given, else at the threshold in force (calibrated or the
     fixed default: search/duplicates/threshold.py); the report says which and why."""
     from vitrieve.search.duplicates.find import find_duplicates
-    from vitrieve.search.duplicates.threshold import threshold_in_force
 
-    why = "exact duplicates only"
-    if exact_only:
-        chosen = 1.0
-    elif threshold is None:
-        chosen, why = threshold_in_force(lib, strictness)
-    else:
-        chosen, why = threshold, f"threshold {threshold:.3f} given with --threshold"
+    chosen, why = _threshold(lib, threshold, exact_only, strictness)
     with _Progress() as progress:
         report = find_duplicates(
             lib,
-            threshold=chosen,
+            threshold=1.0 if chosen is None else chosen,
             exact_only=exact_only,
             method=method,
             nprobe=nprobe,
@@ -110,6 +112,17 @@ def _find(
         )
     report.why = why
     return report
+
+
+def _threshold(lib, threshold, exact_only: bool, strictness) -> tuple[float | None, str]:
+    """(None for exact duplicates only, or the cosine threshold; where it comes from)."""
+    from vitrieve.search.duplicates.threshold import threshold_in_force
+
+    if exact_only:
+        return None, "exact duplicates only"
+    if threshold is None:
+        return threshold_in_force(lib, strictness)
+    return threshold, f"threshold {threshold:.3f} given with --threshold"
 
 
 def _mb(n: int) -> str:
@@ -129,6 +142,7 @@ def dups(
     limit: Annotated[int, typer.Option(min=0, help="Groups shown as tables.")] = 20,
     method: Method = "auto",
     nprobe: Nprobe = 4,
+    across: Across = None,
 ) -> None:
     """List duplicate groups: identical files, then near-duplicates by ViT similarity."""
     if ctx.invoked_subcommand is not None:
@@ -136,6 +150,12 @@ def dups(
     from vitrieve.search.duplicates.export import save_csv
 
     lib = library_settled()
+    if across:
+        chosen, why = _threshold(lib, threshold, exact_only, strictness)
+        with _Progress() as progress:
+            report = leaks_found(lib, across, chosen, why, progress)
+        show_leaks(report, as_json, csv_file, limit)
+        return
     report = _find(lib, threshold, exact_only, method, nprobe, strictness)
     if csv_file is not None:
         rows = save_csv(report.groups, csv_file)
@@ -222,15 +242,23 @@ def quarantine(
     as_json: AsJson = False,
     method: Method = "auto",
     nprobe: Nprobe = 4,
+    across: Across = None,
 ) -> None:
     """Move non-keepers to DEST, mirroring their paths; a dry run (what, why, from which group)
-    unless --apply."""
+    unless --apply. With --across: the images of later sets that leak from earlier ones."""
+    from vitrieve.search.duplicates.across import leak_groups
+    from vitrieve.search.duplicates.find import DupReport
     from vitrieve.search.duplicates.quarantine import apply_quarantine, plan_quarantine
     from vitrieve.search.duplicates.writable import blocked_roots, blocked_words
     from vitrieve.ui.cli.dup_plan import moved_summary, plan_summary, print_plan, print_summary
 
     lib = library_settled()
-    report = _find(lib, threshold, exact_only, method, nprobe, strictness)
+    if across:
+        chosen, why = _threshold(lib, threshold, exact_only, strictness)
+        leaks = leaks_found(lib, across, chosen, why)
+        report = DupReport(chosen, "across", sum(leaks.images), leak_groups(lib, leaks))
+    else:
+        report = _find(lib, threshold, exact_only, method, nprobe, strictness)
     plan = plan_quarantine(
         lib,
         report.groups,
