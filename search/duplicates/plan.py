@@ -35,7 +35,12 @@ from vitrieve.search.duplicates.reference import ReferenceFolders
 from vitrieve.tables.catalog import Image, Root
 
 EXACT_MATCHES = ("bytes", "pixels")
-REASON_WORDS = {"bytes": "exact bytes", "pixels": "same pixels", "near": "near"}
+REASON_WORDS = {
+    "bytes": "exact bytes",
+    "pixels": "same pixels",
+    "near": "near",
+    "chosen": "chosen by you in Search",  # search/duplicates/chosen.py
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +83,9 @@ class PlannedMove:
 @dataclass(frozen=True, slots=True)
 class PlanGroup:
     group: int
-    kind: str  # "copies" or "series" (DupGroup.kind)
+    kind: str  # "copies" or "series" (DupGroup.kind); "chosen" (search/duplicates/chosen.py)
     exact: bool
-    keeper_id: int
+    keeper_id: int | None  # None for a chosen set: it duplicates nothing
     keeper_path: str
     keeper_reason: str
     moves: tuple[PlannedMove, ...]
@@ -213,10 +218,10 @@ def plan_quarantine(
             chosen.append((g, sorted(taken, key=_by_similarity)))
     with lib.sessions() as session:
         roots = {r.id: Path(r.path) for r in session.scalars(select(Root))}
-        _check_destination(dest, roots.values(), lib.settings.home)
+        check_destination(dest, roots.values(), lib.settings.home)
         rows = _image_rows(session, [m.image_id for _, ms in chosen for m in ms])
         tags = manual_tags(session, sorted({i for g, ms in chosen for i in _ids(g, ms)}))
-    labels = _root_labels(roots)
+    labels = root_labels(roots)
     taken_names: set[Path] = set()
     planned = []
     for g, members in chosen:
@@ -326,7 +331,7 @@ def _image_rows(session, ids: list[int]) -> dict[int, Row]:
     return rows
 
 
-def _check_destination(dest: Path, roots: Iterable[Path], data_dir: Path) -> None:
+def check_destination(dest: Path, roots: Iterable[Path], data_dir: Path) -> None:
     try:
         refuse_data_dir(dest, data_dir)  # the check that refuses roots there
     except VitrieveError:
@@ -343,7 +348,7 @@ def _check_destination(dest: Path, roots: Iterable[Path], data_dir: Path) -> Non
             )
 
 
-def _root_labels(roots: dict[int, Path]) -> dict[int, str]:
+def root_labels(roots: dict[int, Path]) -> dict[int, str]:
     names = [p.name for p in roots.values()]
     return {
         rid: p.name if p.name and names.count(p.name) == 1 else f"{p.name or 'root'}-{rid}"

@@ -15,6 +15,25 @@ DUP_THRESHOLD = 0.99  # the tiny random ViT puts different photos closer than th
 SIMILAR = "Similar to "
 
 
+def keep_downloads(monkeypatch) -> dict[str, bytes]:
+    """Every file the app's download buttons offer, by the URL a button carries. AppTest stores
+    them in a media store it makes afresh for each run and then drops; this keeps what each run
+    stored, so a test can read an export as the browser would receive it."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    kept: dict[str, bytes] = {}
+
+    class Keeping(MemoryMediaFileStorage):
+        def load_and_get_id(self, path_or_data, mimetype, kind, filename=None) -> str:
+            file_id = super().load_and_get_id(path_or_data, mimetype, kind, filename)
+            kept[self.get_url(file_id)] = self.get_file(file_id).content
+            return file_id
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Keeping)
+    return kept
+
+
 def jpeg_bytes(name: str, quality: int = 75) -> bytes:
     """A real photo re-encoded (so its bytes match nothing in the catalog)."""
     buf = io.BytesIO()

@@ -18,7 +18,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.files import servable_path
 from vitrieve.search.query import query_from_file
 from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.components import lightbox, selection
+from vitrieve.ui.components import lightbox, selection, selection_quarantine
 from vitrieve.ui.components.grid import thumbnail_grid
 from vitrieve.ui.components.picture import thumbnail
 from vitrieve.ui.components.query_state import QUERY, SCROLL, set_query_from_id
@@ -210,12 +210,13 @@ def _show_results(lib: Library, filters: SearchFilters, k: int) -> None:
         return
     with st.container(key="results"):
         _query_header(chosen)
+        selection_quarantine.outcome(lib)  # a move's Undo stays when it emptied the selection
         with shown_errors():
             items = search_grid(lib, chosen["query"], k, filters)
             if not items:
                 st.info("No results pass these filters.")
             else:
-                selection.selection_bar()
+                selection.selection_bar(lib)
                 thumbnail_grid(
                     items,
                     key="result",
