@@ -22,6 +22,7 @@ from vitrieve.ui.cli import calibrate as cli_calibrate
 from vitrieve.ui.cli import demo as cli_demo
 from vitrieve.ui.cli import dups as cli_dups
 from vitrieve.ui.cli import errors
+from vitrieve.ui.cli import export as cli_export
 from vitrieve.ui.cli import failures as cli_failures
 from vitrieve.ui.cli import jobs as cli_jobs
 from vitrieve.ui.cli import manifest as cli_manifest
@@ -52,6 +53,7 @@ cli_thumbs.register(app)  # thumbs
 cli_failures.register(app)  # failures
 cli_demo.register(app)  # demo
 cli_calibrate.register(app)  # calibrate
+cli_export.register(app)  # export
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
