@@ -10,6 +10,7 @@ an interrupted export never leaves a truncated file behind under the asked name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable
@@ -47,12 +48,17 @@ def write_file(
             result = write_stream(batches, schema, fmt, sink)
         os.replace(partial, path)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise VitrieveError(f"{path}: cannot write the export ({exc.strerror or exc})") from None
     except BaseException:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise
     return result
+
+
+def _discard(partial: Path) -> None:
+    with contextlib.suppress(OSError):  # its folder may be what could not be written
+        partial.unlink(missing_ok=True)
 
 
 def write_stream(
