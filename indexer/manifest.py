@@ -66,6 +66,7 @@ def read_manifest(
     base = Path.cwd() if source == STDIN else Path(source).expanduser().absolute().parent
     if tag_columns and kind not in ("csv", "parquet"):
         raise ManifestError(f"{source}: --tag-columns needs a CSV or Parquet manifest")
+    rows: list[tuple[str, dict[str, str]]]
     try:
         if kind in ("lines", "nul"):
             text = _read_text(source)

@@ -85,7 +85,8 @@ def write_stream(
 
 
 def _csv_field(field: pa.Field) -> pa.Field:
-    return field.with_type(pa.string()) if pa.types.is_list(field.type) or pa.types.is_fixed_size_list(field.type) else field
+    listed = pa.types.is_list(field.type) or pa.types.is_fixed_size_list(field.type)
+    return field.with_type(pa.string()) if listed else field
 
 
 def _csv_batch(batch: pa.RecordBatch, csv_schema: pa.Schema) -> pa.RecordBatch:

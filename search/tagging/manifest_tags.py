@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import delete, or_
 
@@ -28,7 +29,7 @@ def store_manifest_tags(
     lib: Library, columns: Sequence[str], values: Iterable[tuple[int, Mapping[str, str]]]
 ) -> int:
     """Stores `column=value` manual tags for (image id, extras) pairs; returns the tags written."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "image_id": image_id,
             "label": manifest_label(column, value),
@@ -38,7 +39,7 @@ def store_manifest_tags(
         for image_id, extras in values
         for column, value in extras.items()
     ]
-    by_id: dict[int, list[dict]] = defaultdict(list)
+    by_id: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_id[r["image_id"]].append(r)
     ids = sorted(by_id)

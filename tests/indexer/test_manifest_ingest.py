@@ -104,6 +104,8 @@ def test_csv_manifest_relative_paths_custom_column_and_tag_columns(env, photos, 
     tags = exported_tags(env)
     assert tags[files[0].name] == ["label=cat", "split=train"]
     assert tags[files[2].name] == ["split=train"]
+    tagged = invoke_cli_json(env, "search", str(files[2]), "--tag", "label=cat")
+    assert [Path(r["path"]).name for r in tagged] == [files[0].name]
 
     write({0: "bird", 1: "dog"})  # relabelled: the old label goes
     invoke_cli(env, "ingest", *args)

@@ -57,7 +57,7 @@ def export(
         sys.stdout.buffer.flush()
     else:
         result = write_file(batches, schema, fmt, output)
-    summary = {"rows": result.rows, "batches": result.batches, "format": fmt}
+    summary: dict[str, object] = {"rows": result.rows, "batches": result.batches, "format": fmt}
     summary["output"] = None if output is None else str(output)
     if as_json and output is not None:
         emit_json(summary)

@@ -102,10 +102,12 @@ def ingest(
     listing.check(paths)  # a manifest, or folders: one of them (before the library opens)
     lib = open_library()
     with RichIngestProgress(err, enabled=err.is_terminal) as progress:
+        listed: dict[str, object]
         if listing.given:  # the files a manifest lists (ui/cli/manifest.py)
             summary, listed = cli_manifest.ingest_listed(lib, listing, progress, auto_tagger(lib))
         else:
-            summary, listed = run_ingest(lib, paths or [], progress, on_embedded=auto_tagger(lib)), {}
+            summary = run_ingest(lib, paths or [], progress, on_embedded=auto_tagger(lib))
+            listed = {}
     if as_json:  # the calibration's line (or null) joins the summary; progress stays on stderr
         emit_json(summary.to_dict() | listed | {"calibration": cli_calibrate.after_ingest(lib)})
         return

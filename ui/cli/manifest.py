@@ -30,7 +30,9 @@ FromFile = Annotated[
 ]
 Nul = Annotated[
     bool,
-    typer.Option("-0", "--null", help="LIST is NUL-separated (find -print0).", rich_help_panel=_PANEL),
+    typer.Option(
+        "-0", "--null", help="LIST is NUL-separated (find -print0).", rich_help_panel=_PANEL
+    ),
 ]
 PathColumn = Annotated[
     str,
@@ -80,7 +82,7 @@ class Listing:
         if not self.given and (self.nul or self.tag_columns or self.add_root):
             raise typer.BadParameter("-0, --tag-columns and --add-root go with --from-file LIST")
         if self.given and self.background:
-            raise typer.BadParameter("--background takes folders; run --from-file in the foreground")
+            raise typer.BadParameter("--background takes folders; run --from-file without it")
 
 
 def ingest_listed(
@@ -109,7 +111,8 @@ def ingest_listed(
     )
     tags = 0
     if listing.columns:
-        values = [(outcome.ids[e.path], e.extras) for e in manifest.entries if e.path in outcome.ids]
+        ids = outcome.ids
+        values = [(ids[e.path], e.extras) for e in manifest.entries if e.path in ids]
         tags = store_manifest_tags(lib, listing.columns, values)
     new_root = None if outcome.new_root is None else str(outcome.new_root)
     return outcome.summary, {"listed": len(manifest.entries), "new_root": new_root, "tags": tags}
