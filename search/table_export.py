@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from vitrieve.indexer.catalog import VECTOR_DTYPE
@@ -27,7 +27,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.query import DEFAULT_MIN_SCORE
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 from vitrieve.tables.fsnames import display_path
-from vitrieve.tables.tagging import Tag, TagSource
+from vitrieve.tables.tagging import Probe, Tag, TagSource
 
 BATCH_ROWS = 10_000  # rows per record batch (= per Parquet row group)
 _TAG_CHUNK = 500  # ids per IN (...) of the tag query
@@ -126,18 +126,29 @@ def catalog_batches(
 
 
 def _tags(session: Session, ids: list[int]) -> dict[int, list[str]]:
-    """Effective tags, as `--tag` filters count them: manual ones, and probe ones at the
-    default least score."""
-    out: dict[int, set[str]] = defaultdict(set)
+    """Effective tags, as `--tag` filters and `tag show` count them (docs/TAGGING.md): every
+    manual tag, and a probe tag at the default least score unless a manual tag of the image is
+    among that probe's labels."""
+    rows: dict[int, list[tuple[str, bool, float, set[str]]]] = defaultdict(list)
     for i in range(0, len(ids), _TAG_CHUNK):
-        for image_id, label in session.execute(
-            select(Tag.image_id, Tag.label).where(
-                Tag.image_id.in_(ids[i : i + _TAG_CHUNK]),
-                or_(Tag.source == TagSource.MANUAL, Tag.score >= DEFAULT_MIN_SCORE),
-            )
+        for image_id, label, source, score, classes in session.execute(
+            select(Tag.image_id, Tag.label, Tag.source, Tag.score, Probe.classes)
+            .outerjoin(Probe, Probe.id == Tag.probe_id)
+            .where(Tag.image_id.in_(ids[i : i + _TAG_CHUNK]))
         ):
-            out[image_id].add(label)
-    return {k: sorted(v) for k, v in out.items()}
+            is_manual = source == TagSource.MANUAL
+            rows[image_id].append((label, is_manual, score, set(classes or ())))
+    out: dict[int, list[str]] = {}
+    for image_id, tags in rows.items():
+        labelled = {label for label, is_manual, _, _ in tags if is_manual}
+        out[image_id] = sorted(
+            {
+                label
+                for label, is_manual, score, classes in tags
+                if is_manual or (score >= DEFAULT_MIN_SCORE and not labelled & classes)
+            }
+        )
+    return out
 
 
 def _batch(rows, tags, dups, schema: pa.Schema, dim: int | None) -> pa.RecordBatch:

@@ -22,6 +22,7 @@ from vitrieve.indexer.library import Library
 from vitrieve.search.table_export import catalog_batches, export_schema
 from vitrieve.search.table_writers import write_stream
 from vitrieve.tables.catalog import Embedding
+from vitrieve.tables.tagging import Probe, Tag, TagSource
 
 COLUMNS = [
     "id",
@@ -155,3 +156,49 @@ def test_parquet_needs_a_file_and_an_unwritable_one_is_one_line(catalog, tmp_pat
     blocker.write_text("")
     result = invoke_cli(env, "export", "-o", str(blocker / "x.parquet"), code=1)
     assert result.stderr.count("\n") == 1 and str(blocker / "x.parquet") in result.stderr
+
+
+def test_tags_are_the_effective_ones(catalog):
+    """Manual tags; probe tags at 0.5 or more, unless a manual tag overrules the probe."""
+    _, base = catalog
+    settings = Settings(home=base / "home", model=str(TINY_VIT), precision="fp32", runtime="torch")
+    lib = Library(settings)
+    try:
+        with lib.sessions.begin() as session:
+            probe = Probe(
+                name="animals",
+                version=1,
+                model_id=lib.model_row.id,
+                classes=["cats", "dogs"],
+                coef=b"",
+                intercept=b"",
+                calibration={},
+                metrics={},
+            )
+            session.add(probe)
+            session.flush()
+            for image_id, label, source, score in [
+                (1, "cats", TagSource.PROBE, 0.9),
+                (1, "dogs", TagSource.PROBE, 0.2),
+                (2, "cats", TagSource.PROBE, 0.9),
+                (2, "dogs", TagSource.MANUAL, 1.0),
+                (3, "split=test", TagSource.MANUAL, 1.0),
+            ]:
+                probe_id = probe.id if source == TagSource.PROBE else None
+                session.add(
+                    Tag(
+                        image_id=image_id,
+                        label=label,
+                        source=source,
+                        score=score,
+                        probe_id=probe_id,
+                    )
+                )
+        model = lib.model_row
+        rows = [
+            r for b in catalog_batches(lib.sessions, model.id, model.dim) for r in b.to_pylist()
+        ]
+    finally:
+        lib.close()
+    tags = {r["id"]: r["tags"] for r in rows}
+    assert (tags[1], tags[2], tags[3], tags[4]) == (["cats"], ["dogs"], ["split=test"], [])
