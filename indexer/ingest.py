@@ -238,6 +238,21 @@ def _ingest_locked(
 ) -> IngestSummary:
     times = StageTimes()
     scan = scan_targets(lib, targets, progress, times)
+    return embed_scanned(lib, scan, progress, times, on_embedded, started)
+
+
+def embed_scanned(
+    lib: Library,
+    scan: ScanOutcome,
+    progress: IngestProgress | None,
+    times: StageTimes,
+    on_embedded: EmbeddedHook | None,
+    started: float,
+) -> IngestSummary:
+    """The rest of an ingest once its targets are reconciled (locks held by the caller): the
+    index follows the scan, pending images of the targets are embedded, the index is saved.
+    Shared by folder ingest and manifest ingest (indexer/listed.py)."""
+    progress = progress or _Silent()
     summary = scan.summary
     index = lib.index()
     apply_scan_to_index(lib, index, scan)

@@ -60,7 +60,10 @@ def reconcile(
     model_id: int,
     *,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    listed_only: bool = False,
 ) -> ReconcileResult:
+    """With `listed_only` (a manifest's files, indexer/listed.py), `scanned` is a list, not
+    a whole folder: rows it does not name are left as they are instead of becoming missing."""
     result = ReconcileResult()
     rows = {
         r.rel_path: _Row(r.id, r.size, r.mtime_ns, ImageStatus(r.status), r.content_hash)
@@ -105,7 +108,7 @@ def reconcile(
             else:
                 result.changed += 1
 
-    gone = {p: r for p, r in rows.items() if r.status != ImageStatus.MISSING}
+    gone = {} if listed_only else {p: r for p, r in rows.items() if r.status != ImageStatus.MISSING}
     moved, hashes = _detect_moves(session, target, fresh, gone, model_id, result, max_file_size)
     new_rows = [
         {

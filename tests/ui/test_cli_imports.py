@@ -43,6 +43,7 @@ COMMANDS = [
     ["index", "rebuild"],
     ["db", "upgrade"],
     ["ingest", "{photos}"],  # nothing new: the model never loads
+    ["export", "--format", "jsonl", "--vectors"],
 ]
 
 

@@ -21,7 +21,17 @@ __all__ = ["MAIN_COMMANDS", "PANELS", "tidy"]
 
 MAIN_COMMANDS = ("ingest", "search", "dups", "status", "ui")
 PANELS = {
-    "Library": ("tag", "calibrate", "failures", "thumbs", "roots", "embed", "eval", "demo"),
+    "Library": (
+        "tag",
+        "calibrate",
+        "failures",
+        "export",
+        "thumbs",
+        "roots",
+        "embed",
+        "eval",
+        "demo",
+    ),
     "Background and maintenance": ("jobs", "worker", "beat", "index", "db", "model"),
 }
 

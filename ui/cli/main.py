@@ -22,8 +22,10 @@ from vitrieve.ui.cli import calibrate as cli_calibrate
 from vitrieve.ui.cli import demo as cli_demo
 from vitrieve.ui.cli import dups as cli_dups
 from vitrieve.ui.cli import errors
+from vitrieve.ui.cli import export as cli_export
 from vitrieve.ui.cli import failures as cli_failures
 from vitrieve.ui.cli import jobs as cli_jobs
+from vitrieve.ui.cli import manifest as cli_manifest
 from vitrieve.ui.cli import references as cli_references
 from vitrieve.ui.cli import tags as cli_tags
 from vitrieve.ui.cli import thumbs as cli_thumbs
@@ -51,6 +53,7 @@ cli_thumbs.register(app)  # thumbs
 cli_failures.register(app)  # failures
 cli_demo.register(app)  # demo
 cli_calibrate.register(app)  # calibrate
+cli_export.register(app)  # export
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
@@ -74,26 +77,41 @@ def _root(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Folders to index (registered as roots).")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Folders to index (registered as roots).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     background: Annotated[
         bool,
         typer.Option("--background", help="Queue a job for the workers; print its id and return."),
     ] = False,
+    manifest: cli_manifest.FromFile = None,
+    nul: cli_manifest.Nul = False,
+    path_column: cli_manifest.PathColumn = "path",
+    tag_columns: cli_manifest.TagColumns = None,
+    add_root: cli_manifest.AddRoot = False,
 ) -> None:
     """Scan folders, embed new and changed images, update the index."""
-    if background:
-        cli_jobs.ingest_background(paths, as_json)
+    listing = cli_manifest.Listing(manifest, nul, path_column, tag_columns, add_root, background)
+    if background and not listing.given:
+        cli_jobs.ingest_background(paths or [], as_json)
         return
     from vitrieve.indexer.ingest import ingest as run_ingest
     from vitrieve.search.tagging.apply import auto_tagger
 
+    listing.check(paths)  # a manifest, or folders: one of them (before the library opens)
     lib = open_library()
     with RichIngestProgress(err, enabled=err.is_terminal) as progress:
-        summary = run_ingest(lib, paths, progress, on_embedded=auto_tagger(lib))
+        listed: dict[str, object]
+        if listing.given:  # the files a manifest lists (ui/cli/manifest.py)
+            summary, listed = cli_manifest.ingest_listed(lib, listing, progress, auto_tagger(lib))
+        else:
+            summary = run_ingest(lib, paths or [], progress, on_embedded=auto_tagger(lib))
+            listed = {}
     if as_json:  # the calibration's line (or null) joins the summary; progress stays on stderr
-        emit_json(summary.to_dict() | {"calibration": cli_calibrate.after_ingest(lib)})
+        emit_json(summary.to_dict() | listed | {"calibration": cli_calibrate.after_ingest(lib)})
         return
+    cli_manifest.say_listed(listed)
     counts = ", ".join(
         f"{getattr(summary, k)} {k}"
         for k in ("new", "changed", "moved", "missing", "unchanged", "failed")
