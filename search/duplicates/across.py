@@ -298,3 +298,29 @@ def save_leaks_csv(report: LeakReport, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
         return write_leaks_csv(report, f)
+
+
+def save_leaks_parquet(report: LeakReport, path: Path) -> int:
+    """The CSV's rows as Parquet (typed: ids int64, similarity float64), written atomically by
+    the export's writer (search/table_writers.py) so pandas, DuckDB and Polars read it as is."""
+    import pyarrow as pa
+
+    from vitrieve.search.table_writers import write_file
+
+    schema = pa.schema(
+        [
+            ("set", pa.int32()),
+            ("image_id", pa.int64()),
+            ("path", pa.string()),
+            ("similarity", pa.float64()),
+            ("match", pa.string()),
+            ("match_set", pa.int32()),
+            ("match_id", pa.int64()),
+            ("match_path", pa.string()),
+        ]
+    )
+    rows = [leak.to_dict() for leak in report.leaks]
+    for row in rows:
+        row["path"], row["match_path"] = display_path(row["path"]), display_path(row["match_path"])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    return write_file(table.to_batches(), schema, "parquet", path).rows

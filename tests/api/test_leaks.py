@@ -83,6 +83,24 @@ def test_the_cli_lists_the_same_leaks_as_json_and_csv(split_lib, split_env, spli
     assert {Path(r["path"]).name: (Path(r["match_path"]).name, r["match"]) for r in rows} == LEAKS
 
 
+def test_the_leaks_as_parquet_are_the_csvs_rows_typed(split_env, split_base, tmp_path):
+    import duckdb
+
+    dataset = split_base / "dataset"
+    train, test = str(dataset / "train"), str(dataset / "test")
+    across = ("--across", train, "--across", test, "--threshold", str(LEAK_THRESHOLD))
+    invoke_cli(split_env, "dups", *across, "--parquet", str(tmp_path / "leaks.parquet"))
+    rows = duckdb.sql(
+        f"SELECT path, match_path, match, similarity, set, match_set "
+        f"FROM '{tmp_path / 'leaks.parquet'}'"
+    ).fetchall()
+    assert {Path(p).name: (Path(m).name, kind) for p, m, kind, *_ in rows} == LEAKS
+    assert all(isinstance(sim, float) and (s, ms) == (1, 0) for *_, sim, s, ms in rows)
+    refused = invoke_cli(split_env, "dups", "--parquet", str(tmp_path / "x.parquet"), code=2)
+    assert "--parquet goes with --across" in " ".join(refused.stderr.split())
+    assert not (tmp_path / "x.parquet").exists()
+
+
 def test_a_dry_run_quarantine_of_the_leaks_moves_nothing(split_env, split_base, tmp_path):
     dataset = split_base / "dataset"
     across = ("--across", str(dataset / "train"), "--across", str(dataset / "test"))

@@ -30,15 +30,24 @@ def leaks_found(
     return report
 
 
-def show_leaks(report: LeakReport, as_json: bool, csv_file: Path | None, limit: int) -> None:
+def show_leaks(
+    report: LeakReport,
+    as_json: bool,
+    csv_file: Path | None,
+    limit: int,
+    parquet_file: Path | None = None,
+) -> None:
     """The leaks, one line per leaking image: set, similarity, match kind, id, path, and the
     earlier image it copies (piped: TAB-separated, README "Output in a terminal and in a
     pipe")."""
-    from vitrieve.search.duplicates.across import save_leaks_csv
+    from vitrieve.search.duplicates.across import save_leaks_csv, save_leaks_parquet
 
     if csv_file is not None:
         rows = save_leaks_csv(report, csv_file)
         say(f"wrote {count(rows, 'row')} to ", csv_file, console=err)
+    if parquet_file is not None:
+        rows = save_leaks_parquet(report, parquet_file)
+        say(f"wrote {count(rows, 'row')} to ", parquet_file, console=err)
     if as_json:
         emit_json(report.to_dict())
         return

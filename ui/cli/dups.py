@@ -143,6 +143,14 @@ def dups(
     method: Method = "auto",
     nprobe: Nprobe = 4,
     across: Across = None,
+    parquet_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--parquet",
+            help="With --across: write the leaks to FILE as Parquet "
+            "(every image: vitrieve export --format parquet).",
+        ),
+    ] = None,
 ) -> None:
     """List duplicate groups: identical files, then near-duplicates by ViT similarity."""
     if ctx.invoked_subcommand is not None:
@@ -154,8 +162,14 @@ def dups(
         chosen, why = _threshold(lib, threshold, exact_only, strictness)
         with _Progress() as progress:
             report = leaks_found(lib, across, chosen, why, progress)
-        show_leaks(report, as_json, csv_file, limit)
+        show_leaks(report, as_json, csv_file, limit, parquet_file)
         return
+    if parquet_file is not None:
+        raise typer.BadParameter(
+            "--parquet goes with --across; vitrieve export --format parquet writes every image "
+            "with its duplicate group",
+            param_hint="--parquet",
+        )
     report = _find(lib, threshold, exact_only, method, nprobe, strictness)
     if csv_file is not None:
         rows = save_csv(report.groups, csv_file)
