@@ -15,6 +15,7 @@ import streamlit as st
 
 from vitrieve.ui.auth import gate, login_page, logout_control
 from vitrieve.ui.components.download import end_session_downloads
+from vitrieve.ui.gc_freeze import freeze_imports
 
 # A bundled file, served from this server: a ":material/...:" page icon makes the browser fetch
 # the favicon from a third-party font host, and no request of the UI may leave the machine.
@@ -37,4 +38,7 @@ if gate():
 else:
     pages = [st.Page(login_page, title="Log in", icon=":material/lock:", default=True)]
 
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+finally:  # the page's imports are done: Streamlit's collection after each run skips them
+    freeze_imports()

@@ -30,7 +30,7 @@ from starlette.routing import Route
 from streamlit import config
 
 from vitrieve.core.config import Settings
-from vitrieve.ui import originals
+from vitrieve.ui import gc_freeze, originals
 from vitrieve.ui.auth import forget_session, is_admitted
 from vitrieve.ui.client_address import UVICORN_TRUSTS_NOBODY, ClientAddress
 from vitrieve.ui.stream_guard import StreamGuard
@@ -94,6 +94,7 @@ def _uvicorn_trusts_nobody() -> None:
 
 _uvicorn_trusts_nobody()
 originals.mark_mounted()
+gc_freeze.enable()  # Streamlit's collection after each run skips what imports made
 app = st.App(
     str(APP_SCRIPT),
     routes=[Route(_route_path(), serve_original, methods=["GET", "HEAD"])],
