@@ -86,7 +86,7 @@ def test_duplicates_with_latin1_names_are_shown_and_quarantined_at_their_byte_na
     moved = sorted(os.listdir(os.fsencode(tmp_path / "quarantine" / "share")))
     assert moved in ([b"caf\xe9.jpg"], [b"dir-\xff"])
     at = click(at, "undo_apply")
-    assert any(s.startswith("Restored 1 files") for s in texts(at.success)), texts(at.success)
+    assert any(s.startswith("Restored 1 file from") for s in texts(at.success)), texts(at.success)
     assert sorted(os.listdir(os.fsencode(share / fs(b"dir-\xff")))) == [
         b"coffee.jpg",
         b"copie-\xe9.jpg",

@@ -27,6 +27,7 @@ from vitrieve.ui.components import dup_review as review
 from vitrieve.ui.components.session import empty_library_notice, library, shown_errors
 from vitrieve.ui.views.dups import exact_parts, human_size, page_count, totals
 from vitrieve.ui.views.library import list_roots
+from vitrieve.ui.views.words import count
 
 REPORT = review.REPORT  # (key, DupReport)
 PER_PAGE = 10  # groups per page
@@ -56,14 +57,17 @@ def _report(lib: Library, threshold: float, exact_only: bool, prefer: str) -> Du
 def _summary(report: DupReport) -> None:
     exact = sum(g.exact_copies > 0 for g in report.groups)  # a near group's byte copy counts
     st.markdown(
-        f"**{len(report.groups)} groups** ({exact} with identical copies, "
-        f"{len(report.groups) - exact} near only) among {report.images} images"
+        f"**{count(len(report.groups), 'group')}** ({exact} with identical copies, "
+        f"{len(report.groups) - exact} near only) among {count(report.images, 'image')}"
     )
     t = totals(report.groups)
     st.metric("Images in groups", t.members)
-    st.metric("Reclaimable (all groups)", f"{human_size(t.reclaimable)} · {t.redundant} files")
     st.metric(
-        "Reclaimable (exact copies)", f"{human_size(t.exact_reclaimable)} · {t.exact_files} files"
+        "Reclaimable (all groups)", f"{human_size(t.reclaimable)} · {count(t.redundant, 'file')}"
+    )
+    st.metric(
+        "Reclaimable (exact copies)",
+        f"{human_size(t.exact_reclaimable)} · {count(t.exact_files, 'file')}",
     )
 
 
@@ -134,7 +138,9 @@ def _undo(lib: Library) -> None:
     if not batches:
         st.caption("Nothing in quarantine.")
         return
-    labels = {b["batch"]: f"{b['batch']} ({b['moved']} files in quarantine)" for b in batches}
+    labels = {
+        b["batch"]: f"{b['batch']} ({count(b['moved'], 'file')} in quarantine)" for b in batches
+    }
     batch = st.selectbox("Batch", list(labels), format_func=labels.__getitem__, key="undo_batch")
     st.button(
         "Put these files back",

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.text import Text
 
 from vitrieve.ui.cli.common import out
+from vitrieve.ui.views.words import count  # every count in a CLI message: never "1 files"
 
 __all__ = ["LogFormatter", "count", "line", "say", "shown"]
 
@@ -42,12 +43,6 @@ def _escape(match: re.Match[str]) -> str:
     if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a name
         return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
-
-
-def count(number: int, word: str, plural: str | None = None) -> str:
-    """``number`` and ``word`` agreeing: "1 file", "2 files", "0 files" ("1 batch", "2 batches"
-    with ``plural``). Every count in a CLI message goes through here, so none reads "1 files"."""
-    return f"{number} {word if number == 1 else plural or word + 's'}"
 
 
 def shown(value: object) -> str:

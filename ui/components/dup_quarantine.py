@@ -26,6 +26,7 @@ from vitrieve.search.duplicates.undo import undo_quarantine
 from vitrieve.search.duplicates.writable import blocked_roots, blocked_words
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.views.dups import human_size, metadata_notes, plan_rows, plan_summary
+from vitrieve.ui.views.words import count
 
 PLAN = "dup_plan"  # {"scope", "folder", "plan", "groups"} awaiting confirmation
 PLAN_ERROR = "dup_plan_error"  # (scope, message) of a plan that could not be made
@@ -101,7 +102,7 @@ def preview(lib: Library, scope: str) -> None:
         st.info("Nothing to move: only keepers are left here.")
         return
     st.markdown(
-        f"**Dry run:** {files} files ({human_size(size)}) from {groups} "
+        f"**Dry run:** {count(files, 'file')} ({human_size(size)}) from {groups} "
         f"group{'s' if groups != 1 else ''} would move to "
         f"{display_path(pending['folder'])}. Nothing has moved yet."
     )
@@ -115,12 +116,13 @@ def preview(lib: Library, scope: str) -> None:
             icon=":material/info:",
         )
     sure = st.checkbox(
-        f"Move these {files} files ({human_size(size)}) to {display_path(pending['folder'])}",
+        f"Move these {count(files, 'file')} ({human_size(size)}) to "
+        f"{display_path(pending['folder'])}",
         key="dup_confirm",
     )
     c1, c2, _ = st.columns([1, 1, 3])
     c1.button(
-        f"Move {files} files",
+        f"Move {count(files, 'file')}",
         disabled=not sure,
         type="primary",
         key="dup_apply",
@@ -144,10 +146,15 @@ def apply_plan(lib: Library, folder: Path, plan: Iterable[PlannedMove]) -> None:
 
 def _moved_words(folder: Path) -> Callable[[Any], str]:
     def words(r) -> str:
-        left = f" {r.not_moved} files were not moved (reasons below)." if r.not_moved else ""
+        verb = "was" if r.not_moved == 1 else "were"
+        left = (
+            f" {count(r.not_moved, 'file')} {verb} not moved (reasons below)."
+            if r.not_moved
+            else ""
+        )
         if not r.done:
             return f"Nothing was moved to {display_path(folder)}.{left}"
-        return f"Moved {len(r.done)} files to {display_path(folder)}.{left}"
+        return f"Moved {count(len(r.done), 'file')} to {display_path(folder)}.{left}"
 
     return words
 
@@ -155,7 +162,7 @@ def _moved_words(folder: Path) -> Callable[[Any], str]:
 def restore(lib: Library, batch: str) -> None:
     _after(
         lambda: undo_quarantine(lib, batch),
-        lambda r: f"Restored {len(r.done)} files from quarantine.",
+        lambda r: f"Restored {count(len(r.done), 'file')} from quarantine.",
         undoable=False,
     )
 
@@ -189,7 +196,7 @@ def flash(lib: Library) -> None:
     last = st.session_state.get(LAST_BATCH)
     if last is not None:
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.info(f"Last quarantine: {last[1]} files moved.", icon=":material/move_item:")
+        c1.info(f"Last quarantine: {count(last[1], 'file')} moved.", icon=":material/move_item:")
         c2.button(
             "Undo this move",
             key="dup_undo_batch",

@@ -28,6 +28,7 @@ from vitrieve.ui.components.picture import thumbnail
 from vitrieve.ui.views import dup_review as view
 from vitrieve.ui.views.dups import facts_text, human_size, keeper_of, ordered_members, plan_summary
 from vitrieve.ui.views.grid import grid_items
+from vitrieve.ui.views.words import count
 
 REPORT = "dup_report"  # (key, DupReport): the page's groups, patched by the review's decisions
 PLACE = "dup_review_place"  # views.dup_review.Place
@@ -275,7 +276,7 @@ def _confirm(lib: Library) -> None:
         )
         with st.container(horizontal=True):
             st.button(
-                f"Move {files} files",
+                f"Move {count(files, 'file')}",
                 key="review-move",
                 shortcut="M",
                 type="primary",
