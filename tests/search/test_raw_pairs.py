@@ -1,0 +1,134 @@
+"""RAW+JPEG pairs are one photo (docs/DUPLICATES.md#rawjpeg-pairs): `dups` never groups a RAW
+with its own JPEG, a byte copy of a pair is grouped with the original pair and moves as a unit,
+undo restores both halves byte for byte, search shows a pair once by its JPEG, and
+VITRIEVE_RAW_PAIRS=false gives the old behaviour. Real DNGs (pidng) and camera JPEGs through the
+real pipeline (tiny ViT), driven through `vitrieve` as a user runs it."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.support import (
+    camera_exif,
+    cli_env,
+    dng_bytes,
+    invoke_cli,
+    invoke_cli_json,
+    real_photo,
+    save_camera_jpeg,
+)
+
+NEAR = "0.99"
+W, H = 960, 720  # the embedded preview is over twice the model's input: read as the picture
+SHOTS = {1: "astronaut", 2: "coffee", 3: "chelsea"}
+
+
+def _shoot(folder: Path, n: int, photo: str, *, jpeg_taken: datetime) -> None:
+    rgb = np.asarray(real_photo(photo).resize((W, H)))
+    raw = dng_bytes(
+        rgb,
+        preview=Image.fromarray(rgb),
+        make="Canon",
+        model="Canon EOS R5",
+        taken=f"2024:05:01 10:00:0{n}",
+    )
+    (folder / f"IMG_{n}.DNG").write_bytes(raw)  # the camera's names differ in case only
+    save_camera_jpeg(Image.fromarray(rgb), folder / f"img_{n}.jpg", camera_exif(taken=jpeg_taken))
+
+
+@pytest.fixture
+def library(tmp_path) -> tuple[dict, Path]:
+    """photos/shoot: three RAW+JPEG shots (the third JPEG was written an hour later, so it is no
+    twin of its RAW); photos/backup: a byte copy of shot 1's two files."""
+    photos = tmp_path / "photos"
+    shoot, backup = photos / "shoot", photos / "backup"
+    shoot.mkdir(parents=True)
+    backup.mkdir()
+    for n, photo in SHOTS.items():
+        taken = datetime(2024, 5, 1, 10 if n < 3 else 11, 0, n)
+        _shoot(shoot, n, photo, jpeg_taken=taken)
+    for name in ("IMG_1.DNG", "img_1.jpg"):
+        shutil.copy2(shoot / name, backup / name)
+    env = cli_env(tmp_path / "home") | {"TTY_COMPATIBLE": "0"}
+    invoke_cli(env, "ingest", str(photos))
+    return env, photos
+
+
+def _groups(env: dict) -> list[list[dict]]:
+    return [g["members"] for g in invoke_cli_json(env, "dups", "-t", NEAR)["groups"]]
+
+
+def _names(members: list[dict], photos: Path) -> set[str]:
+    return {str(Path(m["path"]).relative_to(photos)) for m in members}
+
+
+def test_a_copied_pair_groups_with_its_original_never_a_raw_with_its_own_jpeg(library):
+    env, photos = library
+    groups = {frozenset(_names(g, photos)): g for g in _groups(env)}
+    pair_1 = {"IMG_1.DNG", "img_1.jpg"}
+    copies = frozenset({f"{d}/{n}" for d in ("shoot", "backup") for n in pair_1})
+    # shot 3's JPEG is an hour off its RAW: two photos, so an ordinary near-duplicate group
+    unpaired = frozenset({"shoot/IMG_3.DNG", "shoot/img_3.jpg"})
+    assert set(groups) == {copies, unpaired}  # shot 2's own RAW and JPEG are no group
+    members = groups[copies]
+    ids = {str(Path(m["path"]).relative_to(photos)): m["image_id"] for m in members}
+    for m in members:  # each JPEG listed right after its own RAW, keeping or moving with it
+        where = str(Path(m["path"]).parent.relative_to(photos))
+        if m["path"].endswith(".jpg"):
+            assert m["match"] == "pair" and m["pair_of"] == ids[f"{where}/IMG_1.DNG"]
+    assert [Path(m["path"]).suffix for m in members] == [".DNG", ".jpg", ".DNG", ".jpg"]
+    kept = {Path(m["path"]).parent.name for m in members if m["keeper"]}
+    assert len(kept) == 1  # one whole pair is kept, the other is the copy
+
+
+def test_quarantine_moves_a_pair_as_a_unit_and_undo_restores_both_halves(library, tmp_path):
+    env, photos = library
+    before = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
+    q = tmp_path / "quarantine"
+    done = invoke_cli_json(env, "dups", "quarantine", str(q), "-t", NEAR, "--apply")["done"]
+    shot_1 = [m for m in done if Path(m["src"]).stem.lower() == "img_1"]
+    folder = Path(shot_1[0]["src"]).parent
+    assert [(Path(m["src"]), m["reason"]) for m in shot_1] == [  # the RAW, then its JPEG
+        (folder / "IMG_1.DNG", "bytes"),
+        (folder / "img_1.jpg", "pair"),
+    ]
+    assert not (folder / "IMG_1.DNG").exists() and not (folder / "img_1.jpg").exists()
+    other = ({photos / "shoot", photos / "backup"} - {folder}).pop()
+    assert (other / "IMG_1.DNG").exists() and (other / "img_1.jpg").exists()  # the kept pair
+    invoke_cli(env, "dups", "undo")
+    after = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_with_pairing_off_a_raw_and_its_own_jpeg_are_duplicates(library):
+    env, photos = library
+    off = env | {"VITRIEVE_RAW_PAIRS": "false"}
+    groups = [_names(g, photos) for g in _groups(off)]
+    assert {"shoot/IMG_2.DNG", "shoot/img_2.jpg"} in groups
+    assert not any(m["match"] == "pair" for g in _groups(off) for m in g)
+
+
+def test_search_shows_a_pair_once_by_its_jpeg_marked_as_having_a_raw(library, tmp_path):
+    env, photos = library
+    query = tmp_path / "query.jpg"
+    real_photo("coffee").resize((W, H)).save(query, quality=70)
+    shot_2 = {str(photos / "shoot" / n) for n in ("IMG_2.DNG", "img_2.jpg")}
+
+    def hits(e: dict) -> list[dict]:
+        found = invoke_cli_json(e, "search", str(query), "-k", "8")
+        return [r for r in found if r["path"] in shot_2]
+
+    paired = hits(env)
+    assert [(r["path"], r["raw"]) for r in paired] == [
+        (str(photos / "shoot" / "img_2.jpg"), str(photos / "shoot" / "IMG_2.DNG"))
+    ]
+    assert len(hits(env | {"VITRIEVE_RAW_PAIRS": "false"})) == 2
+    terminal = env | {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "200"}
+    shown = invoke_cli(terminal, "search", str(query), "-k", "8").stdout
+    assert "+RAW" in next(line for line in shown.splitlines() if "img_2.jpg" in line)
