@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.support import (
+    TINY_VIT,
     camera_exif,
     cli_env,
     dng_bytes,
@@ -23,6 +24,11 @@ from tests.support import (
     real_photo,
     save_camera_jpeg,
 )
+from vitrieve.core.config import Settings
+from vitrieve.indexer.library import Library
+from vitrieve.search.query import query_from_file
+from vitrieve.ui.views.grid import hover_text
+from vitrieve.ui.views.search import search_grid
 
 NEAR = "0.99"
 W, H = 960, 720  # the embedded preview is over twice the model's input: read as the picture
@@ -132,3 +138,10 @@ def test_search_shows_a_pair_once_by_its_jpeg_marked_as_having_a_raw(library, tm
     terminal = env | {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "200"}
     shown = invoke_cli(terminal, "search", str(query), "-k", "8").stdout
     assert "+RAW" in next(line for line in shown.splitlines() if "img_2.jpg" in line)
+
+    home = Path(env["VITRIEVE_HOME"])
+    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32", runtime="torch")
+    with Library(settings) as lib:  # the UI's search grid: once, with a RAW badge and its name
+        items = [i for i in search_grid(lib, query_from_file(lib, query), 8) if i.path in shot_2]
+    assert [(i.path, i.raw) for i in items] == [(r["path"], r["raw"]) for r in paired]
+    assert "RAW+JPEG: shot with `` IMG_2.DNG ``" in hover_text(items[0])
