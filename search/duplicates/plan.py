@@ -205,7 +205,7 @@ def plan_quarantine(
     with lib.sessions() as session:  # read now: groups may predate a folder's marking
         references = ReferenceFolders.load(session)
     for g in groups:
-        taken = []
+        taken: list[DupMember] = []
         for m in g.others:
             folder = references.folder_of(m.image)
             why = (folder and f"in the reference folder {folder} (always kept)") or (
