@@ -39,11 +39,12 @@ from vitrieve.search.duplicates.graph import Edges
 from vitrieve.search.duplicates.groups import DupGroup, DupMember, image_facts
 from vitrieve.search.query import SearchResult
 from vitrieve.tables.catalog import Image, ImageStatus
+from vitrieve.tables.fsnames import to_db
 
 RENDITION_FORMATS = ("JPEG", "MPO", "HEIF")  # what cameras write next to a RAW
 PAIR_SECONDS = 1.0  # capture times of the two halves of one shot (EXIF has whole seconds)
 PAIR_MATCH = "pair"  # DupMember.match of a rendition listed after its RAW
-_CHUNK = 200  # name prefixes per query
+_CHUNK = 200  # ids or name prefixes per query
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,31 +108,22 @@ def pairs_among(lib: Library, ids: Iterable[int]) -> RawPairs:
     if not lib.settings.raw_pairs:
         return RawPairs()
     with lib.sessions() as session:
-        mine = _files(session, select(*_COLUMNS).where(*_PAIRABLE, Image.id.in_(sorted(set(ids)))))
-        if not mine:
-            return RawPairs()
-        by_root: dict[int, set[str]] = {}
-        for f in mine:
-            _, folder, stem = f.key
-            by_root.setdefault(f.root_id, set()).add(
-                f"{stem}." if folder == "." else f"{folder}/{stem}."
+        wanted = sorted(set(ids))
+        mine = [
+            f
+            for i in range(0, len(wanted), _CHUNK)
+            for f in _files(
+                session, select(*_COLUMNS).where(*_PAIRABLE, Image.id.in_(wanted[i : i + _CHUNK]))
             )
+        ]
+        has_raw = session.scalar(
+            select(Image.id).where(*_PAIRABLE, Image.format == RAW_FORMAT).limit(1)
+        )
+        if not mine or has_raw is None:  # most libraries hold no RAW: no name lookups then
+            return RawPairs()
         found: dict[int, _File] = {}
-        for root_id, prefixes in by_root.items():
-            ordered = sorted(prefixes)
-            for i in range(0, len(ordered), _CHUNK):
-                lowered = func.lower(Image.rel_path)
-                query = select(*_COLUMNS).where(
-                    *_PAIRABLE,
-                    Image.root_id == root_id,
-                    or_(
-                        *(
-                            lowered.startswith(p.lower(), autoescape=True)
-                            for p in ordered[i : i + _CHUNK]
-                        )
-                    ),
-                )
-                found.update((f.id, f) for f in _files(session, query))
+        for query in _partner_queries(mine):
+            found.update((f.id, f) for f in _files(session, query))
     keys = {f.key for f in mine}
     return _paired([f for f in found.values() if f.key in keys])
 
@@ -213,6 +205,40 @@ def paired_results(lib: Library, results: Sequence[SearchResult]) -> list[Search
         raw = images.get(pairs.raw_of.get(s, -1))
         out.append(SearchResult(image, by_id[hit].score, raw.path if raw is not None else None))
     return out
+
+
+def _partner_queries(files: Sequence[_File]) -> list:
+    """Queries that find every file which may pair with one of ``files`` (the caller keeps
+    those of the same key). An ASCII name is looked up by its lower-case prefix (`IMG_1.`,
+    any case); a name with other letters by its whole folder, since SQLite's lower() leaves
+    them as they are (É.DNG and é.jpg would never meet)."""
+    prefixes: dict[int, set[str]] = {}
+    folders: dict[int, set[str]] = {}
+    for f in files:
+        name = PurePosixPath(f.rel_path)
+        prefix = to_db(str(name.with_name(f"{name.stem}.")))
+        if prefix.isascii():
+            prefixes.setdefault(f.root_id, set()).add(prefix.lower())
+        else:
+            folders.setdefault(f.root_id, set()).add(str(name.parent))
+    lowered = func.lower(Image.rel_path)
+    queries = []
+    for root_id, wanted in prefixes.items():
+        ordered = sorted(wanted)
+        for i in range(0, len(ordered), _CHUNK):
+            starts = (lowered.startswith(p, autoescape=True) for p in ordered[i : i + _CHUNK])
+            queries.append(_in_root(root_id).where(or_(*starts)))
+    for root_id, names in folders.items():
+        for folder in sorted(names):
+            query = _in_root(root_id)
+            if folder != ".":  # a root's own files: the whole root (the key filters)
+                query = query.where(Image.rel_path.startswith(f"{folder}/", autoescape=True))
+            queries.append(query)
+    return queries
+
+
+def _in_root(root_id: int):
+    return select(*_COLUMNS).where(*_PAIRABLE, Image.root_id == root_id)
 
 
 def _files(session: Session, query) -> list[_File]:

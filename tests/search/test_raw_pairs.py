@@ -25,14 +25,16 @@ from tests.support import (
     save_camera_jpeg,
 )
 from vitrieve.core.config import Settings
+from vitrieve.indexer.catalog import describe_images
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.raw_pairs import all_pairs, pairs_among
 from vitrieve.search.query import query_from_file
 from vitrieve.ui.views.grid import hover_text
 from vitrieve.ui.views.search import search_grid
 
 NEAR = "0.99"
 W, H = 960, 720  # the embedded preview is over twice the model's input: read as the picture
-SHOTS = {1: "astronaut", 2: "coffee", 3: "chelsea"}
+SHOTS = {1: "astronaut", 2: "coffee", 3: "chelsea"}  # and 4: rocket, without capture times
 
 
 def _shoot(folder: Path, n: int, photo: str, *, jpeg_taken: datetime) -> None:
@@ -61,9 +63,41 @@ def library(tmp_path) -> tuple[dict, Path]:
         _shoot(shoot, n, photo, jpeg_taken=taken)
     for name in ("IMG_1.DNG", "img_1.jpg"):
         shutil.copy2(shoot / name, backup / name)
+    # neither half has a capture time: the folder and the name (case aside) decide
+    rgb = np.asarray(real_photo("rocket").resize((W, H)))
+    (shoot / "Été_4.DNG").write_bytes(dng_bytes(rgb, preview=Image.fromarray(rgb)))
+    Image.fromarray(rgb).save(shoot / "été_4.JPG", quality=92)
     env = cli_env(tmp_path / "home") | {"TTY_COMPATIBLE": "0"}
     invoke_cli(env, "ingest", str(photos))
     return env, photos
+
+
+def _settings(env: dict) -> Settings:
+    home = Path(env["VITRIEVE_HOME"])
+    return Settings(home=home, model=str(TINY_VIT), precision="fp32", runtime="torch")
+
+
+def test_pairs_are_one_raw_and_one_jpeg_of_a_folder_name_and_moment(library):
+    env, photos = library
+    with Library(_settings(env)) as lib:
+        pairs = all_pairs(lib)
+        with lib.sessions() as session:
+            path_of = {
+                i.image_id: Path(i.path) for i in describe_images(session, range(1, 99)).values()
+            }
+        found = {
+            (str(path_of[r].relative_to(photos)), str(path_of[j].relative_to(photos)))
+            for r, j in pairs.rendition_of.items()
+        }
+        assert found == {
+            ("shoot/IMG_1.DNG", "shoot/img_1.jpg"),
+            ("backup/IMG_1.DNG", "backup/img_1.jpg"),
+            ("shoot/IMG_2.DNG", "shoot/img_2.jpg"),
+            ("shoot/Été_4.DNG", "shoot/été_4.JPG"),  # shot 3 is an hour apart: no pair
+        }
+        for raw, jpeg in pairs.rendition_of.items():  # a page of results finds the same pairs
+            assert pairs_among(lib, [jpeg]).raw_of == {jpeg: raw}
+            assert pairs_among(lib, [raw]).rendition_of == {raw: jpeg}
 
 
 def _groups(env: dict) -> list[list[dict]]:
@@ -139,9 +173,9 @@ def test_search_shows_a_pair_once_by_its_jpeg_marked_as_having_a_raw(library, tm
     shown = invoke_cli(terminal, "search", str(query), "-k", "8").stdout
     assert "+RAW" in next(line for line in shown.splitlines() if "img_2.jpg" in line)
 
-    home = Path(env["VITRIEVE_HOME"])
-    settings = Settings(home=home, model=str(TINY_VIT), precision="fp32", runtime="torch")
-    with Library(settings) as lib:  # the UI's search grid: once, with a RAW badge and its name
+    with Library(
+        _settings(env)
+    ) as lib:  # the UI's search grid: once, with a RAW badge and its name
         items = [i for i in search_grid(lib, query_from_file(lib, query), 8) if i.path in shot_2]
     assert [(i.path, i.raw) for i in items] == [(r["path"], r["raw"]) for r in paired]
     assert "RAW+JPEG: shot with `` IMG_2.DNG ``" in hover_text(items[0])
