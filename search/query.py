@@ -35,6 +35,7 @@ from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
 class SearchResult(ShowsImage):
     image: ImageSummary
     score: float
+    raw: str | None = None  # the RAW shot with this JPEG/HEIF (search/duplicates/raw_pairs.py)
 
     def to_dict(self) -> dict:
         """The `vitrieve search --json` record."""
@@ -47,6 +48,7 @@ class SearchResult(ShowsImage):
             "format": self.format,
             "size": self.size,
             "captured_at": self.captured_at.isoformat() if self.captured_at else None,
+            "raw": self.raw,
         }
 
 

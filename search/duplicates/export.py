@@ -30,6 +30,7 @@ CSV_COLUMNS = (
     "camera",
     "has_gps",
     "sharpness",
+    "pair_of",  # match "pair": the id of the RAW this JPEG/HEIF was shot with
 )
 
 
@@ -56,6 +57,7 @@ def write_csv(groups: Iterable[DupGroup], out: TextIO) -> int:
                     _blank(m.photo.camera),
                     "true" if m.photo.has_gps else "false",
                     "" if m.photo.sharpness is None else f"{m.photo.sharpness:.4f}",
+                    _blank(m.pair_of),
                 ]
             )
             rows += 1

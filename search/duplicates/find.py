@@ -7,8 +7,10 @@ duplicates" pairs are taken out. Each connected component is then split into kee
 groups (search.duplicates.centred): a member is in a group only when it is a duplicate of the
 group's keeper itself, never through a chain of friends.
 
-Only images with status `embedded` take part; the near-duplicate search also needs a vector of
-the current model. Memory stays O(N x d) half-precision vectors plus O(edges): never N x N.
+A RAW and the JPEG/HEIF shot with it are one node, the RAW (search.duplicates.raw_pairs), never
+a duplicate of each other. Only images with status `embedded` take part; the near-duplicate
+search also needs a vector of the current model. Memory stays O(N x d) half-precision vectors
+plus O(edges): never N x N.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from vitrieve.search.duplicates.pairs import (
     similar_pairs,
 )
 from vitrieve.search.duplicates.prefer import KeeperRule, preferences
+from vitrieve.search.duplicates.raw_pairs import all_pairs, fold_edges, with_partners
 from vitrieve.search.duplicates.reference import ReferenceFolders
 from vitrieve.search.duplicates.stacks import fully_stacked, stack_map
 from vitrieve.search.duplicates.vectors import VectorSet, load_vectors
@@ -101,7 +104,8 @@ def find_duplicates(
         nprobe=nprobe,
         progress=progress,
     )
-    near = found.edges.without(ignored)
+    pairs = all_pairs(lib)  # a RAW stands for its JPEG/HEIF: the two are one photo
+    near = fold_edges(found.edges.without(ignored), pairs)
     centring = Centring(
         near,
         rows_of=None if found.vectors is None else found.vectors.rows_of,
@@ -135,15 +139,16 @@ def find_duplicates(
         if progress:
             progress("describing", min(i + _DESCRIBE_CHUNK, len(groups)), len(groups))
     described.sort(key=lambda g: g.group)
+    listed = [
+        g
+        for g in described
+        if len(g.members) > 1 and not fully_stacked([m.image_id for m in g.members], stacked)
+    ]
     return DupReport(
         threshold=None if exact_only else threshold,
         method=found.method,
         images=found.images,
-        groups=[
-            g
-            for g in described
-            if len(g.members) > 1 and not fully_stacked([m.image_id for m in g.members], stacked)
-        ],
+        groups=with_partners(lib, listed, pairs),  # each RAW followed by its JPEG/HEIF
         seconds=round(time.perf_counter() - started, 3),
     )
 

@@ -33,10 +33,12 @@ class DupMember(ShowsImage):
     similarity: float | None  # cosine to the group's keeper; 1.0 for identical pixels
     keeper: bool
     # How it matches the keeper: "keeper" (it is one), "bytes" (same file content), "pixels"
-    # (same decoded pixels), "near" (similar vectors).
+    # (same decoded pixels), "near" (similar vectors), "pair" (the JPEG/HEIF shot with the RAW
+    # listed just before it: it stays or moves with that RAW).
     match: str = "near"
     # camera: EXIF make and model; sharpness: higher is sharper, compares shots of one series
     photo: PhotoFacts = UNKNOWN_FACTS
+    pair_of: int | None = None  # match "pair": the RAW it was shot with (raw_pairs.py)
 
     def to_dict(self) -> dict:
         """The `vitrieve dups --json` record of a member."""
@@ -54,6 +56,7 @@ class DupMember(ShowsImage):
             "camera": self.photo.camera,
             "has_gps": bool(self.photo.has_gps),
             "sharpness": self.photo.sharpness,
+            "pair_of": self.pair_of,
         }
 
 

@@ -36,6 +36,12 @@ FORMAT_PREFERENCE: dict[str, int] = {
     "HEIF": 10,  # phones' own format; quality is not in the header
     "JPEG": 15,  # a JPEG whose tables did not match the IJG family
     "MPO": 15,
+    # Modern lossy formats, after a camera's HEIF/JPEG and before WebP: next to a JPEG of the
+    # same photo, an AVIF or a JPEG XL is nearly always made from it (a web export, an archive
+    # transcode; JPEG XL's lossless recompression holds the JPEG's pixels, not more), and
+    # cameras rarely write either. Quality is not in their headers (indexer/photo_facts.py).
+    "AVIF": 20,
+    "JXL": 20,
     "WEBP": 25,  # usually a web export
     "GIF": 50,  # 256 colours
 }

@@ -11,7 +11,9 @@ A plan is the non-keepers of the groups given, narrowed by the caller's filters:
 - images in a reference folder (search/duplicates/reference.py) are never moved, whatever
   the groups say (they were found before the folder was marked, say);
 - ``threshold``: the similarity the groups were found at. A member below it to its keeper
-  (reached through a chain of other members) is never moved, whatever built the groups.
+  (reached through a chain of other members) is never moved, whatever built the groups;
+- the JPEG/HEIF half of a RAW+JPEG pair (match "pair", search/duplicates/raw_pairs.py) moves
+  exactly when its RAW does, right after it: a pair is never split.
 
 Each move also says what metadata the copy has that its keeper lacks (search/duplicates/
 inherit.py gives the keeper its capture time and manual tags when the move is applied).
@@ -35,11 +37,13 @@ from vitrieve.search.duplicates.reference import ReferenceFolders
 from vitrieve.tables.catalog import Image, Root
 
 EXACT_MATCHES = ("bytes", "pixels")
+PAIR = "pair"  # raw_pairs.PAIR_MATCH: the JPEG/HEIF shot with a RAW moves exactly when it does
 REASON_WORDS = {
     "bytes": "exact bytes",
     "pixels": "same pixels",
     "near": "near",
     "chosen": "chosen by you in Search",  # search/duplicates/chosen.py
+    PAIR: "RAW+JPEG",
 }
 
 
@@ -202,20 +206,20 @@ def plan_quarantine(
     with lib.sessions() as session:  # read now: groups may predate a folder's marking
         references = ReferenceFolders.load(session)
     for g in groups:
-        taken = []
+        taken: list[DupMember] = []
         for m in g.others:
             folder = references.folder_of(m.image)
-            why = (
-                (folder and f"in the reference folder {folder} (always kept)")
-                or _left_out(m, exact_only, min_similarity)
-                or _below(m, threshold)
+            why = (folder and f"in the reference folder {folder} (always kept)") or (
+                _pair_stays(m, taken)
+                if m.match == PAIR
+                else _left_out(m, exact_only, min_similarity) or _below(m, threshold)
             )
             if why:
                 left.append(LeftInPlace(m.image_id, g.group, m.path, why))
             else:
                 taken.append(m)
         if taken:
-            chosen.append((g, sorted(taken, key=_by_similarity)))
+            chosen.append((g, _ordered(taken)))
     with lib.sessions() as session:
         roots = {r.id: Path(r.path) for r in session.scalars(select(Root))}
         check_destination(dest, roots.values(), lib.settings.home)
@@ -312,6 +316,24 @@ def _below(m: DupMember, threshold: float | None) -> str | None:
 
 def _by_similarity(m: DupMember) -> tuple:
     return (m.similarity is None, -(m.similarity or 0.0), m.image_id)
+
+
+def _pair_stays(m: DupMember, taken: list[DupMember]) -> str | None:
+    """Why the JPEG/HEIF half of a RAW+JPEG pair stays: its RAW (listed before it) stays."""
+    if any(t.image_id == m.pair_of for t in taken):
+        return None
+    return "its RAW stays (a RAW+JPEG pair moves as one)"
+
+
+def _ordered(taken: list[DupMember]) -> list[DupMember]:
+    """Most similar first, each RAW's JPEG/HEIF right after it."""
+    partners = {m.pair_of: m for m in taken if m.match == PAIR}
+    out = []
+    for m in sorted((m for m in taken if m.match != PAIR), key=_by_similarity):
+        out.append(m)
+        if m.image_id in partners:
+            out.append(partners[m.image_id])
+    return out
 
 
 def _ids(g: DupGroup, members: list[DupMember]) -> list[int]:

@@ -253,3 +253,13 @@ def test_an_unmeasured_grid_never_reads_as_a_re_encode():
     """Blockiness is measured on lossless files decoded at full size only."""
     assert best(facts(1, jpeg_quality=50, blockiness=None), facts(2, fmt="GIF")) == 1
     assert best(facts(1, fmt="PNG", blockiness=None), facts(2, jpeg_quality=99)) == 1
+
+
+def test_avif_and_jpeg_xl_rank_after_a_cameras_heif_and_jpeg_and_before_webp():
+    for modern in ("AVIF", "JXL"):
+        assert best(facts(1, fmt=modern, size=9999), facts(2, fmt="HEIF", size=10)) == 2
+        assert best(facts(1, fmt=modern, size=9999), facts(2, fmt="JPEG", size=10)) == 2
+        assert best(facts(1, fmt="WEBP", size=9999), facts(2, fmt=modern, size=10)) == 2
+        assert reason(facts(1, fmt=modern), facts(2, fmt="GIF")) == (
+            f"least lossy encoding ({modern} vs GIF)"
+        )

@@ -63,3 +63,31 @@ def test_only_formats_a_browser_draws_are_shown_as_originals():
     assert browser_can_show("JPEG") and browser_can_show("webp")
     assert not browser_can_show("HEIF") and not browser_can_show("TIFF")
     assert not browser_can_show(None)
+
+
+def test_a_raw_is_rendered_at_display_size_with_the_facts_of_its_own_exif(tmp_path: Path):
+    import numpy as np
+
+    from tests.support import dng_bytes, real_photo
+    from vitrieve.ui.views.lightbox import RAW_DISPLAY_SIZE, is_raw, raw_view
+
+    photo = np.asarray(real_photo("astronaut").resize((2400, 1800)))
+    shot = tmp_path / "IMG_1.DNG"
+    exif = {"make": "Canon", "model": "Canon EOS R5", "taken": "2024:05:01 10:00:00"}
+    shot.write_bytes(dng_bytes(photo, **exif))  # no preview: LibRaw demosaics the sensor
+    view = raw_view(shot, max_file_size=10**9, max_pixels=10**9)
+    assert is_raw("RAW") and view.picture is not None and view.why == ""
+    assert view.picture.size == (1200, 900)  # LibRaw's half-size demosaic, not the thumbnail
+    previewed = tmp_path / "IMG_2.DNG"
+    previewed.write_bytes(dng_bytes(photo, preview=Image.fromarray(photo), **exif))
+    shown = raw_view(previewed, max_file_size=10**9, max_pixels=10**9).picture
+    assert shown is not None and shown.size == (RAW_DISPLAY_SIZE, RAW_DISPLAY_SIZE * 3 // 4)
+    assert ("Camera", "Canon EOS R5") in view.facts
+    # the pixel limit counts the sensor before any decode; a broken file says LibRaw's reason
+    refused = raw_view(shot, max_file_size=10**9, max_pixels=1_000_000)
+    assert refused.picture is None and "pixels" in refused.why
+    broken = tmp_path / "broken.nef"
+    broken.write_bytes(b"\x00" * 4096)
+    assert raw_view(broken, max_file_size=10**9, max_pixels=10**9).why.startswith(
+        "cannot read camera RAW (LibRaw:"
+    )

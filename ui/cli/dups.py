@@ -195,7 +195,7 @@ def dups(
 
 def _group_records(group) -> listing.Records:
     """One table per group (all laid out alike by `print_together`); piped, one line per
-    member: group, exact|near, keep|exact|-, id, score, resolution, format, size, date, path
+    member: group, exact|near, keep|exact|pair|-, id, score, resolution, format, size, date, path
     (README "Output in a terminal and in a pipe"). The group is named by its keeper; "exact"
     marks a member with the keeper's bytes or pixels, also in a near group."""
     kind = "exact" if group.exact else "near"
@@ -219,7 +219,7 @@ def _group_records(group) -> listing.Records:
     )
     for m in group.members:
         records.add(
-            "keep" if m.keeper else ("exact" if m.match in ("bytes", "pixels") else ""),
+            "keep" if m.keeper else _mark(m.match),
             m.image_id,
             "" if m.similarity is None else f"{m.similarity:.4f}",
             f"{m.width}x{m.height}" if m.width else "",
@@ -229,6 +229,12 @@ def _group_records(group) -> listing.Records:
             path=m.path,
         )
     return records
+
+
+def _mark(match: str) -> str:
+    """A non-keeper's mark: "exact" for the keeper's bytes or pixels, "pair" for the JPEG/HEIF
+    of the RAW above it (search/duplicates/raw_pairs.py)."""
+    return {"bytes": "exact", "pixels": "exact", "pair": "pair"}.get(match, "")
 
 
 @app.command()

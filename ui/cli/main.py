@@ -160,7 +160,10 @@ def search(
         results = search_tagged(lib, query, k, tag=tag, min_score=min_score, folder=folder)
     else:
         results = run_search(lib, query, k, folder=folder)
+    from vitrieve.search.duplicates.raw_pairs import paired_results
     from vitrieve.search.duplicates.strength import strength_levels
+
+    results = paired_results(lib, results)  # a RAW+JPEG pair once, by its JPEG
     from vitrieve.search.duplicates.threshold import latest_calibration
 
     levels = strength_levels(latest_calibration(lib))  # "same photo" ... on the measured curve
@@ -184,7 +187,8 @@ def search(
     for r in results:
         size = f"{r.width}x{r.height}" if r.width else ""
         date = r.captured_at.strftime("%Y-%m-%d") if r.captured_at else ""
-        records.add(f"{r.score:.4f}", levels.word(r.score), r.image_id, size, date, path=r.path)
+        match = " ".join(filter(None, (levels.word(r.score), "+RAW" if r.raw else "")))
+        records.add(f"{r.score:.4f}", match, r.image_id, size, date, path=r.path)
     records.print()
 
 

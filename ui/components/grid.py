@@ -116,12 +116,14 @@ def _card(
 
 
 def _badges(item: GridItem, key: str, i: int, details: bool) -> None:
-    if item.stack is None and not (details and item.score is not None):
+    if item.stack is None and not item.raw and not (details and item.score is not None):
         return
     with st.container(key=f"badges-{key}-{i}", horizontal=True):
         if details and item.score is not None:
             match = f" · {item.match}" if item.match else ""  # the score in words
             st.markdown(f"{item.score:.2f}{match}")
+        if item.raw:  # a RAW+JPEG pair, shown once by its JPEG (hover says which RAW)
+            st.markdown("RAW")
         if item.stack is not None:
             st.button(
                 f"+{item.stacked}",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from pathlib import Path
 
 import streamlit as st
 
@@ -29,8 +30,11 @@ from vitrieve.ui.components.query_state import set_query_from_id
 from vitrieve.ui.views.grid import GridItem, grid_items
 from vitrieve.ui.views.lightbox import (
     LightboxState,
+    RawView,
     browser_can_show,
     exif_facts,
+    is_raw,
+    raw_view,
     stack_of_grid,
 )
 
@@ -93,11 +97,15 @@ def _lightbox(lib: Library) -> None:
         _navigation(state)
         return
     url = original_url(real)
+    raw = None
+    if is_raw(item.format):  # rendered here, bounded like ingest (browsers cannot draw RAW)
+        limits = lib.settings
+        raw = raw_view(real, max_file_size=limits.max_file_size, max_pixels=limits.max_image_pixels)
     picture, facts = st.columns([3, 1])
     with picture:
-        _picture(item, url)
+        _picture(item, url, raw)
     with facts:
-        _facts(item, real)
+        _facts(item, real, raw)
         _navigation(state)
         stack = stack_of_grid(state.grid)
         if stack is not None:
@@ -135,7 +143,14 @@ def _more_like_this(lib: Library, image_id: int) -> None:
     st.session_state[LEAVE] = True
 
 
-def _picture(item: GridItem, url: str | None) -> None:
+def _picture(item: GridItem, url: str | None, raw: RawView | None = None) -> None:
+    if raw is not None:
+        if raw.picture is not None:
+            st.image(raw.picture, caption=f"{item.format}: rendered by LibRaw for display")
+            return
+        thumbnail(item)
+        st.caption(f"This RAW cannot be rendered here ({raw.why}): the 256 px thumbnail.")
+        return
     if url is not None and browser_can_show(item.format):
         # The route answers with Content-Disposition: attachment, which an <img> ignores; the
         # size attributes let the browser lay out the box before the bytes arrive. A picture
@@ -153,9 +168,11 @@ def _picture(item: GridItem, url: str | None) -> None:
         st.caption(f"Browsers cannot draw {item.format} files: this is the 256 px thumbnail.")
 
 
-def _facts(item: GridItem, real) -> None:
+def _facts(item: GridItem, real, raw: RawView | None = None) -> None:
     st.caption(describe(item))
-    facts = exif_facts(real)
+    if item.raw:
+        st.caption(f"Shot with {display_path(Path(item.raw).name)} (RAW+JPEG)")
+    facts = exif_facts(real) if raw is None else raw.facts
     if not facts:
         st.caption("No EXIF data in this file.")
         return

@@ -22,6 +22,7 @@ MATCH_WORDS = {
     "bytes": "identical bytes",
     "pixels": "same pixels",
     "near": "near duplicate",
+    "pair": "JPEG/HEIF of its RAW",  # search/duplicates/raw_pairs.py: moves with the RAW
 }
 KIND_WORDS = {"copies": "copies", "series": "series (shots seconds apart)"}
 

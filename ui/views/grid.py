@@ -17,6 +17,7 @@ from vitrieve.indexer.catalog import ImageSummary, ShowsImage, describe_images
 from vitrieve.indexer.library import Library
 from vitrieve.indexer.thumb_repair import HEALABLE, ensure_thumbnails
 from vitrieve.indexer.thumbnails import thumbnail_ok
+from vitrieve.search.duplicates.raw_pairs import pairs_among
 from vitrieve.search.duplicates.stacks import StackInfo, stacks_of
 from vitrieve.search.files import thumbnail_file
 from vitrieve.tables.fsnames import display_path
@@ -30,6 +31,7 @@ class GridItem(ShowsImage):
     thumb: Path | None
     match: str = ""  # the score in words on the calibrated curve ("same photo", ...)
     stack: StackInfo | None = None  # the stack it is the cover of (grids show it once)
+    raw: str | None = None  # the RAW shot with this JPEG/HEIF (search/duplicates/raw_pairs.py)
 
     @property
     def date(self) -> datetime:
@@ -66,6 +68,8 @@ def grid_items(
     with lib.sessions() as session:
         images = describe_images(session, ids)
         stacks = stacks_of(session, ids)
+    pairs = pairs_among(lib, ids)
+    raws = describe_images_of(lib, list(pairs.rendition_of))
     healed = ensure_thumbnails(
         lib.settings.thumb_dir,
         ((key, Path(im.path)) for im in images.values() if (key := _heal_key(im)) is not None),
@@ -83,9 +87,22 @@ def grid_items(
                 score=None if scores is None else scores.get(image_id),
                 thumb=healed.get(key) if key is not None else _made(lib, im.content_hash),
                 stack=_covered(stacks.get(image_id), image_id),
+                raw=_raw_path(raws, pairs.raw_of.get(image_id)),
             )
         )
     return out
+
+
+def describe_images_of(lib: Library, ids: Sequence[int]) -> dict[int, ImageSummary]:
+    if not ids:
+        return {}
+    with lib.sessions() as session:
+        return describe_images(session, ids)
+
+
+def _raw_path(raws: Mapping[int, ImageSummary], raw_id: int | None) -> str | None:
+    raw = raws.get(raw_id) if raw_id is not None else None
+    return raw.path if raw is not None else None
 
 
 def _covered(stack: StackInfo | None, image_id: int) -> StackInfo | None:
@@ -176,6 +193,8 @@ def hover_text(item: GridItem, score_label: str = "similarity") -> str:
         lines.append(f"{score_label} {item.score:.3f}{match}")
     if item.stacked:
         lines.append(f"cover of a stack of {item.stacked + 1} photos")
+    if item.raw:
+        lines.append(f"RAW+JPEG: shot with `` {display_path(Path(item.raw).name)} ``")
     return "\n\n".join(lines)
 
 

@@ -1,5 +1,10 @@
 """What the lightbox shows besides the picture: where it is in its grid, and the EXIF facts of
 the original, read from the file only when the lightbox opens (one file, not a grid's worth).
+
+A camera RAW is no picture a browser can draw: the lightbox shows it rendered at display size
+through the indexer's decoder (indexer/raw_decode.py: the embedded preview when it is large
+enough, else a half-size demosaic; the file size and pixel limits kept) and its EXIF facts as
+raw_decode reads them from the RAW itself.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from vitrieve.indexer.reader import ReadError, open_real_path
+from vitrieve.indexer.decode import DecodeError, decode_image
+from vitrieve.indexer.raw_decode import RAW_FORMAT, raw_exif
+from vitrieve.indexer.reader import ReadError, open_real_path, read_file
 
 # Formats every current browser draws from an <img>; anything else (HEIF, TIFF...) is shown as
 # its 256 px thumbnail, with the original one click away as a download.
@@ -30,6 +37,7 @@ _IFD_TAGS = {
     "Software": "Software",
     "Artist": "Artist",
 }
+RAW_DISPLAY_SIZE = 1600  # longest side of a RAW's rendering in the lightbox
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
 
@@ -93,6 +101,42 @@ def exif_facts(path: Path) -> list[tuple[str, str]]:
             exif = im.getexif()
     except (ReadError, OSError, UnidentifiedImageError, ValueError, SyntaxError):
         return []
+    return _facts_of(exif)
+
+
+@dataclass(frozen=True, slots=True)
+class RawView:
+    """A camera RAW as the lightbox shows it: its rendering (None when LibRaw or the limits
+    refuse it, ``why`` saying so) and the facts of its own EXIF."""
+
+    picture: Image.Image | None
+    facts: list[tuple[str, str]]
+    why: str = ""
+
+
+def is_raw(fmt: str | None) -> bool:
+    return fmt == RAW_FORMAT
+
+
+def raw_view(path: Path, *, max_file_size: int, max_pixels: int) -> RawView:
+    """``path`` (approved by `servable_path`, read without following links, at most
+    ``max_file_size`` bytes) rendered to at most RAW_DISPLAY_SIZE a side, upright."""
+    try:
+        data = read_file(path, max_size=max_file_size, root=Path(path.anchor or "/"))
+    except ReadError as exc:
+        return RawView(None, [], exc.reason)
+    facts = _facts_of(raw_exif(data))
+    try:
+        picture = decode_image(
+            data, target_size=RAW_DISPLAY_SIZE // 2, source=path.name, max_pixels=max_pixels
+        ).image
+    except DecodeError as exc:
+        return RawView(None, facts, exc.reason)
+    picture.thumbnail((RAW_DISPLAY_SIZE, RAW_DISPLAY_SIZE))
+    return RawView(picture, facts)
+
+
+def _facts_of(exif: Image.Exif) -> list[tuple[str, str]]:
     tags: dict[str, object] = {ExifTags.TAGS.get(k, str(k)): v for k, v in exif.items()}
     try:
         tags |= {ExifTags.TAGS.get(k, str(k)): v for k, v in exif.get_ifd(_EXIF_IFD).items()}

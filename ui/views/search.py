@@ -18,6 +18,7 @@ import numpy as np
 from vitrieve.core.errors import VitrieveError
 from vitrieve.indexer.decode import DecodeError, decode_image
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.raw_pairs import pairs_among, shown_once
 from vitrieve.search.duplicates.stacks import collapse, stacks_of
 from vitrieve.search.duplicates.strength import strength_levels
 from vitrieve.search.duplicates.threshold import latest_calibration
@@ -85,8 +86,12 @@ def search_grid(
     scores = {r.image_id: r.score for r in results}
     with lib.sessions() as session:
         stacks = stacks_of(session, scores)
-    # A stack is shown once, by its cover, where its best member ranked, with that score.
+    # A stack is shown once, by its cover, where its best member ranked, with that score; so
+    # is a RAW+JPEG pair, by its JPEG.
     shown = collapse([r.image_id for r in results], stacks)
+    pairs = pairs_among(lib, [s for s, _ in shown])
+    hit_of = dict(shown)  # the id shown for a stack -> the hit that put it there
+    shown = [(p, hit_of[s]) for p, s in shown_once(list(hit_of), pairs)]
     items = grid_items(lib, [s for s, _ in shown], {s: scores[hit] for s, hit in shown})
     levels = strength_levels(latest_calibration(lib))  # the score in words, as `vitrieve search`
     return [replace(i, match=levels.word(i.score)) if i.score is not None else i for i in items]

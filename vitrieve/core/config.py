@@ -236,6 +236,11 @@ class Settings(BaseSettings):
         description="Near-duplicates of one camera and resolution shot within this many seconds "
         "of each other are a 'series' (a burst: keep the best shot), not copies; 0: off.",
     )
+    raw_pairs: bool = Field(
+        True,
+        description="A camera RAW and a JPEG/HEIF of the same stem, folder and capture time are "
+        "one photo (search shows it once; dups moves the two together); false: separate files.",
+    )
     keeper_prefer: Annotated[str, AfterValidator(_keeper_prefer)] = Field(
         "",
         description="Your keeper rules, applied before the built-in ones, first rule first: "
