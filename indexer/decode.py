@@ -175,7 +175,7 @@ def decode_image(
             try:
                 decoded = _decode(data, target_size, source, max_pixels)
             except DecodeError as refused:
-                if _sniff(data) != "TIFF":
+                if _sniff(data) != "TIFF" or is_camera_raw(data, source):  # LibRaw's word stands
                     raise
                 decoded = _decode_tiff(data, target_size, source, max_pixels, refused.reason)
         except Image.DecompressionBombError as exc:  # Pillow's own check, inside Image.open
