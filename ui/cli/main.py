@@ -285,8 +285,9 @@ def check_port_free(host: str, port: int) -> None:
     `vitrieve ui` never prints a URL that belongs to someone else."""
     import socket
 
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1] as typed
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise VitrieveError(f"--host {host}: not an address of this machine ({exc})") from None
     family, kind, proto, _, address = infos[0]
