@@ -48,6 +48,7 @@ def test_a_preference_picks_the_keeper_and_a_reference_root_is_never_planned(
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(server.url + "/duplicates", wait_until="domcontentloaded")
+            page.get_by_text("All groups", exact=True).click(timeout=120_000)  # the list view
             expect(page.locator(f".st-key-group-{coffee.group}")).to_be_visible(timeout=120_000)
 
             # A preference for the backup folder: the copy there becomes the keeper, the group
@@ -71,6 +72,7 @@ def test_a_preference_picks_the_keeper_and_a_reference_root_is_never_planned(
                 page.get_by_text("a reference folder, its images are always kept")
             ).to_be_visible(timeout=30_000)
             page.goto(server.url + "/duplicates", wait_until="domcontentloaded")
+            page.get_by_text("All groups", exact=True).click(timeout=120_000)
             card = page.locator(f".st-key-group-{coffee.group}")
             expect(card).to_contain_text(
                 "in reference folders duplicate each other", timeout=120_000
@@ -78,6 +80,7 @@ def test_a_preference_picks_the_keeper_and_a_reference_root_is_never_planned(
             folder = page.get_by_label("Quarantine folder (outside every library root)", exact=True)
             folder.fill(str(tmp_path / "quarantine"))
             folder.press("Enter")
+            page.get_by_text("Clean up every group, export, undo a quarantine").click()
             page.get_by_role("button", name="Plan the moves").click()
             expect(page.get_by_text("Nothing to move: only keepers are left here.")).to_be_visible(
                 timeout=30_000
