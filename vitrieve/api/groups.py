@@ -107,4 +107,5 @@ _MEMBER_COLUMNS = (
     "camera",
     "has_gps",
     "sharpness",
+    "pair_of",  # the RAW a JPEG/HEIF half of a RAW+JPEG pair was shot with, else None
 )
