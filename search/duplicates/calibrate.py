@@ -117,7 +117,7 @@ def calibrate(
         excluded=negatives.excluded,
         curve=build_curve(pos, neg, list(thresholds.values())),
     )
-    return _store(lib, result)
+    return store_calibration(lib, result)
 
 
 def _measure_chunk(
@@ -168,8 +168,9 @@ def _measure_chunk(
     return [(i, [float(s) for s in row]) for i, row in zip(done, sims, strict=True)]
 
 
-def _store(lib: Library, result: Calibration) -> Calibration:
-    """One INSERT in one transaction: the previous row stays in force until it commits."""
+def store_calibration(lib: Library, result: Calibration) -> Calibration:
+    """One INSERT in one transaction: the previous row stays in force until it commits (the
+    newest row of the model is the one in force)."""
     with lib.sessions() as session, session.begin():
         row = DupCalibration(
             model_id=result.model_id,

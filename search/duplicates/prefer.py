@@ -18,7 +18,12 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
-from vitrieve.core.config import KEEPER_PREFERENCES, Settings, keeper_preferences
+from vitrieve.core.config import (
+    CAMERA_RAW_EXTENSIONS,
+    KEEPER_PREFERENCES,
+    Settings,
+    keeper_preferences,
+)
 from vitrieve.core.errors import VitrieveError
 from vitrieve.search.duplicates.keeper import (
     KEEPER_RULES,
@@ -28,37 +33,6 @@ from vitrieve.search.duplicates.keeper import (
     keeper_reason,
 )
 
-# File extensions of camera RAW files (lowercase, with the dot).
-RAW_EXTENSIONS = frozenset(
-    {
-        ".3fr",
-        ".arw",
-        ".cr2",
-        ".cr3",
-        ".crw",
-        ".dcr",
-        ".dng",
-        ".erf",
-        ".iiq",
-        ".k25",
-        ".kdc",
-        ".mef",
-        ".mos",
-        ".mrw",
-        ".nef",
-        ".nrw",
-        ".orf",
-        ".pef",
-        ".raf",
-        ".raw",
-        ".rw2",
-        ".rwl",
-        ".sr2",
-        ".srf",
-        ".srw",
-        ".x3f",
-    }
-)
 _FORMATS: dict[str, tuple[frozenset[str], frozenset[str]]] = {  # formats, extensions
     "heic": (frozenset({"HEIF", "HEIC", "AVIF"}), frozenset({".heic", ".heif", ".hif"})),
     "jpeg": (frozenset({"JPEG", "MPO"}), frozenset({".jpg", ".jpeg", ".jpe"})),
@@ -81,7 +55,7 @@ def _suffix(f: ImageFacts) -> str:
 
 
 def _is_raw(f: ImageFacts) -> bool:
-    return _suffix(f) in RAW_EXTENSIONS
+    return _suffix(f) in CAMERA_RAW_EXTENSIONS  # every extension LibRaw reads
 
 
 def _format_rule(name: str) -> Preference:

@@ -4,6 +4,8 @@ keeps its documented five fields (README "Output in a terminal and in a pipe")."
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.support import (
@@ -17,8 +19,8 @@ from tests.support import (
 from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
+from vitrieve.search.duplicates.calibrate import store_calibration
 from vitrieve.search.duplicates.strength import FIXED, SAME
-from vitrieve.tables.calibrations import DupCalibration
 
 
 @pytest.fixture
@@ -34,20 +36,8 @@ def home(tmp_path):
 def _store(settings: Settings, positives: tuple[float, float], negatives: tuple[float, float]):
     """A calibration of the library's model, stored as `vitrieve calibrate` stores one."""
     cal = synthetic_calibration({"jpeg_q30": positives}, negatives)
-    with Library(settings) as lib, lib.sessions() as session, session.begin():
-        session.add(
-            DupCalibration(
-                model_id=lib.model_row.id,
-                threshold=cal.threshold,
-                thresholds=cal.thresholds,
-                targets=cal.targets,
-                sample_size=cal.sample_size,
-                seed=cal.seed,
-                negatives=cal.negatives,
-                excluded=cal.excluded,
-                curve=cal.curve,
-            )
-        )
+    with Library(settings) as lib:
+        store_calibration(lib, replace(cal, model_id=lib.model_row.id))
 
 
 def test_search_words_follow_the_calibration_and_the_pipe_keeps_its_fields(home):

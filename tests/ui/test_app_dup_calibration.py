@@ -4,26 +4,16 @@ strictness groups at its calibrated threshold, and a custom value is said to be 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tests.support import synthetic_calibration, texts
 from vitrieve.indexer.library import Library
-from vitrieve.tables.calibrations import DupCalibration
+from vitrieve.search.duplicates.calibrate import store_calibration
 
 
 def _store(settings, cal) -> None:
-    with Library(settings) as lib, lib.sessions() as session, session.begin():
-        session.add(
-            DupCalibration(
-                model_id=lib.model_row.id,
-                threshold=cal.threshold,
-                thresholds=cal.thresholds,
-                targets=cal.targets,
-                sample_size=cal.sample_size,
-                seed=cal.seed,
-                negatives=cal.negatives,
-                excluded=cal.excluded,
-                curve=cal.curve,
-            )
-        )
+    with Library(settings) as lib:
+        store_calibration(lib, replace(cal, model_id=lib.model_row.id))
 
 
 def test_uncalibrated_then_calibrated_strictness_moves_the_threshold(

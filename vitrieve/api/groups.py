@@ -70,8 +70,10 @@ class DuplicateGroups(Sequence[DupGroup]):
 
             rows = [leak.to_dict() for leak in self.leaks]
             return pandas.DataFrame(rows, columns=list(CSV_COLUMNS))
+        from vitrieve.search.duplicates.export import CSV_COLUMNS as MEMBER_COLUMNS
+
         members = [{"group": g.group, **m.to_dict()} for g in self.groups for m in g.members]
-        return pandas.DataFrame(members, columns=["group", *_MEMBER_COLUMNS])
+        return pandas.DataFrame(members, columns=list(MEMBER_COLUMNS))  # `dups --csv`'s columns
 
     def to_imagededup(self, relative_to: str | PathLike[str] | None = None) -> dict[str, list[str]]:
         """imagededup's ``{file: [duplicates]}``: every image considered is a key, each group's
@@ -91,21 +93,3 @@ class DuplicateGroups(Sequence[DupGroup]):
             for p in paths:
                 out.setdefault(p, []).extend(q for q in paths if q != p and q not in out[p])
         return out
-
-
-_MEMBER_COLUMNS = (
-    "image_id",
-    "path",
-    "size",
-    "width",
-    "height",
-    "format",
-    "captured_at",
-    "similarity",
-    "keeper",
-    "match",
-    "camera",
-    "has_gps",
-    "sharpness",
-    "pair_of",  # the RAW a JPEG/HEIF half of a RAW+JPEG pair was shot with, else None
-)
