@@ -26,6 +26,7 @@ from vitrieve.search.duplicates.undo import undo_quarantine
 from vitrieve.tables.fsnames import display_path
 from vitrieve.ui.components.dup_quarantine import bump
 from vitrieve.ui.views.dups import human_size
+from vitrieve.ui.views.words import count
 
 DEST = "select_dest"  # the quarantine folder's text input
 PLAN = "select_plan"  # {"ids", "plan"} awaiting confirmation
@@ -86,7 +87,7 @@ def _preview(lib: Library, drop: Callable[[list[int]], None]) -> None:
         return
     files, size = len(plan), plan.totals.bytes
     st.markdown(
-        f"**Dry run:** {files} file{'s' if files != 1 else ''} ({human_size(size)}) would move "
+        f"**Dry run:** {count(files, 'file')} ({human_size(size)}) would move "
         f"to {display_path(plan.dest)}. Nothing has moved yet."
     )
     rows = [
@@ -100,11 +101,12 @@ def _preview(lib: Library, drop: Callable[[list[int]], None]) -> None:
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
     sure = st.checkbox(
-        f"Move these {files} files ({human_size(size)}) to {display_path(plan.dest)}", key=CONFIRM
+        f"Move these {count(files, 'file')} ({human_size(size)}) to {display_path(plan.dest)}",
+        key=CONFIRM,
     )
     c1, c2, _ = st.columns([1, 1, 3])
     c1.button(
-        f"Move {files} files",
+        f"Move {count(files, 'file')}",
         disabled=not sure,
         type="primary",
         key="select-apply",
@@ -123,10 +125,12 @@ def _apply(lib: Library, plan: Plan, drop: Callable[[list[int]], None]) -> None:
     cancel()
 
     def words(r) -> str:
-        left = f" {r.not_moved} files were not moved (reasons below)." if r.not_moved else ""
+        verb = "was" if r.not_moved == 1 else "were"
+        left = f" {count(r.not_moved, 'file')} {verb} not moved (reasons below)."
+        left = left if r.not_moved else ""
         if not r.done:
             return f"Nothing was moved to {display_path(plan.dest)}.{left}"
-        return f"Moved {len(r.done)} files to {display_path(plan.dest)}.{left}"
+        return f"Moved {count(len(r.done), 'file')} to {display_path(plan.dest)}.{left}"
 
     report = _after(lambda: apply_quarantine(lib, plan), words)
     if report is not None:
@@ -136,7 +140,9 @@ def _apply(lib: Library, plan: Plan, drop: Callable[[list[int]], None]) -> None:
 
 
 def _restore(lib: Library, batch: str) -> None:
-    report = _after(lambda: undo_quarantine(lib, batch), lambda r: f"Restored {len(r.done)} files.")
+    report = _after(
+        lambda: undo_quarantine(lib, batch), lambda r: f"Restored {count(len(r.done), 'file')}."
+    )
     if report is not None:
         st.session_state.pop(LAST_BATCH, None)
 
@@ -164,7 +170,10 @@ def outcome(lib: Library) -> None:
     last = st.session_state.get(LAST_BATCH)
     if last is not None:
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.info(f"Last quarantine: {last[1]} selected files moved.", icon=":material/move_item:")
+        c1.info(
+            f"Last quarantine: {count(last[1], 'selected file')} moved.",
+            icon=":material/move_item:",
+        )
         c2.button(
             "Undo this move",
             key="select-undo",
