@@ -104,9 +104,10 @@ def calibrate(
     if not negatives.sims:
         raise CalibrationRefused("calibration found no unrelated neighbour for any sampled photo")
     neg = np.asarray(negatives.sims, np.float64)
+    bars = np.asarray(negatives.bars, np.float64)
     pos = {k: np.asarray(v, np.float64) for k, v in positives.items()}
     targets = strictness_targets(lib.settings.calibration_false_rate)
-    thresholds = {s: threshold_for(neg, targets[s]) for s in STRICTNESS}
+    thresholds = {s: threshold_for(neg, targets[s], bars) for s in STRICTNESS}
     result = Calibration(
         model_id=model.id,
         thresholds=thresholds,
@@ -115,7 +116,7 @@ def calibrate(
         seed=seed,
         negatives=len(neg),
         excluded=negatives.excluded,
-        curve=build_curve(pos, neg, list(thresholds.values())),
+        curve=build_curve(pos, neg, list(thresholds.values()), bars),
     )
     return store_calibration(lib, result)
 

@@ -26,26 +26,51 @@ def strictness_targets(balanced: float) -> dict[str, float]:
     return {"strict": balanced / 10, "balanced": balanced, "loose": min(0.5, balanced * 5)}
 
 
-def threshold_for(negatives: np.ndarray, rate: float) -> float:
-    """The lowest cosine (rounded up to 4 decimals) reached by at most ``rate`` of negatives."""
+def false_rate(negatives: np.ndarray, bars: np.ndarray | None, t: float) -> float:
+    """The share of unrelated nearest neighbours at or above ``t``, among the photos whose
+    neighbour *could* have been seen there.
+
+    A photo's negative is the first neighbour below its bar (its weakest in-memory edit,
+    search/duplicates/neighbours.py): anything above the bar was taken for a copy. So a photo
+    whose bar is below ``t`` says nothing about ``t`` (its neighbours up there were excused as
+    edit-like, unrelated or not), and counting it would only dilute the rate with negatives
+    that could not be high. Without bars every photo counts (the plain fraction).
+    """
+    neg = np.asarray(negatives, np.float64)
+    if bars is None:
+        return float(np.mean(neg >= t)) if len(neg) else 0.0
+    at_risk = int(np.sum(np.asarray(bars, np.float64) > t))
+    return float(np.sum(neg >= t)) / at_risk if at_risk else 0.0
+
+
+def threshold_for(negatives: np.ndarray, rate: float, bars: np.ndarray | None = None) -> float:
+    """The lowest cosine (rounded up to 4 decimals) above which at most ``rate`` of the
+    negatives lie, at every cosine from there up (``bars``: see `false_rate`)."""
     if not len(negatives):
         raise ValueError("no negatives to calibrate on")
-    ordered = np.sort(np.asarray(negatives, np.float64))[::-1]
-    allowed = math.floor(rate * len(ordered) + 1e-9)
-    if allowed >= len(ordered):
-        return 0.0
-    above = float(ordered[allowed])  # the first negative that must stay below
-    return min(1.0, math.ceil(above * 1e4 + 1e-6) / 1e4)
+    neg = np.asarray(negatives, np.float64)
+    ordered = np.sort(neg)[::-1]
+    bar = np.sort(np.asarray(bars, np.float64) if bars is not None else np.full(len(neg), 2.0))
+    for j, t in enumerate(ordered):  # walk down; stop at the first negative that must stay out
+        at_risk = len(bar) - int(np.searchsorted(bar, t, side="right"))  # bars above t
+        if j + 1 > math.floor(rate * at_risk + 1e-9):
+            return min(1.0, math.ceil(float(t) * 1e4 + 1e-6) / 1e4)
+    return 0.0
 
 
 def rates_at(
-    t: float, positives: dict[str, np.ndarray], negatives: np.ndarray
+    t: float, positives: dict[str, np.ndarray], negatives: np.ndarray, bars=None
 ) -> tuple[dict[str, float], float]:
     recall = {k: float(np.mean(v >= t)) if len(v) else 0.0 for k, v in positives.items()}
-    return recall, float(np.mean(negatives >= t))
+    return recall, false_rate(negatives, bars, t)
 
 
-def build_curve(positives: dict[str, np.ndarray], negatives: np.ndarray, extra: list[float]):
+def build_curve(
+    positives: dict[str, np.ndarray],
+    negatives: np.ndarray,
+    extra: list[float],
+    bars: np.ndarray | None = None,
+):
     """{"threshold": [...], "false_rate": [...], "recall": {kind: [...]}} over the measured
     range, with the chosen thresholds among the points (so a reader finds them exactly)."""
     every = np.concatenate([negatives, *positives.values()])
@@ -55,8 +80,8 @@ def build_curve(positives: dict[str, np.ndarray], negatives: np.ndarray, extra: 
     grid = sorted({round(float(x), 4) for x in np.concatenate([even, dense])} | set(extra))
     curve: dict = {"threshold": grid, "false_rate": [], "recall": {k: [] for k in positives}}
     for t in grid:
-        recall, false_rate = rates_at(t, positives, negatives)
-        curve["false_rate"].append(round(false_rate, 6))
+        recall, rate = rates_at(t, positives, negatives, bars)
+        curve["false_rate"].append(round(rate, 6))
         for k, r in recall.items():
             curve["recall"][k].append(round(r, 6))
     return curve

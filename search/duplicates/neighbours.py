@@ -15,7 +15,11 @@ skipped, each counted by its reason:
   still counts as unrelated, so a copy-heavy catalog errs strict.
 
 The next neighbour is then taken, up to ``K`` deep; a photo with no unrelated neighbour within
-``K`` adds no negative.
+``K`` adds no negative. Each negative keeps its photo's bar: a photo whose bar is low (a model
+that maps some edit far, as a letterbox) excused every neighbour above it, so its negative says
+nothing about cosines above its bar, and the false rate there is taken over the photos whose
+bar is higher (search/duplicates/curve.py, `false_rate`). Without that, such photos add only
+low negatives and pull the threshold loose.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ K = 32
 @dataclass
 class Negatives:
     sims: list[float] = field(default_factory=list)
+    bars: list[float] = field(default_factory=list)  # each negative's photo's bar (below it)
     excluded: dict[str, int] = field(
         default_factory=lambda: {"copy": 0, "series": 0, "edit_like": 0, "none_within_k": 0}
     )
@@ -119,4 +124,5 @@ def nearest_unrelated(
             out.excluded["none_within_k"] += 1
         else:
             out.sims.append(found)
+            out.bars.append(float(bar))
     return out

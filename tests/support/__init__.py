@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from tests.support.calibration import (
         COPIES,
         SPREAD_GAIN,
+        THUMB_SPREAD_GAIN,
+        THUMB_SQUASH,
         TILE,
         TILED,
         originals,
@@ -117,6 +119,7 @@ if TYPE_CHECKING:
     from tests.support.splits import LEAK_THRESHOLD, LEAKS, api_settings, write_split
     from tests.support.sqlfake import DIM, FakeSql, assert_serves, filled, unit_vectors
     from tests.support.stack import Stack, index_file_ids, make_photos, wait_for
+    from tests.support.thumbnail_vit import build_thumbnail_vit, thumbnail_reference
     from tests.support.unprivileged import AS_NOBODY, as_unprivileged, need_setpriv, reachable_tmp
     from tests.support.vectors import Sql, clustered
 
@@ -126,6 +129,10 @@ _HOME: dict[str, str] = {
     "COPIES": "calibration",
     "TILE": "calibration",
     "SPREAD_GAIN": "calibration",
+    "THUMB_SQUASH": "calibration",
+    "THUMB_SPREAD_GAIN": "calibration",
+    "build_thumbnail_vit": "thumbnail_vit",
+    "thumbnail_reference": "thumbnail_vit",
     "stand_in": "calibration",
     "originals": "calibration",
     "write_dup_set": "calibration",
@@ -259,6 +266,8 @@ __all__ = [
     "SPREAD_GAIN",
     "STEP",
     "T0",
+    "THUMB_SPREAD_GAIN",
+    "THUMB_SQUASH",
     "TILE",
     "TILED",
     "TIMEOUT",
@@ -275,6 +284,7 @@ __all__ = [
     "as_unprivileged",
     "assert_serves",
     "avif_10bit",
+    "build_thumbnail_vit",
     "burst",
     "camera_exif",
     "card_paths",
@@ -334,6 +344,7 @@ __all__ = [
     "stand_in",
     "synthetic_calibration",
     "texts",
+    "thumbnail_reference",
     "tiff_bytes",
     "tiff_cut_in_its_directory",
     "tiff_declaring",

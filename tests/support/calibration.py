@@ -30,6 +30,7 @@ from PIL import Image
 
 from benchmarks.make_dup_set import VARIANTS
 from tests.support.photos import TINY_VIT
+from tests.support.thumbnail_vit import build_thumbnail_vit
 
 TILED = ("astronaut", "camera", "chelsea", "coffee", "rocket", "immunohistochemistry", "colorwheel")
 COPIES = ("jpeg_q70", "jpeg_q30", "resize_50", "resize_25", "crop_10", "png", "webp", "text")
@@ -38,20 +39,29 @@ TILE = 224
 
 
 def stand_in(kind: str, out: Path) -> Path:
-    """The tiny ViT (``tiny``) or one of its variants (``squashed``, ``spread``) at ``out``."""
+    """A stand-in model at ``out``: the random tiny ViT (``tiny``), the thumbnail ViT
+    (``thumb``, tests/support/thumbnail_vit.py), or one of their variants, ``squashed`` /
+    ``spread`` (random family) and ``thumb-squashed`` / ``thumb-spread``."""
     if kind == "tiny":
         return TINY_VIT
+    if kind == "thumb":
+        return build_thumbnail_vit(out)
     import torch
     from transformers import ViTModel
 
-    model = ViTModel.from_pretrained(TINY_VIT).eval()
+    family, _, variant = kind.rpartition("-")
+    base = build_thumbnail_vit(out.with_name(out.name + "-base")) if family else TINY_VIT
+    model = ViTModel.from_pretrained(base).eval()
     dense = model.pooler.dense
     signs = torch.from_numpy(np.random.default_rng(0).choice([-1.0, 1.0], dense.out_features))
     with torch.no_grad():
-        if kind == "squashed":  # tanh(c*s + a*W h): the constant c*s dominates every vector
-            dense.weight.mul_(SQUASH_GAIN)
-            dense.bias.copy_(SQUASH_BIAS * signs.float())
-        elif kind == "spread":  # tanh(g*W (h - mean h)): only what differs between photos
+        if variant == "squashed":  # tanh(c*s + a*W h): the constant c*s dominates every vector
+            gain, bias = THUMB_SQUASH if family else (SQUASH_GAIN, SQUASH_BIAS)
+            dense.weight.mul_(gain)
+            dense.bias.copy_(bias * signs.float())
+        elif variant == "spread" and family:  # tanh saturates: cosines follow the arcsine law
+            dense.weight.mul_(THUMB_SPREAD_GAIN)
+        elif variant == "spread":  # tanh(g*W (h - mean h)): only what differs between photos
             mean = _mean_cls(model)
             dense.weight.mul_(SPREAD_GAIN)
             dense.bias.copy_(-dense.weight @ mean)
@@ -64,6 +74,8 @@ def stand_in(kind: str, out: Path) -> Path:
 
 SQUASH_GAIN, SQUASH_BIAS = 0.8, 1.6
 SPREAD_GAIN = 8.0
+THUMB_SQUASH = (0.1, 0.5)  # every unrelated pair of the set >= 0.98
+THUMB_SPREAD_GAIN = 16.0  # a fifth of near-duplicate pairs < 0.90
 
 
 def _mean_cls(model):
