@@ -6,9 +6,11 @@ results; byte-identical copies at other paths still show, with score 1.0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -29,6 +31,9 @@ from vitrieve.indexer.reader import ReadError, content_hash, read_file
 from vitrieve.indexer.writer import known_vectors
 from vitrieve.search.embed_files import decode_for_model
 from vitrieve.tables.catalog import Embedding, Image, ImageStatus, Root
+
+R = TypeVar("R")
+S = TypeVar("S")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +166,23 @@ def search(
         allowed = in_folder if allowed is None else np.intersect1d(allowed, in_folder)
     hits = index.search(query.vector[None, :], k, exclude=exclude, allowed=allowed)[0]
     return _describe(lib, hits, folder)[:k]
+
+
+def top_shown(
+    k: int, fetch: Callable[[int], list[R]], shown: Callable[[list[R]], list[S]]
+) -> list[S]:
+    """The first ``k`` of ``shown(fetch(n))``, fetching more while what is shown falls short.
+
+    A stack shows once by its cover and a RAW+JPEG pair once by its JPEG, so k hits can show as
+    fewer than k results; asking the index for twice as many until k show (or the index has
+    no more) keeps "top k" meaning k results."""
+    n = k
+    while True:
+        got = fetch(n)
+        out = shown(got)
+        if len(out) >= k or len(got) < n:
+            return out[:k]
+        n *= 2
 
 
 def folder_ids(lib: Library, folder: Path) -> np.ndarray | None:

@@ -179,3 +179,18 @@ def test_search_shows_a_pair_once_by_its_jpeg_marked_as_having_a_raw(library, tm
         items = [i for i in search_grid(lib, query_from_file(lib, query), 8) if i.path in shot_2]
     assert [(i.path, i.raw) for i in items] == [(r["path"], r["raw"]) for r in paired]
     assert "RAW+JPEG: shot with `` IMG_2.DNG ``" in hover_text(items[0])
+
+
+def test_search_still_returns_k_results_when_pairs_show_once(library, tmp_path):
+    """10 files, 4 of them the RAW half of a pair: 6 results to show. Asking for k shows k
+    (more hits are fetched when pairs fold), up to those 6."""
+    env, _ = library
+    query = tmp_path / "query.jpg"
+    real_photo("coffee").resize((W, H)).save(query, quality=70)
+    with Library(_settings(env)) as lib:
+        q = query_from_file(lib, query)
+        for k, expected in ((2, 2), (5, 5), (6, 6), (9, 6)):
+            found = invoke_cli_json(env, "search", str(query), "-k", str(k))
+            assert len(found) == expected, (k, found)
+            assert len({r["path"] for r in found}) == expected
+            assert len(search_grid(lib, q, k)) == expected, k

@@ -154,16 +154,18 @@ def search(
     else:
         assert image is not None  # exactly one of the two, checked above
         query = query_from_file(lib, image)
-    if tag is not None:
-        from vitrieve.search.tagging.query import search_tagged
-
-        results = search_tagged(lib, query, k, tag=tag, min_score=min_score, folder=folder)
-    else:
-        results = run_search(lib, query, k, folder=folder)
     from vitrieve.search.duplicates.raw_pairs import paired_results
     from vitrieve.search.duplicates.strength import strength_levels
+    from vitrieve.search.query import top_shown
+    from vitrieve.search.tagging.query import search_tagged
 
-    results = paired_results(lib, results)  # a RAW+JPEG pair once, by its JPEG
+    def fetch(n: int) -> list:
+        if tag is not None:
+            return search_tagged(lib, query, n, tag=tag, min_score=min_score, folder=folder)
+        return run_search(lib, query, n, folder=folder)
+
+    # a RAW+JPEG pair once, by its JPEG; still k results
+    results = top_shown(k, fetch, lambda got: paired_results(lib, got))
     from vitrieve.search.duplicates.threshold import latest_calibration
 
     levels = strength_levels(latest_calibration(lib))  # "same photo" ... on the measured curve
