@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import VITRIEVE_CLI, cli_env, noise_image, run_cli, run_cli_together
+from tests.support import (
+    VITRIEVE_CLI,
+    cli_env,
+    invoke_cli,
+    noise_image,
+    run_cli,
+    run_cli_together,
+)
 
 TRIALS = 3
 
@@ -29,7 +36,7 @@ def library(tmp_path_factory) -> tuple[Path, Path]:
     photos.mkdir()
     for i in range(3):
         noise_image(i, (96, 72)).save(photos / f"n{i}.jpg", quality=90)
-    run_cli(cli_env(base / "home"), "ingest", str(photos))
+    invoke_cli(cli_env(base / "home"), "ingest", str(photos))  # setup: in-process is enough
     return base / "home", photos
 
 

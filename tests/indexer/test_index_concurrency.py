@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support import TINY_VIT, VITRIEVE_CLI, cli_env, noise_image, run_cli
+from tests.support import TINY_VIT, VITRIEVE_CLI, cli_env, invoke_cli, noise_image
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import searchable_ids
 from vitrieve.indexer.index import files as index_file
@@ -54,7 +54,9 @@ class Home:
         self.settings = Settings(
             home=tmp_path / "home", model=str(TINY_VIT), database_url=database_url
         )
-        run_cli(self.env, "db", "upgrade")  # schema first: the migration race is not ours
+        # Schema first, in-process: the migration race is not ours (tests/indexer/
+        # test_concurrency.py has it); only the commands raced below are real processes.
+        invoke_cli(self.env, "db", "upgrade")
         self.reader = subprocess.Popen(
             [VITRIEVE_CLI[0], "-c", READER],
             stdin=subprocess.PIPE,
@@ -130,7 +132,7 @@ def test_two_ingests_of_different_folders_at_once_keep_both(home: Home) -> None:
 
 def test_an_ingest_a_rebuild_and_a_root_removal_at_once_leave_sqls_set(home: Home) -> None:
     previous = make_folder(home.tmp / "first", seed=100)
-    run_cli(home.env, "ingest", str(previous))
+    invoke_cli(home.env, "ingest", str(previous))  # the starting point, not raced
     for trial in range(TRIALS):
         new = make_folder(home.tmp / f"t{trial}", seed=101 + trial)
         finish(

@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,9 +175,14 @@ class StreamClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def send(self, msg: BackMsg | bytes, timeout: float = 60) -> Run:
-        """Sends one message and reads until the run it starts finishes (or `timeout`, for a
-        message that starts no run)."""
+    def send(
+        self,
+        msg: BackMsg | bytes,
+        timeout: float = 60,
+        until: Callable[[ForwardMsg], bool] | None = None,
+    ) -> Run:
+        """Sends one message and reads until the run it starts finishes, or a message `until`
+        accepts arrives (or `timeout`, for a message that starts no run)."""
         run = Run()
         self.ws.send(msg if isinstance(msg, bytes) else msg.SerializeToString())
         deadline = time.monotonic() + timeout
@@ -194,7 +199,7 @@ class StreamClient:
             msg.ParseFromString(frame)
             run.frames.append(frame)
             run.messages.append(msg)
-            if msg.WhichOneof("type") == "script_finished":
+            if msg.WhichOneof("type") == "script_finished" or (until and until(msg)):
                 break
         return run
 

@@ -5,6 +5,7 @@ stepping through the lightbox, and a small original shown at 100%, never blown u
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from tests.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     OUTPUT,
+    TINY_VIT,
     burst,
     need_chromium,
     real_photo,
     run_server,
+    write_photos,
 )
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import image_id_of_path
@@ -28,38 +31,65 @@ from vitrieve.search.duplicates.stacks import create_stack
 SMALL = (160, 120)  # far smaller than the lightbox: shown at 100%
 
 
-@pytest.fixture
-def grid_home(settings: Settings, photos: Path) -> Path:
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
     """The real photos, a small one, and a burst of three shots kept as a stack (the sharp
-    IMG_0001 its cover); returns VITRIEVE_HOME."""
+    IMG_0001 its cover), ingested once for the module (its tests only read the library);
+    returns the photo folder, the home beside it."""
+    base = tmp_path_factory.mktemp("grid")
+    photos = write_photos(base / "photos")
     real_photo("rocket").resize(SMALL).save(photos / "small-rocket.jpg", quality=90)
     burst(photos / "burst", real_photo("astronaut"), timedelta(seconds=1))
-    with Library(settings) as lib:
+    with Library(_settings(base / "home")) as lib:
         ingest(lib, [photos])
         with lib.sessions.begin() as session:
             ids = [
                 image_id_of_path(session, photos / "burst" / f"IMG_000{i}.jpg") for i in (1, 0, 2)
             ]
             create_stack(session, ids[0], ids)
-    return settings.home
+    return photos
 
 
-@pytest.fixture
-def page(grid_home: Path, tmp_path: Path):
+def _settings(home: Path) -> Settings:
+    return Settings(
+        home=home,
+        model=str(TINY_VIT),
+        precision="fp32",
+        runtime="torch",
+        auto_calibrate=False,
+        batch_size=4,
+        decode_workers=2,
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(photos: Path, tmp_path_factory) -> Iterator[tuple[object, str]]:
+    """One server and one Chromium for the module: (the browser, the server's address)."""
     need_chromium()
     from playwright.sync_api import sync_playwright
 
-    with run_server(grid_home, tmp_path) as server, sync_playwright() as p:
+    home = photos.parent / "home"
+    with run_server(home, tmp_path_factory.mktemp("ui")) as server, sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            context = browser.new_context(viewport={"width": 1440, "height": 900})
-            pg = context.new_page()
-            pg.goto(server.url, wait_until="domcontentloaded")
-            yield pg
+            yield browser, server.url
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (its own Streamlit session) on the module's server."""
+    chromium, url = browser
+    context = chromium.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        pg = context.new_page()
+        pg.goto(url, wait_until="domcontentloaded")
+        yield pg
+    finally:
+        context.close()
 
 
 RESULTS = 7  # 6 real photos + the small one + the burst's cover, less the query

@@ -11,8 +11,10 @@ asserted (a loaded test machine says nothing about the UI's speed).
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -23,10 +25,12 @@ from tests.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     OUTPUT,
+    TINY_VIT,
     need_chromium,
     noise_image,
     real_photo,
     run_server,
+    write_photos,
 )
 from vitrieve.core.config import Settings
 from vitrieve.indexer.catalog import list_roots
@@ -34,7 +38,7 @@ from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 
 BIG = (1600, 1200)  # far larger than a 256 px thumbnail: what the lightbox shows is the file
-IMAGES = 14  # in the library_home fixture: 6 + 4 + 1 in the first root, 3 in the second
+IMAGES = 14  # in the photos fixture: 6 + 4 + 1 in the first root, 3 in the second
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TIMINGS: dict[str, list[float]] = {}
 
@@ -49,20 +53,32 @@ def big_photo_with_exif(path: Path) -> None:
     img.save(path, quality=90, exif=exif)
 
 
-@pytest.fixture
-def library_home(settings: Settings, photos: Path, tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
     """The six real photos, four generated ones and a big photo with EXIF in one root, and a
-    second root of three generated images (for removal); returns VITRIEVE_HOME."""
+    second root of three generated images (for removal) beside it, ingested once for the
+    module into the home beside them; returns the first root."""
+    base = tmp_path_factory.mktemp("browser-ui")
+    photos = write_photos(base / "photos")
     for i in range(4):
         noise_image(i).save(photos / f"generated-{i}.jpg", quality=90)
     big_photo_with_exif(photos / "big-cat.jpg")
-    other = tmp_path / "second-root"
+    other = base / "second-root"
     other.mkdir()
     for i in range(3):
         noise_image(10 + i).save(other / f"other-{i}.jpg", quality=90)
+    settings = Settings(
+        home=base / "home",
+        model=str(TINY_VIT),
+        precision="fp32",
+        runtime="torch",
+        auto_calibrate=False,
+        batch_size=4,
+        decode_workers=2,
+    )
     with Library(settings) as lib:
         ingest(lib, [photos, other])
-    return settings.home
+    return photos
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -87,29 +103,61 @@ def timed(name: str, click, wait) -> None:
     TIMINGS.setdefault(name, []).append(time.perf_counter() - start)
 
 
-@pytest.fixture
-def page(library_home: Path, tmp_path: Path):
-    """A page of a fresh server (no password set); after the test, every request it made must
-    have gone to loopback."""
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """One headless Chromium for the module (each test gets its own context)."""
     need_chromium()
     from playwright.sync_api import sync_playwright
 
-    hosts: list[str] = []
-    with run_server(library_home, tmp_path) as server, sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            context.on("request", lambda r: hosts.append(r.url))
-            pg = context.new_page()
-            pg.goto(server.url, wait_until="domcontentloaded")
-            yield pg
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def shared_url(photos: Path, tmp_path_factory) -> Iterator[str]:
+    """One server for the tests that only read the library."""
+    with run_server(photos.parent / "home", tmp_path_factory.mktemp("ui")) as server:
+        yield server.url
+
+
+@contextmanager
+def _page(browser, url: str) -> Iterator[object]:
+    """A page in a fresh browser context (its own session); after the test, every request it
+    made must have gone to loopback."""
+    hosts: list[str] = []
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        context.on("request", lambda r: hosts.append(r.url))
+        pg = context.new_page()
+        pg.goto(url, wait_until="domcontentloaded")
+        yield pg
+    finally:
+        context.close()
     outside = [u for u in hosts if not _local(u)]
     assert not outside, f"requests left the machine: {outside}"
     assert hosts, "the listener saw no request at all"
+
+
+@pytest.fixture
+def page(chromium, shared_url: str):
+    """A page of the module's server (no password set), checked as `_page` says."""
+    with _page(chromium, shared_url) as pg:
+        yield pg
+
+
+@pytest.fixture
+def own_page(chromium, photos: Path, tmp_path: Path):
+    """A page of a server of its own, on a copy of the module's home, for a test that changes
+    the library: (the page, the copied home)."""
+    home = Path(shutil.copytree(photos.parent / "home", tmp_path / "home"))
+    with run_server(home, tmp_path) as server, _page(chromium, server.url) as pg:
+        yield pg, home
 
 
 def _local(url: str) -> bool:
@@ -217,11 +265,12 @@ def test_a_picture_chosen_in_the_library_picker_shows_its_results_in_view(page, 
     page.screenshot(path=str(OUTPUT / "picker-results-in-view.png"))
 
 
-def test_removing_a_root_from_the_library_page(page, library_home, tmp_path):
+def test_removing_a_root_from_the_library_page(own_page, photos):
     from playwright.sync_api import expect
 
-    settings = Settings(home=library_home)
-    other = str(tmp_path / "second-root")
+    page, home = own_page
+    settings = Settings(home=home)
+    other = str(photos.parent / "second-root")
     with Library(settings) as lib:
         (root,) = [r for r in list_roots(lib.sessions) if r.path == other]
     timed(
@@ -246,7 +295,7 @@ def test_removing_a_root_from_the_library_page(page, library_home, tmp_path):
     expect(card).to_have_count(0)
     with Library(settings) as lib:
         assert [r.path for r in list_roots(lib.sessions)] == [str(Path(other).parent / "photos")]
-    assert all((tmp_path / "second-root" / f"other-{i}.jpg").is_file() for i in range(3))
+    assert all((photos.parent / "second-root" / f"other-{i}.jpg").is_file() for i in range(3))
     page.screenshot(path=str(OUTPUT / "library-root-removed.png"), full_page=True)
 
 

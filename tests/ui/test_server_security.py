@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from tests.support import REPO, Run, Server, run_server, unlock
+from tests.support import REPO, Run, Server, StreamClient, rerun_msg, run_server, unlock
 
 PASSWORD = "s3cret-phrase"
 SECRETS = f'password = "{PASSWORD}"\n'
@@ -45,6 +45,14 @@ def assert_reveals_nothing(runs: list[Run], server: Server) -> None:
         assert run.elements("exception") == [], run.elements("exception")
 
 
+def answer_to(client: StreamClient, msg: BackMsg) -> Run:
+    """Everything the server sends after `msg`, a message that starts no run, up to the end of
+    the run of a rerun sent right behind it. The server handles a session's messages in order,
+    so an answer to `msg` comes before that run ends: no timeout to wait out."""
+    client.send(msg, timeout=0)
+    return client.rerun()
+
+
 def test_a_visitor_never_receives_a_server_path_or_a_traceback(server):
     with server.client() as probe:
         form = probe.rerun()
@@ -70,8 +78,9 @@ def test_a_visitor_never_receives_a_server_path_or_a_traceback(server):
             assert run.texts("alert")[0].startswith("Wrong password."), run.texts("alert")
     with server.client() as visitor:
         runs.append(visitor.rerun(page_script_hash="0" * 32))  # a page that is not registered
-        runs.append(visitor.rerun(fragment_id="no-such-fragment"))
-        assert [e.label for e in visitor.rerun().elements("text_input")] == ["Password"]
+        runs.append(answer_to(visitor, rerun_msg(fragment_id="no-such-fragment")))
+        assert [e.label for e in runs[-1].elements("text_input")] == ["Password"]
+    assert "fragment with id no-such-fragment does not exist" in server.output()  # ignored
     assert_reveals_nothing(runs, server)
     assert server.get("/_stcore/health") == (200, b"ok")
 
@@ -91,12 +100,13 @@ def test_git_details_and_cache_clearing_are_not_served_to_anyone(server):
         git.load_git_info = True
         clear = BackMsg()
         clear.clear_cache = True
-        runs = [user.send(git, timeout=3), user.send(clear, timeout=3)]
+        runs = [answer_to(user, git), answer_to(user, clear)]
         answers = {m.WhichOneof("type") for r in runs for m in r.messages}
         assert "git_info_changed" not in answers
         # clear_cache would also have wiped this session's state, i.e. logged it out.
-        assert user.rerun().texts("heading")[:1] == ["Search by example"]
-    assert "dropped a websocket message" in server.output()
+        assert runs[-1].texts("heading")[:1] == ["Search by example"]
+    for kind in ("load_git_info", "clear_cache"):  # never reached Streamlit: no late answer
+        assert f"dropped a websocket message ({kind})" in server.output()
 
 
 def upload_urls_request() -> BackMsg:
@@ -111,11 +121,13 @@ def test_only_a_logged_in_session_gets_upload_urls(server):
     on their page to ever drop them."""
     with server.client() as visitor:
         visitor.rerun()
-        asked = visitor.send(upload_urls_request(), timeout=3)
+        asked = answer_to(visitor, upload_urls_request())
         assert not [m for m in asked.messages if m.HasField("file_urls_response")]
     with server.client() as user:
         unlock(user, PASSWORD)
-        asked = user.send(upload_urls_request(), timeout=10)
+        asked = user.send(
+            upload_urls_request(), timeout=10, until=lambda m: m.HasField("file_urls_response")
+        )
         [answer] = [
             m.file_urls_response for m in asked.messages if m.HasField("file_urls_response")
         ]
