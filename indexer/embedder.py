@@ -38,7 +38,7 @@ def pick_device(requested: str) -> torch.device:
     return torch.device("cpu")
 
 
-def _calibration_pixels(spec: PreprocessSpec, n: int = 8) -> np.ndarray:
+def calibration_pixels(spec: PreprocessSpec, n: int = 8) -> np.ndarray:
     """Smooth gradients plus noise: photo-like statistics without shipping photos."""
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0 : spec.height, 0 : spec.width].astype(np.float32)
@@ -108,7 +108,7 @@ class Embedder:
             precision=precision,
             batch_size=batch_size,
             cache_dir=cache_dir,
-            calibration_pixels=lambda n: _calibration_pixels(self.spec, n),
+            calibration_pixels=lambda n: calibration_pixels(self.spec, n),
         )
         self._model = None  # the request owns it now: an OpenVINO candidate may drop it
         chosen = select(request)
