@@ -124,6 +124,21 @@ class Calibration:
             f"catches {caught}; {_pct(false_rate)} of unrelated nearest neighbours are above it"
         )
 
+    def levels_met(self) -> str | None:
+        """Says when two strictness levels came out as one threshold, and why: at those
+        cosines so few sampled photos could show an unrelated neighbour (`false_rate`) that
+        their target shares are both less than one photo. None when all three differ."""
+        same = [s for s in STRICTNESS if s != "balanced" and self.thresholds[s] == self.threshold]
+        if not same:
+            return None
+        met = [*same[:1], "balanced", *same[1:]]
+        names = f"{', '.join(met[:-1])} and {met[-1]}"
+        return (
+            f"{names} are one threshold here ({self.threshold:.4f}): too few of the "
+            f"{self.sample_size} photos measured could show an unrelated neighbour that similar "
+            "for their targets to differ; `vitrieve calibrate --images 400` measures more"
+        )
+
     def to_dict(self) -> dict:
         return {
             "model_id": self.model_id,
@@ -136,6 +151,7 @@ class Calibration:
             "excluded": self.excluded,
             "created_at": None if self.created_at is None else self.created_at.isoformat(),
             "summary": self.describe(),
+            "levels_met": self.levels_met(),
             "curve": self.curve,
         }
 

@@ -104,7 +104,8 @@ def test_dups_and_status_use_and_explain_the_calibrated_threshold(home, monkeypa
     assert uncalibrated["threshold"] == 0.90
 
     stored = json.loads(_invoke(env, monkeypatch, "calibrate", "--images", "20", "--json").output)
-    line = _invoke(env, monkeypatch, "calibrate", "--images", "20").output.strip()
+    line, *rest = _invoke(env, monkeypatch, "calibrate", "--images", "20").output.splitlines()
+    assert rest == ([stored["levels_met"]] if stored["levels_met"] else [])  # 20: levels meet
     assert line.startswith("threshold 0.") and "calibrated on 20 of your photos: catches" in line
     assert "of unrelated nearest neighbours are above it" in line
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vitrieve.search.duplicates.curve import false_rate, threshold_for
+from vitrieve.search.duplicates.curve import Calibration, false_rate, threshold_for
 
 
 def test_the_threshold_lets_at_most_the_target_share_of_negatives_through():
@@ -35,3 +35,28 @@ def test_photos_with_a_low_bar_do_not_dilute_the_rate_above_it():
     t = threshold_for(negatives, 0.1, bars)
     assert t == 0.8801  # 1 of the 10 photos at risk
     assert false_rate(negatives, bars, t) == 0.1
+
+
+def _calibration(thresholds: dict[str, float]) -> Calibration:
+    return Calibration(
+        model_id=1,
+        thresholds=thresholds,
+        targets={"strict": 0.001, "balanced": 0.01, "loose": 0.05},
+        sample_size=200,
+        seed=0,
+        negatives=150,
+        excluded={},
+        curve={},
+    )
+
+
+def test_levels_that_came_out_as_one_threshold_are_said_with_the_remedy():
+    apart = _calibration({"strict": 0.99, "balanced": 0.98, "loose": 0.95})
+    assert apart.levels_met() is None
+    met = _calibration({"strict": 0.9978, "balanced": 0.9978, "loose": 0.95}).levels_met()
+    assert met is not None
+    assert met.startswith("strict and balanced are one threshold here (0.9978)")
+    assert "of the 200 photos measured" in met and "--images 400" in met
+    all_three = _calibration({"strict": 0.99, "balanced": 0.99, "loose": 0.99}).levels_met()
+    assert all_three is not None
+    assert all_three.startswith("strict, balanced and loose are one threshold")

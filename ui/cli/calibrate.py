@@ -53,6 +53,8 @@ def calibrate(
         emit_json(result.to_dict())
         return
     out.print(result.describe(), markup=False, highlight=False, soft_wrap=True)
+    if (met := result.levels_met()) is not None:
+        out.print(met, markup=False, highlight=False, soft_wrap=True)
 
 
 def after_ingest(lib: Library) -> str | None:

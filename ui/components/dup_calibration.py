@@ -103,6 +103,8 @@ def distribution_panel(lib: Library, threshold: float) -> None:
             + (f" Below {data.low:.2f}, left of the plot: {', '.join(below)}." if below else "")
         )
         st.dataframe(pd.DataFrame(strictness_table(cal, threshold)), hide_index=True)
+        if (met := cal.levels_met()) is not None:
+            st.caption(met[0].upper() + met[1:] + ".")
 
 
 def _chart(cal: Calibration, data: Distributions, threshold: float) -> alt.LayerChart:
