@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -35,23 +34,10 @@ from typing import TypeVar
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `indexer` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import emit, log, machine, make_vit_b16, vm_kib
+from benchmarks.common import cpu_s, emit, log, machine, make_vit_b16, reset_peak_rss, vm_kib
 from benchmarks.make_dup_set import build_set, write_skimage_originals
 
 T = TypeVar("T")
-
-
-def _cpu_s() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
 
 
 def real_photos(work: Path, n: int) -> Path:
@@ -71,14 +57,14 @@ def real_photos(work: Path, n: int) -> Path:
 
 
 def _stage(run: Callable[[], T]) -> tuple[T, dict]:
-    reset = _reset_peak()
-    wall, cpu = time.perf_counter(), _cpu_s()
+    reset = reset_peak_rss()
+    wall, cpu = time.perf_counter(), cpu_s()
     value = run()
-    seconds, cpu_s = time.perf_counter() - wall, _cpu_s() - cpu
+    seconds, used = time.perf_counter() - wall, cpu_s() - cpu
     peak = (vm_kib("VmHWM") or 0) / 1024
     return value, {
         "seconds": round(seconds, 1),
-        "cpu_s": round(cpu_s, 1),
+        "cpu_s": round(used, 1),
         "peak_rss_mb": round(peak, 1) if reset else None,
     }
 

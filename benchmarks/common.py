@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,22 @@ def vm_kib(field: str) -> float | None:
     """A field of /proc/self/status (VmRSS, VmHWM, ...) in KiB; None where there is no procfs."""
     line = proc_line("/proc/self/status", field + ":")
     return None if line is None else float(line.split()[1])
+
+
+def cpu_s() -> float:
+    """CPU seconds this process has used, user and system, all threads."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def reset_peak_rss() -> bool:
+    """Linux >= 4.0: writing 5 to clear_refs resets this process's VmHWM (peak RSS) to its
+    current RSS, so a peak read after it is the following stage's own. False where it cannot."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
 
 
 def make_vit_b16(out: Path) -> Path:

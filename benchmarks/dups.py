@@ -43,7 +43,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `search` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import SEED, emit, log, machine, vm_kib
+from benchmarks.common import SEED, emit, log, machine, reset_peak_rss, vm_kib
 
 ROOT = Path(__file__).resolve().parent.parent
 DIM = 768
@@ -103,17 +103,6 @@ def _vm_kib(field: str) -> float:
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def _reset_peak_rss() -> bool:
-    """Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so the peak measured
-    after generating the vectors is the method's (with the vectors it holds), not the
-    generator's."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 class _LogProgress:
     def __init__(self) -> None:
         self.last: dict[str, float] = {}
@@ -132,7 +121,7 @@ def child_vitrieve(args) -> dict:
 
     x = clustered_vectors(args.n, seed=args.seed)
     data_rss = _vm_kib("VmRSS") / 1024
-    reset = _reset_peak_rss()
+    reset = reset_peak_rss()
     t0 = time.perf_counter()
     pairs = similar_pairs(
         x, args.threshold, method=args.method, nprobe=args.nprobe, progress=_LogProgress()
@@ -162,7 +151,7 @@ def child_baseline(args) -> dict:
 
     x = clustered_vectors(args.n, seed=args.seed)
     data_rss = _vm_kib("VmRSS") / 1024
-    reset = _reset_peak_rss()
+    reset = reset_peak_rss()
     t0 = time.perf_counter()
     index = faiss.IndexFlatIP(DIM)
     for i in range(0, args.n, 65_536):

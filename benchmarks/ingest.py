@@ -37,7 +37,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `indexer` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import emit, log, machine, make_vit_b16, vm_kib
+from benchmarks.common import emit, log, machine, make_vit_b16, reset_peak_rss, vm_kib
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT, QUALITY = 1600, 1200, 90
@@ -137,7 +137,7 @@ def child(args: argparse.Namespace) -> None:
     embedder = lib.embedder  # load (and calibrate, if not cached) outside the timed ingest
     load_s = time.perf_counter() - t0
     rss_loaded = _peak_rss_mb()
-    reset = _reset_peak_rss()  # from here on VmHWM is the peak of the ingest alone
+    reset = reset_peak_rss()  # from here on VmHWM is the peak of the ingest alone
     if args.folder is None:  # calibration only
         emit(
             {
@@ -197,15 +197,6 @@ def _vm_kib(field: str) -> float:
     """A field of /proc/self/status in KiB (0 where there is no procfs)."""
     kib = vm_kib(field)
     return 0.0 if kib is None else kib
-
-
-def _reset_peak_rss() -> bool:
-    """Linux >= 4.0: writing 5 to clear_refs resets this process's VmHWM to its current RSS."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
 
 
 def _peak_rss_mb() -> float:

@@ -12,7 +12,6 @@ Progress goes to stderr; the result is one JSON object on the last line of stdou
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -21,20 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import emit, log, machine, make_vit_b16, vm_kib
-
-
-def _cpu_s() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
+from benchmarks.common import cpu_s, emit, log, machine, make_vit_b16, reset_peak_rss, vm_kib
 
 
 def main() -> None:
@@ -49,11 +35,11 @@ def main() -> None:
         log("loading the fp32 model alone (torch, no measuring)")
         Embedder(location, device="cpu", runtime="torch", precision="fp32")
         fp32_mb = (vm_kib("VmRSS") or 0) / 1024
-        reset = _reset_peak()
+        reset = reset_peak_rss()
         log("first calibration")
-        wall, cpu = time.perf_counter(), _cpu_s()
+        wall, cpu = time.perf_counter(), cpu_s()
         first = Embedder(location, device="cpu", cache_dir=work / "cache")
-        first_s, first_cpu = time.perf_counter() - wall, _cpu_s() - cpu
+        first_s, first_cpu = time.perf_counter() - wall, cpu_s() - cpu
         peak_mb = (vm_kib("VmHWM") or 0) / 1024
         choice = first.runtime.name
         measured = {
@@ -62,9 +48,9 @@ def main() -> None:
         }
         del first
         log("a later start: the remembered choice")
-        wall, cpu = time.perf_counter(), _cpu_s()
+        wall, cpu = time.perf_counter(), cpu_s()
         again = Embedder(location, device="cpu", cache_dir=work / "cache")
-        again_s, again_cpu = time.perf_counter() - wall, _cpu_s() - cpu
+        again_s, again_cpu = time.perf_counter() - wall, cpu_s() - cpu
     emit(
         {
             "benchmark": "runtime_calibration",
