@@ -32,7 +32,7 @@ def need_chromium() -> None:
 
 # The element that scrolls the page's main area (Streamlit scrolls a container, not the window,
 # and the sidebar scrolls on its own): the nearest scrolling ancestor of the main block.
-_SCROLLER = """() => {
+SCROLLER = """() => {
   let e = document.querySelector('[data-testid="stMainBlockContainer"]');
   for (; e; e = e.parentElement) {
     const s = getComputedStyle(e).overflowY;
@@ -44,14 +44,14 @@ _SCROLLER = """() => {
 
 def scroll_top(page) -> float:
     """How far the page is scrolled, in CSS pixels."""
-    return float(page.evaluate(f"({_SCROLLER})().scrollTop"))
+    return float(page.evaluate(f"({SCROLLER})().scrollTop"))
 
 
 def scroll_to(page, y: float) -> float:
     """Scrolls the page to `y` (as far as it goes) and says where it ended."""
     return float(
         page.evaluate(
-            f"y => {{ const e = ({_SCROLLER})(); e.scrollTop = y; return e.scrollTop; }}", y
+            f"y => {{ const e = ({SCROLLER})(); e.scrollTop = y; return e.scrollTop; }}", y
         )
     )
 

@@ -21,6 +21,7 @@ from tests.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     OUTPUT,
+    SCROLLER,
     TINY_VIT,
     need_chromium,
     noise_image,
@@ -86,17 +87,6 @@ def browser_page(home: Path, tmp_path_factory) -> Iterator[tuple[object, str]]:
             browser.close()
 
 
-# The element that scrolls the main area (Streamlit scrolls a container, not the window).
-_SCROLLER = """() => {
-  let e = document.querySelector('[data-testid="stMainBlockContainer"]');
-  for (; e; e = e.parentElement) {
-    const s = getComputedStyle(e).overflowY;
-    if (s === 'auto' || s === 'scroll') return e;
-  }
-  return document.scrollingElement;
-}"""
-
-
 def _images_loaded(page) -> None:
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stMain] img')]"
@@ -120,8 +110,8 @@ def _settled(page) -> None:
 def _full_page_shot(page, path: Path, viewport: dict) -> None:
     """The whole main area, not just the first screen: the viewport grows to the scrolling
     container's height for the picture, then goes back."""
-    page.evaluate(f"({_SCROLLER})().scrollTop = 0")
-    height = int(page.evaluate(f"({_SCROLLER})().scrollHeight"))
+    page.evaluate(f"({SCROLLER})().scrollTop = 0")
+    height = int(page.evaluate(f"({SCROLLER})().scrollHeight"))
     page.set_viewport_size({"width": viewport["width"], "height": min(TALLEST, height)})
     _images_loaded(page)
     page.screenshot(path=str(path))
@@ -134,7 +124,7 @@ def _overflow(page) -> int:
     return int(
         page.evaluate(
             f"""() => {{
-              const s = ({_SCROLLER})();
+              const s = ({SCROLLER})();
               return Math.max(document.documentElement.scrollWidth - window.innerWidth,
                               s.scrollWidth - s.clientWidth);
             }}"""
