@@ -112,13 +112,18 @@ class Calibration:
         recall = {k: v[i] for k, v in self.curve["recall"].items()}
         return recall, self.curve["false_rate"][i]
 
-    def describe(self, strictness: str = "balanced") -> str:
-        t = self.thresholds[strictness]
+    def by_family(self, t: float) -> tuple[dict[str, float], float]:
+        """Like `at`, with the recall averaged over each family of edits (FAMILY's words)."""
         recall, false_rate = self.at(t)
         families: dict[str, list[float]] = {}
         for kind, r in recall.items():
             families.setdefault(FAMILY.get(kind, kind), []).append(r)
-        caught = ", ".join(f"{_pct(float(np.mean(v)))} of {f}" for f, v in families.items())
+        return {f: float(np.mean(v)) for f, v in families.items()}, false_rate
+
+    def describe(self, strictness: str = "balanced") -> str:
+        t = self.thresholds[strictness]
+        families, false_rate = self.by_family(t)
+        caught = ", ".join(f"{_pct(v)} of {f}" for f, v in families.items())
         return (
             f"threshold {t:.3f}, calibrated on {self.sample_size} of your photos: "
             f"catches {caught}; {_pct(false_rate)} of unrelated nearest neighbours are above it"

@@ -101,16 +101,13 @@ def strictness_table(cal: Calibration, in_force: float) -> list[dict]:
         points.append((CUSTOM, in_force))
     rows = []
     for name, t in points:
-        recall, false_rate = cal.at(t)
-        families: dict[str, list[float]] = {}
-        for kind, r in recall.items():
-            families.setdefault(FAMILY.get(kind, kind), []).append(r)
+        families, false_rate = cal.by_family(t)
         row = {
             "strictness": name,
             "threshold": f"{t:.4f}",
             "in force": "yes" if abs(in_force - t) <= 1e-9 else "",
         }
-        row |= {f"catches {f}": pct(float(np.mean(v))) for f, v in families.items()}
+        row |= {f"catches {f}": pct(v) for f, v in families.items()}
         row["unrelated above"] = pct(false_rate)
         rows.append(row)
     return rows
@@ -125,11 +122,8 @@ def why(cal: Calibration | None, threshold: float, strictness: str) -> str:
         return f"custom threshold {threshold:.3f}, uncalibrated. " + HOW_TO_CALIBRATE
     if abs(threshold - cal.thresholds.get(strictness, -1.0)) <= 1e-9:
         return cal.describe(strictness)
-    recall, false_rate = cal.at(threshold)
-    families: dict[str, list[float]] = {}
-    for kind, r in recall.items():
-        families.setdefault(FAMILY.get(kind, kind), []).append(r)
-    caught = ", ".join(f"{pct(float(np.mean(v)))} of {f}" for f, v in families.items())
+    families, false_rate = cal.by_family(threshold)
+    caught = ", ".join(f"{pct(v)} of {f}" for f, v in families.items())
     return (
         f"custom threshold {threshold:.4f}, set by hand; on the {cal.sample_size} photos "
         f"measured it catches {caught}; {pct(false_rate)} of unrelated nearest neighbours "
