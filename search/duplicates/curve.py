@@ -37,9 +37,7 @@ def false_rate(negatives: np.ndarray, bars: np.ndarray | None, t: float) -> floa
     that could not be high. Without bars every photo counts (the plain fraction).
     """
     neg = np.asarray(negatives, np.float64)
-    if bars is None:
-        return float(np.mean(neg >= t)) if len(neg) else 0.0
-    at_risk = int(np.sum(np.asarray(bars, np.float64) > t))
+    at_risk = len(neg) if bars is None else int(np.sum(np.asarray(bars, np.float64) > t))
     return float(np.sum(neg >= t)) / at_risk if at_risk else 0.0
 
 

@@ -157,10 +157,11 @@ def search(
     from vitrieve.search.duplicates.raw_pairs import paired_results
     from vitrieve.search.duplicates.strength import strength_levels
     from vitrieve.search.query import top_shown
-    from vitrieve.search.tagging.query import search_tagged
 
     def fetch(n: int) -> list:
         if tag is not None:
+            from vitrieve.search.tagging.query import search_tagged
+
             return search_tagged(lib, query, n, tag=tag, min_score=min_score, folder=folder)
         return run_search(lib, query, n, folder=folder)
 

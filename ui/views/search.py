@@ -82,25 +82,24 @@ def search_grid(
         allowed = dated if allowed is None else np.intersect1d(allowed, dated)
     if allowed is not None and not allowed.size:
         return []
-    results: list = []
-
-    def fetch(n: int) -> list:
-        results[:] = search(lib, query, n, folder=filters.folder, allowed=allowed)
-        return results
-
-    shown = top_shown(k, fetch, lambda got: _shown_once(lib, got))
-    scores = {r.image_id: r.score for r in results}
-    items = grid_items(lib, [s for s, _ in shown], {s: scores[hit] for s, hit in shown})
+    shown = top_shown(
+        k,
+        lambda n: search(lib, query, n, folder=filters.folder, allowed=allowed),
+        lambda got: _shown_once(lib, got),
+    )
+    items = grid_items(lib, [s for s, _ in shown], dict(shown))
     levels = strength_levels(latest_calibration(lib))  # the score in words, as `vitrieve search`
     return [replace(i, match=levels.word(i.score)) if i.score is not None else i for i in items]
 
 
-def _shown_once(lib: Library, results: list) -> list[tuple[int, int]]:
-    """(id shown, the hit that put it there), best first. A stack is shown once, by its cover,
-    where its best member ranked, with that score; so is a RAW+JPEG pair, by its JPEG."""
+def _shown_once(lib: Library, results: list) -> list[tuple[int, float]]:
+    """(id shown, the score of the hit that put it there), best first. A stack is shown once,
+    by its cover, where its best member ranked, with that score; so is a RAW+JPEG pair, by its
+    JPEG."""
+    score = {r.image_id: r.score for r in results}
     with lib.sessions() as session:
         stacks = stacks_of(session, [r.image_id for r in results])
     shown = collapse([r.image_id for r in results], stacks)
     pairs = pairs_among(lib, [s for s, _ in shown])
     hit_of = dict(shown)  # the id shown for a stack -> the hit that put it there
-    return [(p, hit_of[s]) for p, s in shown_once(list(hit_of), pairs)]
+    return [(p, score[hit_of[s]]) for p, s in shown_once(list(hit_of), pairs)]
