@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TINY_VIT, write_photos
+from tests.support import TINY_VIT, tiny_settings, write_photos
 from vitrieve.core.config import Settings
 
 
@@ -97,15 +97,7 @@ def database_url(request, tmp_path: Path) -> str:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """A library home in tmp_path using the tiny ViT in fp32 (exact, deterministic)."""
-    return Settings(
-        home=tmp_path / "home",
-        model=str(TINY_VIT),
-        precision="fp32",
-        runtime="torch",
-        auto_calibrate=False,
-        batch_size=4,
-        decode_workers=2,
-    )
+    return tiny_settings(tmp_path / "home")
 
 
 @pytest.fixture

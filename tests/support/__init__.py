@@ -73,6 +73,7 @@ if TYPE_CHECKING:
         nudged,
         on_arc,
         set_vectors,
+        tiny_settings,
         unique_images,
     )
     from tests.support.exif import camera_exif, save_camera_jpeg
@@ -221,6 +222,7 @@ _HOME: dict[str, str] = {
     "chain_library": "dups",
     "clone_library": "dups",
     "dup_settings": "dups",
+    "tiny_settings": "dups",
     "later": "dups",
     "nudged": "dups",
     "on_arc": "dups",
@@ -351,6 +353,7 @@ __all__ = [
     "tiff_bytes",
     "tiff_cut_in_its_directory",
     "tiff_declaring",
+    "tiny_settings",
     "unique_images",
     "unit_vectors",
     "unlock",

@@ -37,6 +37,20 @@ def dup_settings(home: Path) -> Settings:
     )
 
 
+def tiny_settings(home: Path) -> Settings:
+    """A library home using the tiny ViT in fp32 (exact, deterministic), without the automatic
+    threshold calibration (a test that wants it calibrates itself)."""
+    return Settings(
+        home=home,
+        model=str(TINY_VIT),
+        precision="fp32",
+        runtime="torch",
+        auto_calibrate=False,
+        batch_size=4,
+        decode_workers=2,
+    )
+
+
 def later(path: Path, seconds: int = 10) -> None:
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + seconds * 1_000_000_000))

@@ -15,11 +15,11 @@ from tests.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     OUTPUT,
-    TINY_VIT,
     burst,
     need_chromium,
     real_photo,
     run_server,
+    tiny_settings,
     write_photos,
 )
 from vitrieve.core.config import Settings
@@ -51,15 +51,7 @@ def photos(tmp_path_factory) -> Path:
 
 
 def _settings(home: Path) -> Settings:
-    return Settings(
-        home=home,
-        model=str(TINY_VIT),
-        precision="fp32",
-        runtime="torch",
-        auto_calibrate=False,
-        batch_size=4,
-        decode_workers=2,
-    )
+    return tiny_settings(home)
 
 
 @pytest.fixture(scope="module")

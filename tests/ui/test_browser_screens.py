@@ -22,14 +22,13 @@ from tests.support import (
     CHROMIUM_ARGS,
     OUTPUT,
     SCROLLER,
-    TINY_VIT,
     need_chromium,
     noise_image,
     run_server,
+    tiny_settings,
     write_copies_of_astronaut,
     write_photos,
 )
-from vitrieve.core.config import Settings
 from vitrieve.indexer.ingest import ingest
 from vitrieve.indexer.library import Library
 from vitrieve.search.tagging.train import train_from_folders
@@ -56,15 +55,7 @@ def home(tmp_path_factory) -> Path:
         noise_image(i).save(labels / "noise" / f"n{i}.jpg", quality=90)
     for name in ("trip/camera.png", "trip/rocket.png", "copies/astronaut-400.jpg"):
         shutil.copy(photos / name, labels / "photo" / Path(name).name)
-    settings = Settings(
-        home=base / "home",
-        model=str(TINY_VIT),
-        precision="fp32",
-        runtime="torch",
-        auto_calibrate=False,
-        batch_size=4,
-        decode_workers=2,
-    )
+    settings = tiny_settings(base / "home")
     with Library(settings) as lib:
         ingest(lib, [photos])
         train_from_folders(lib, "scenes", labels)

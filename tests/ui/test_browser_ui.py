@@ -25,11 +25,11 @@ from tests.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     OUTPUT,
-    TINY_VIT,
     need_chromium,
     noise_image,
     real_photo,
     run_server,
+    tiny_settings,
     write_photos,
 )
 from vitrieve.core.config import Settings
@@ -67,15 +67,7 @@ def photos(tmp_path_factory) -> Path:
     other.mkdir()
     for i in range(3):
         noise_image(10 + i).save(other / f"other-{i}.jpg", quality=90)
-    settings = Settings(
-        home=base / "home",
-        model=str(TINY_VIT),
-        precision="fp32",
-        runtime="torch",
-        auto_calibrate=False,
-        batch_size=4,
-        decode_workers=2,
-    )
+    settings = tiny_settings(base / "home")
     with Library(settings) as lib:
         ingest(lib, [photos, other])
     return photos
