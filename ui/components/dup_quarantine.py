@@ -141,10 +141,10 @@ def cancel() -> None:
 def apply_plan(lib: Library, folder: Path, plan: Iterable[PlannedMove]) -> None:
     """Callback, so the page that follows already shows the groups without the moved files."""
     cancel()
-    _after(lambda: apply_quarantine(lib, list(plan)), _moved_words(folder), undoable=True)
+    _after(lambda: apply_quarantine(lib, list(plan)), moved_words(folder), undoable=True)
 
 
-def _moved_words(folder: Path) -> Callable[[Any], str]:
+def moved_words(folder: Path) -> Callable[[Any], str]:
     def words(r) -> str:
         verb = "was" if r.not_moved == 1 else "were"
         left = (
@@ -168,39 +168,50 @@ def restore(lib: Library, batch: str) -> None:
 
 
 def _after(action: Callable[[], Any], message: Callable[[Any], str], *, undoable: bool) -> None:
-    try:
-        result = action()
-    except VitrieveError as exc:
-        st.session_state[FLASH] = ("error", display_path(str(exc)), [])
+    result = run_and_say(FLASH, action, message)
+    if result is None:
         return
     if undoable and result.done:
         st.session_state[LAST_BATCH] = (result.batch, len(result.done))
     elif not undoable and st.session_state.get(LAST_BATCH, (None,))[0] == result.batch:
         st.session_state.pop(LAST_BATCH)
+
+
+def run_and_say(key: str, action: Callable[[], Any], message: Callable[[Any], str]) -> Any:
+    """Runs a move or an undo and keeps its outcome under ``key`` for `show_outcome`: an error
+    in one line, or success / a warning (some files stayed) / an error (none moved) with the
+    files left and why; the groups are recomputed. Returns the report, None on an error."""
+    try:
+        result = action()
+    except VitrieveError as exc:
+        st.session_state[key] = ("error", display_path(str(exc)), [])
+        return None
     kind = "success" if not result.problems else "warning" if result.done else "error"
-    st.session_state[FLASH] = (kind, message(result), result.problems)
+    st.session_state[key] = (kind, message(result), result.problems)
     bump()
+    return result
+
+
+def show_outcome(key: str) -> None:
+    """The outcome `run_and_say` kept, said once, then each file left in place with why."""
+    kind, text, problems = st.session_state.pop(key, (None, None, []))
+    if kind is not None:
+        getattr(st, kind)(text)
+    for path, why in problems:
+        st.warning(display_path(f"{path}: {why}"))
+
+
+def last_move_row(text: str, key: str, on_click: Callable[..., None], args: tuple) -> None:
+    """The line naming the last move, with its Undo button beside it."""
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1.info(text, icon=":material/move_item:")
+    c2.button("Undo this move", key=key, icon=":material/undo:", on_click=on_click, args=args)
 
 
 def flash(lib: Library) -> None:
     """The outcome of the last move or undo, and the Undo of the last move until it is used."""
-    kind, text, problems = st.session_state.pop(FLASH, (None, None, []))
-    if kind == "error":
-        st.error(text)
-    elif kind == "warning":
-        st.warning(text)
-    elif kind == "success":
-        st.success(text)
-    for path, why in problems:
-        st.warning(display_path(f"{path}: {why}"))
+    show_outcome(FLASH)
     last = st.session_state.get(LAST_BATCH)
     if last is not None:
-        c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.info(f"Last quarantine: {count(last[1], 'file')} moved.", icon=":material/move_item:")
-        c2.button(
-            "Undo this move",
-            key="dup_undo_batch",
-            icon=":material/undo:",
-            on_click=restore,
-            args=(lib, last[0]),
-        )
+        text = f"Last quarantine: {count(last[1], 'file')} moved."
+        last_move_row(text, "dup_undo_batch", restore, (lib, last[0]))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
@@ -24,7 +23,12 @@ from vitrieve.search.duplicates.plan import Plan
 from vitrieve.search.duplicates.quarantine import apply_quarantine
 from vitrieve.search.duplicates.undo import undo_quarantine
 from vitrieve.tables.fsnames import display_path
-from vitrieve.ui.components.dup_quarantine import bump
+from vitrieve.ui.components.dup_quarantine import (
+    last_move_row,
+    moved_words,
+    run_and_say,
+    show_outcome,
+)
 from vitrieve.ui.views.dups import human_size
 from vitrieve.ui.views.words import count
 
@@ -123,16 +127,7 @@ def cancel() -> None:
 
 def _apply(lib: Library, plan: Plan, drop: Callable[[list[int]], None]) -> None:
     cancel()
-
-    def words(r) -> str:
-        verb = "was" if r.not_moved == 1 else "were"
-        left = f" {count(r.not_moved, 'file')} {verb} not moved (reasons below)."
-        left = left if r.not_moved else ""
-        if not r.done:
-            return f"Nothing was moved to {display_path(plan.dest)}.{left}"
-        return f"Moved {count(len(r.done), 'file')} to {display_path(plan.dest)}.{left}"
-
-    report = _after(lambda: apply_quarantine(lib, plan), words)
+    report = run_and_say(FLASH, lambda: apply_quarantine(lib, plan), moved_words(plan.dest))
     if report is not None:
         drop([m.image_id for m in report.done])
         if report.done:
@@ -140,44 +135,20 @@ def _apply(lib: Library, plan: Plan, drop: Callable[[list[int]], None]) -> None:
 
 
 def _restore(lib: Library, batch: str) -> None:
-    report = _after(
-        lambda: undo_quarantine(lib, batch), lambda r: f"Restored {count(len(r.done), 'file')}."
+    report = run_and_say(
+        FLASH,
+        lambda: undo_quarantine(lib, batch),
+        lambda r: f"Restored {count(len(r.done), 'file')}.",
     )
     if report is not None:
         st.session_state.pop(LAST_BATCH, None)
 
 
-def _after(action: Callable[[], Any], message: Callable[[Any], str]) -> Any:
-    try:
-        result = action()
-    except VitrieveError as exc:
-        st.session_state[FLASH] = ("error", display_path(str(exc)), [])
-        return None
-    kind = "success" if not result.problems else "warning" if result.done else "error"
-    st.session_state[FLASH] = (kind, message(result), result.problems)
-    bump()  # the Duplicates page recomputes its groups: files moved
-    return result
-
-
 def outcome(lib: Library) -> None:
     """The last plan error, move or undo, and the Undo of the last move until it is used
     (shown even when the moved photos were the whole selection)."""
-    kind, text, problems = st.session_state.pop(FLASH, (None, None, []))
-    if kind is not None:
-        getattr(st, kind)(text)
-    for path, why in problems:
-        st.warning(display_path(f"{path}: {why}"))
+    show_outcome(FLASH)
     last = st.session_state.get(LAST_BATCH)
     if last is not None:
-        c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.info(
-            f"Last quarantine: {count(last[1], 'selected file')} moved.",
-            icon=":material/move_item:",
-        )
-        c2.button(
-            "Undo this move",
-            key="select-undo",
-            icon=":material/undo:",
-            on_click=_restore,
-            args=(lib, last[0]),
-        )
+        text = f"Last quarantine: {count(last[1], 'selected file')} moved."
+        last_move_row(text, "select-undo", _restore, (lib, last[0]))
